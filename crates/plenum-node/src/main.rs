@@ -1,0 +1,2 @@
+//! The `plenum` binary: a thin main over plenum-node.
+fn main() {}

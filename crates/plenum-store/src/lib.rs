@@ -1,0 +1,1 @@
+//! plenum-store (skeleton).
