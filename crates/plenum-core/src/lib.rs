@@ -1,1 +1,28 @@
-//! plenum-core (skeleton).
+//! plenum-core: the conference logic of the plenum node, Sans-IO.
+//!
+//! Nothing here performs I/O, reads a clock or spawns a task. Time enters as `now:
+//! Instant` arguments, identities (participant uuids) are chosen by the caller, and
+//! every timer of the spec is a deadline reported by [`Conference::poll_timeout`].
+//! The node drives one [`Conference`] per running meeting from one task.
+
+pub mod conference;
+pub mod disconnect;
+pub mod layout;
+pub mod participant;
+pub mod pin;
+pub mod role;
+pub mod service;
+
+pub use conference::{
+    Actor, Command, Conference, ConferenceStatus, Event, JoinOutcome, JoinRequest, LayoutState,
+    MediaReport, MessageKind, Refusal, StageEntry,
+};
+pub use disconnect::DisconnectReason;
+pub use layout::{ALL_LAYOUTS, Layout, UnknownLayout};
+pub use participant::{ParticipantId, ParticipantState, Waiting};
+pub use pin::{Pin, PinError, PinGuard, PinInput};
+pub use role::{CallType, Protocol, Role};
+pub use service::{
+    Directory, DirectoryError, Entry, EntryRefusal, Gate, PinVerdict, ServiceConfig, ServiceError,
+    ServiceKind, Timeouts, judge_pin, normalize_alias,
+};

@@ -1,0 +1,250 @@
+//! PINs: parsing, constant-time comparison, and the brute-force guard that counts failures.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Shortest PIN a service may configure.
+pub const MIN_PIN_DIGITS: usize = 4;
+/// Longest PIN a service may configure.
+pub const MAX_PIN_DIGITS: usize = 20;
+
+/// A configured PIN: 4–20 ASCII digits. Its `Debug` never shows the digits.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pin(String);
+
+/// Why a configured PIN was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PinError {
+    #[error("a PIN may contain only the digits 0-9")]
+    NotDigits,
+    #[error("a PIN must be {MIN_PIN_DIGITS} to {MAX_PIN_DIGITS} digits long, this one has {0}")]
+    BadLength(usize),
+}
+
+impl Pin {
+    /// Parses a configured PIN. A trailing `#` is not accepted here: configuration is exact.
+    pub fn parse(digits: &str) -> Result<Pin, PinError> {
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PinError::NotDigits);
+        }
+        if !(MIN_PIN_DIGITS..=MAX_PIN_DIGITS).contains(&digits.len()) {
+            return Err(PinError::BadLength(digits.len()));
+        }
+        Ok(Pin(digits.to_owned()))
+    }
+
+    /// Compares an entered PIN with this one in time that does not depend on where
+    /// they differ. The entered value is compared as given (strip `#` before).
+    pub fn matches(&self, entered: &str) -> bool {
+        constant_time_eq(self.0.as_bytes(), entered.as_bytes())
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(<redacted>)")
+    }
+}
+
+/// Compares two byte strings of up to [`MAX_PIN_DIGITS`] (longer input is refused early,
+/// which leaks nothing about the secret) without an early exit on the first difference.
+fn constant_time_eq(secret: &[u8], entered: &[u8]) -> bool {
+    const WIDTH: usize = 32;
+    if entered.len() > WIDTH || secret.len() > WIDTH {
+        return false;
+    }
+    let mut a = [0u8; WIDTH];
+    let mut b = [0u8; WIDTH];
+    a[..secret.len()].copy_from_slice(secret);
+    b[..entered.len()].copy_from_slice(entered);
+    let mut diff = (secret.len() ^ entered.len()) as u8 | ((secret.len() ^ entered.len()) >> 8) as u8;
+    for i in 0..WIDTH {
+        diff |= a[i] ^ b[i];
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// What a caller sent as PIN, as the client API carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PinInput {
+    /// No `pin` header (or an empty one).
+    Absent,
+    /// The literal `none`: "join as Guest without a PIN".
+    GuestWithoutPin,
+    /// Digits (or garbage) the caller typed; a trailing `#` has been removed.
+    Entered(String),
+}
+
+impl PinInput {
+    /// Interprets a raw `pin` header value: empty → absent, `none` → Guest without
+    /// PIN, otherwise the value with one optional trailing `#` removed.
+    pub fn from_header(raw: Option<&str>) -> PinInput {
+        match raw.map(str::trim) {
+            None | Some("") => PinInput::Absent,
+            Some(v) if v.eq_ignore_ascii_case("none") => PinInput::GuestWithoutPin,
+            Some(v) => {
+                let v = v.strip_suffix('#').unwrap_or(v);
+                if v.is_empty() { PinInput::Absent } else { PinInput::Entered(v.to_owned()) }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for PinInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PinInput::Absent => f.write_str("Absent"),
+            PinInput::GuestWithoutPin => f.write_str("GuestWithoutPin"),
+            PinInput::Entered(_) => f.write_str("Entered(<redacted>)"),
+        }
+    }
+}
+
+/// Failures a single caller may make at one service before being refused.
+pub const CALLER_FAILURE_LIMIT: u32 = 3;
+/// Failures from all callers together at one service within [`ROOM_WINDOW`] before the
+/// service refuses PIN attempts from everyone until the window has passed.
+pub const ROOM_FAILURE_LIMIT: u32 = 30;
+/// The window over which a service's failures from all callers are counted.
+pub const ROOM_WINDOW: Duration = Duration::from_secs(600);
+
+/// Counts wrong PINs per caller and per service, so that guessing does not pay.
+///
+/// A caller (the node passes the client address) has [`CALLER_FAILURE_LIMIT`] tries per
+/// service; after that every attempt is refused until `caller_lockout` has passed
+/// since the last failure. Independently, a service that sees [`ROOM_FAILURE_LIMIT`]
+/// failures within [`ROOM_WINDOW`] from anyone refuses all PIN attempts until the window
+/// ends, which stops a distributed guesser. A success clears the caller's count.
+#[derive(Debug)]
+pub struct PinGuard {
+    caller_lockout: Duration,
+    /// (service, caller) → failures and time of the latest one.
+    callers: HashMap<(String, String), (u32, Instant)>,
+    /// service → failures in the current window and the window's start.
+    rooms: HashMap<String, (u32, Instant)>,
+}
+
+impl PinGuard {
+    /// `caller_lockout` is how long a caller who used up their tries stays refused.
+    pub fn new(caller_lockout: Duration) -> PinGuard {
+        PinGuard { caller_lockout, callers: HashMap::new(), rooms: HashMap::new() }
+    }
+
+    /// Whether this caller may try a PIN at this service now.
+    pub fn may_attempt(&mut self, now: Instant, service: &str, caller: &str) -> bool {
+        self.expire(now);
+        let caller_ok = self
+            .callers
+            .get(&(service.to_owned(), caller.to_owned()))
+            .is_none_or(|(n, _)| *n < CALLER_FAILURE_LIMIT);
+        let room_ok = self.rooms.get(service).is_none_or(|(n, _)| *n < ROOM_FAILURE_LIMIT);
+        caller_ok && room_ok
+    }
+
+    /// Records a wrong PIN; returns true when this failure used up the caller's tries.
+    pub fn record_failure(&mut self, now: Instant, service: &str, caller: &str) -> bool {
+        self.expire(now);
+        let entry = self.callers.entry((service.to_owned(), caller.to_owned())).or_insert((0, now));
+        entry.0 += 1;
+        entry.1 = now;
+        let exhausted = entry.0 >= CALLER_FAILURE_LIMIT;
+        let room = self.rooms.entry(service.to_owned()).or_insert((0, now));
+        room.0 += 1;
+        exhausted
+    }
+
+    /// Records a correct PIN: the caller's count at that service starts again.
+    pub fn record_success(&mut self, service: &str, caller: &str) {
+        self.callers.remove(&(service.to_owned(), caller.to_owned()));
+    }
+
+    /// Forgets failures old enough not to matter, so memory stays bounded by recent
+    /// activity.
+    fn expire(&mut self, now: Instant) {
+        let lockout = self.caller_lockout;
+        self.callers.retain(|_, (_, last)| now.saturating_duration_since(*last) < lockout);
+        self.rooms.retain(|_, (_, start)| now.saturating_duration_since(*start) < ROOM_WINDOW);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_must_be_four_to_twenty_digits() {
+        assert_eq!(Pin::parse("123"), Err(PinError::BadLength(3)));
+        assert!(Pin::parse("1234").is_ok());
+        assert!(Pin::parse("12345678901234567890").is_ok());
+        assert_eq!(Pin::parse("123456789012345678901"), Err(PinError::BadLength(21)));
+        assert_eq!(Pin::parse("12a4"), Err(PinError::NotDigits));
+        assert_eq!(Pin::parse("1234#"), Err(PinError::NotDigits));
+    }
+
+    #[test]
+    fn pin_comparison_is_exact() {
+        let pin = Pin::parse("1234").expect("valid");
+        assert!(pin.matches("1234"));
+        assert!(!pin.matches("12345"));
+        assert!(!pin.matches("123"));
+        assert!(!pin.matches("1235"));
+        assert!(!pin.matches(""));
+        assert!(!pin.matches(&"1".repeat(200)));
+    }
+
+    #[test]
+    fn pin_debug_is_redacted() {
+        let pin = Pin::parse("987654").expect("valid");
+        assert!(!format!("{pin:?}").contains("987654"));
+        let input = PinInput::Entered("987654".into());
+        assert!(!format!("{input:?}").contains("987654"));
+    }
+
+    #[test]
+    fn header_values_map_to_inputs() {
+        assert_eq!(PinInput::from_header(None), PinInput::Absent);
+        assert_eq!(PinInput::from_header(Some("")), PinInput::Absent);
+        assert_eq!(PinInput::from_header(Some("#")), PinInput::Absent);
+        assert_eq!(PinInput::from_header(Some("none")), PinInput::GuestWithoutPin);
+        assert_eq!(PinInput::from_header(Some("1234#")), PinInput::Entered("1234".into()));
+        assert_eq!(PinInput::from_header(Some(" 1234 ")), PinInput::Entered("1234".into()));
+    }
+
+    #[test]
+    fn third_failure_locks_the_caller_but_not_others() {
+        let t0 = Instant::now();
+        let mut guard = PinGuard::new(Duration::from_secs(120));
+        assert!(!guard.record_failure(t0, "room", "10.0.0.1"));
+        assert!(!guard.record_failure(t0, "room", "10.0.0.1"));
+        assert!(guard.record_failure(t0, "room", "10.0.0.1"));
+        assert!(!guard.may_attempt(t0, "room", "10.0.0.1"));
+        assert!(guard.may_attempt(t0, "room", "10.0.0.2"));
+        assert!(guard.may_attempt(t0, "other", "10.0.0.1"));
+        // The lockout ends after its duration.
+        assert!(guard.may_attempt(t0 + Duration::from_secs(121), "room", "10.0.0.1"));
+    }
+
+    #[test]
+    fn many_callers_failing_lock_the_room_for_everyone() {
+        let t0 = Instant::now();
+        let mut guard = PinGuard::new(Duration::from_secs(120));
+        for i in 0..ROOM_FAILURE_LIMIT {
+            guard.record_failure(t0, "room", &format!("caller-{i}"));
+        }
+        assert!(!guard.may_attempt(t0, "room", "fresh-caller"));
+        assert!(guard.may_attempt(t0, "other-room", "fresh-caller"));
+        assert!(guard.may_attempt(t0 + ROOM_WINDOW, "room", "fresh-caller"));
+    }
+
+    #[test]
+    fn success_clears_the_callers_count() {
+        let t0 = Instant::now();
+        let mut guard = PinGuard::new(Duration::from_secs(120));
+        guard.record_failure(t0, "room", "a");
+        guard.record_failure(t0, "room", "a");
+        guard.record_success("room", "a");
+        assert!(!guard.record_failure(t0, "room", "a"));
+        assert!(guard.may_attempt(t0, "room", "a"));
+    }
+}
