@@ -77,7 +77,10 @@ impl FromStr for Layout {
         ALL_LAYOUTS
             .into_iter()
             .find(|l| l.name() == s)
-            .or_else(|| s.eq_ignore_ascii_case("AdaptiveComposition").then_some(Layout::Adaptive))
+            .or_else(|| {
+                s.eq_ignore_ascii_case("AdaptiveComposition")
+                    .then_some(Layout::Adaptive)
+            })
             .ok_or_else(|| UnknownLayout(s.to_owned()))
     }
 }
@@ -91,7 +94,10 @@ mod tests {
         for layout in ALL_LAYOUTS {
             assert_eq!(layout.name().parse::<Layout>(), Ok(layout));
         }
-        assert_eq!("AdaptiveComposition".parse::<Layout>(), Ok(Layout::Adaptive));
+        assert_eq!(
+            "AdaptiveComposition".parse::<Layout>(),
+            Ok(Layout::Adaptive)
+        );
         assert!("3:3".parse::<Layout>().is_err());
         assert!("".parse::<Layout>().is_err());
     }

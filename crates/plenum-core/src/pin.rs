@@ -58,7 +58,8 @@ fn constant_time_eq(secret: &[u8], entered: &[u8]) -> bool {
     let mut b = [0u8; WIDTH];
     a[..secret.len()].copy_from_slice(secret);
     b[..entered.len()].copy_from_slice(entered);
-    let mut diff = (secret.len() ^ entered.len()) as u8 | ((secret.len() ^ entered.len()) >> 8) as u8;
+    let mut diff =
+        (secret.len() ^ entered.len()) as u8 | ((secret.len() ^ entered.len()) >> 8) as u8;
     for i in 0..WIDTH {
         diff |= a[i] ^ b[i];
     }
@@ -85,7 +86,11 @@ impl PinInput {
             Some(v) if v.eq_ignore_ascii_case("none") => PinInput::GuestWithoutPin,
             Some(v) => {
                 let v = v.strip_suffix('#').unwrap_or(v);
-                if v.is_empty() { PinInput::Absent } else { PinInput::Entered(v.to_owned()) }
+                if v.is_empty() {
+                    PinInput::Absent
+                } else {
+                    PinInput::Entered(v.to_owned())
+                }
             }
         }
     }
@@ -128,7 +133,11 @@ pub struct PinGuard {
 impl PinGuard {
     /// `caller_lockout` is how long a caller who used up their tries stays refused.
     pub fn new(caller_lockout: Duration) -> PinGuard {
-        PinGuard { caller_lockout, callers: HashMap::new(), rooms: HashMap::new() }
+        PinGuard {
+            caller_lockout,
+            callers: HashMap::new(),
+            rooms: HashMap::new(),
+        }
     }
 
     /// Whether this caller may try a PIN at this service now.
@@ -138,14 +147,20 @@ impl PinGuard {
             .callers
             .get(&(service.to_owned(), caller.to_owned()))
             .is_none_or(|(n, _)| *n < CALLER_FAILURE_LIMIT);
-        let room_ok = self.rooms.get(service).is_none_or(|(n, _)| *n < ROOM_FAILURE_LIMIT);
+        let room_ok = self
+            .rooms
+            .get(service)
+            .is_none_or(|(n, _)| *n < ROOM_FAILURE_LIMIT);
         caller_ok && room_ok
     }
 
     /// Records a wrong PIN; returns true when this failure used up the caller's tries.
     pub fn record_failure(&mut self, now: Instant, service: &str, caller: &str) -> bool {
         self.expire(now);
-        let entry = self.callers.entry((service.to_owned(), caller.to_owned())).or_insert((0, now));
+        let entry = self
+            .callers
+            .entry((service.to_owned(), caller.to_owned()))
+            .or_insert((0, now));
         entry.0 += 1;
         entry.1 = now;
         let exhausted = entry.0 >= CALLER_FAILURE_LIMIT;
@@ -156,19 +171,24 @@ impl PinGuard {
 
     /// Records a correct PIN: the caller's count at that service starts again.
     pub fn record_success(&mut self, service: &str, caller: &str) {
-        self.callers.remove(&(service.to_owned(), caller.to_owned()));
+        self.callers
+            .remove(&(service.to_owned(), caller.to_owned()));
     }
 
     /// Forgets failures old enough not to matter, so memory stays bounded by recent
     /// activity.
     fn expire(&mut self, now: Instant) {
         let lockout = self.caller_lockout;
-        self.callers.retain(|_, (_, last)| now.saturating_duration_since(*last) < lockout);
-        self.rooms.retain(|_, (_, start)| now.saturating_duration_since(*start) < ROOM_WINDOW);
+        self.callers
+            .retain(|_, (_, last)| now.saturating_duration_since(*last) < lockout);
+        self.rooms
+            .retain(|_, (_, start)| now.saturating_duration_since(*start) < ROOM_WINDOW);
     }
 }
 
 #[cfg(test)]
+// Tests read the real clock once, for an arbitrary origin; time then moves only by hand.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
@@ -177,7 +197,10 @@ mod tests {
         assert_eq!(Pin::parse("123"), Err(PinError::BadLength(3)));
         assert!(Pin::parse("1234").is_ok());
         assert!(Pin::parse("12345678901234567890").is_ok());
-        assert_eq!(Pin::parse("123456789012345678901"), Err(PinError::BadLength(21)));
+        assert_eq!(
+            Pin::parse("123456789012345678901"),
+            Err(PinError::BadLength(21))
+        );
         assert_eq!(Pin::parse("12a4"), Err(PinError::NotDigits));
         assert_eq!(Pin::parse("1234#"), Err(PinError::NotDigits));
     }
@@ -206,9 +229,18 @@ mod tests {
         assert_eq!(PinInput::from_header(None), PinInput::Absent);
         assert_eq!(PinInput::from_header(Some("")), PinInput::Absent);
         assert_eq!(PinInput::from_header(Some("#")), PinInput::Absent);
-        assert_eq!(PinInput::from_header(Some("none")), PinInput::GuestWithoutPin);
-        assert_eq!(PinInput::from_header(Some("1234#")), PinInput::Entered("1234".into()));
-        assert_eq!(PinInput::from_header(Some(" 1234 ")), PinInput::Entered("1234".into()));
+        assert_eq!(
+            PinInput::from_header(Some("none")),
+            PinInput::GuestWithoutPin
+        );
+        assert_eq!(
+            PinInput::from_header(Some("1234#")),
+            PinInput::Entered("1234".into())
+        );
+        assert_eq!(
+            PinInput::from_header(Some(" 1234 ")),
+            PinInput::Entered("1234".into())
+        );
     }
 
     #[test]

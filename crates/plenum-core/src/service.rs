@@ -137,10 +137,10 @@ impl ServiceConfig {
             }
             _ => {}
         }
-        if let Some(limit) = self.participant_limit {
-            if limit == 0 || limit > MAX_PARTICIPANT_LIMIT {
-                return Err(ServiceError::BadLimit(limit));
-            }
+        if let Some(limit) = self.participant_limit
+            && (limit == 0 || limit > MAX_PARTICIPANT_LIMIT)
+        {
+            return Err(ServiceError::BadLimit(limit));
         }
         if self.timeouts.test_call.is_zero()
             || self.timeouts.waiting_for_host.is_zero()
@@ -158,7 +158,9 @@ impl ServiceConfig {
 pub fn validate_alias(alias: &str) -> Result<(), ServiceError> {
     if alias.is_empty()
         || alias.len() > 250
-        || alias.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        || alias
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
     {
         return Err(ServiceError::BadAlias(alias.to_owned()));
     }
@@ -172,7 +174,9 @@ pub enum ServiceError {
     EmptyName,
     #[error("a service needs at least one alias")]
     NoAliases,
-    #[error("alias {0:?} is not usable: it must be 1-250 characters without spaces, slashes or control characters")]
+    #[error(
+        "alias {0:?} is not usable: it must be 1-250 characters without spaces, slashes or control characters"
+    )]
     BadAlias(String),
     #[error("a Guest PIN needs a Host PIN: without a Host PIN everyone joins as Host")]
     GuestPinWithoutHostPin,
@@ -180,7 +184,9 @@ pub enum ServiceError {
     SamePins,
     #[error("a Guest PIN is set but Guests are not allowed (allow_guests = false)")]
     GuestPinButNoGuests,
-    #[error("participant limit {0} is out of range: use 1 to {MAX_PARTICIPANT_LIMIT}, or leave it out for no limit")]
+    #[error(
+        "participant limit {0} is out of range: use 1 to {MAX_PARTICIPANT_LIMIT}, or leave it out for no limit"
+    )]
     BadLimit(u32),
     #[error("timeouts must be longer than zero (leave alone_timeout out to switch it off)")]
     ZeroTimeout,
@@ -195,8 +201,14 @@ pub enum DirectoryError {
         #[source]
         source: ServiceError,
     },
-    #[error("alias {alias:?} is used twice (by {first:?} and {second:?}); aliases are unique regardless of case")]
-    DuplicateAlias { alias: String, first: String, second: String },
+    #[error(
+        "alias {alias:?} is used twice (by {first:?} and {second:?}); aliases are unique regardless of case"
+    )]
+    DuplicateAlias {
+        alias: String,
+        first: String,
+        second: String,
+    },
     #[error("service name {0:?} is used twice")]
     DuplicateName(String),
 }
@@ -227,7 +239,10 @@ pub struct Directory {
 impl Directory {
     /// Builds the directory; refuses invalid services and aliases used twice, also
     /// against `reserved` aliases (device aliases), case-insensitively.
-    pub fn new(services: Vec<ServiceConfig>, reserved: &[String]) -> Result<Directory, DirectoryError> {
+    pub fn new(
+        services: Vec<ServiceConfig>,
+        reserved: &[String],
+    ) -> Result<Directory, DirectoryError> {
         let mut by_alias: HashMap<String, usize> = HashMap::new();
         let mut owner_of: HashMap<String, String> = HashMap::new();
         for r in reserved {
@@ -235,10 +250,12 @@ impl Directory {
         }
         let mut names = std::collections::HashSet::new();
         for (i, service) in services.iter().enumerate() {
-            service.validate().map_err(|source| DirectoryError::Service {
-                service: service.name.clone(),
-                source,
-            })?;
+            service
+                .validate()
+                .map_err(|source| DirectoryError::Service {
+                    service: service.name.clone(),
+                    source,
+                })?;
             if !names.insert(service.name.to_lowercase()) {
                 return Err(DirectoryError::DuplicateName(service.name.clone()));
             }
@@ -255,7 +272,10 @@ impl Directory {
                 by_alias.insert(key, i);
             }
         }
-        Ok(Directory { services: services.into_iter().map(Arc::new).collect(), by_alias })
+        Ok(Directory {
+            services: services.into_iter().map(Arc::new).collect(),
+            by_alias,
+        })
     }
 
     /// Every service, in configuration order.
@@ -321,7 +341,9 @@ pub fn judge_pin(service: &ServiceConfig, input: &PinInput) -> PinVerdict {
         return PinVerdict::Granted(Role::Host, false);
     };
     match input {
-        PinInput::Absent => PinVerdict::Prompt { guest_pin: service.guest_pin.is_some() },
+        PinInput::Absent => PinVerdict::Prompt {
+            guest_pin: service.guest_pin.is_some(),
+        },
         PinInput::GuestWithoutPin if service.allow_guests && service.guest_pin.is_none() => {
             PinVerdict::Granted(Role::Guest, false)
         }
@@ -329,7 +351,10 @@ pub fn judge_pin(service: &ServiceConfig, input: &PinInput) -> PinVerdict {
         PinInput::Entered(entered) => {
             // Both comparisons always run, so timing does not tell which PIN was close.
             let is_host = host_pin.matches(entered);
-            let is_guest = service.guest_pin.as_ref().is_some_and(|g| g.matches(entered));
+            let is_guest = service
+                .guest_pin
+                .as_ref()
+                .is_some_and(|g| g.matches(entered));
             if is_host {
                 PinVerdict::Granted(Role::Host, true)
             } else if is_guest {
@@ -353,7 +378,10 @@ impl Gate {
     /// A gate over `directory`. A caller who used up their PIN tries is refused for
     /// `pin_lockout`.
     pub fn new(directory: Directory, pin_lockout: Duration) -> Gate {
-        Gate { directory, guard: PinGuard::new(pin_lockout) }
+        Gate {
+            directory,
+            guard: PinGuard::new(pin_lockout),
+        }
     }
 
     /// The directory in force.
@@ -377,7 +405,11 @@ impl Gate {
         extension: Option<&str>,
         pin: &PinInput,
     ) -> Result<Entry, EntryRefusal> {
-        let mut service = self.directory.lookup(alias).ok_or(EntryRefusal::AliasNotFound)?.clone();
+        let mut service = self
+            .directory
+            .lookup(alias)
+            .ok_or(EntryRefusal::AliasNotFound)?
+            .clone();
         if service.kind == ServiceKind::Reception {
             let extension = extension.map(str::trim).filter(|e| !e.is_empty());
             let extension = extension.ok_or(EntryRefusal::ExtensionRequired)?;
@@ -398,7 +430,11 @@ impl Gate {
                 if counted {
                     self.guard.record_success(&service.name, caller);
                 }
-                Ok(Entry { service, role, via_host_pin })
+                Ok(Entry {
+                    service,
+                    role,
+                    via_host_pin,
+                })
             }
             PinVerdict::Prompt { guest_pin } => Err(EntryRefusal::PinRequired { guest_pin }),
             PinVerdict::Wrong => {
@@ -414,26 +450,56 @@ impl Gate {
     /// Checks a Host's transfer of someone to `alias` as `role`, with the PIN the Host
     /// supplied for that role. A Host PIN is needed to transfer as Host into a room that
     /// has one; a Guest needs the Guest PIN where one exists, and Guests must be allowed.
-    pub fn check_transfer(&self, alias: &str, role: Role, pin: Option<&str>) -> Result<Entry, EntryRefusal> {
-        let service = self.directory.lookup(alias).ok_or(EntryRefusal::AliasNotFound)?.clone();
+    pub fn check_transfer(
+        &self,
+        alias: &str,
+        role: Role,
+        pin: Option<&str>,
+    ) -> Result<Entry, EntryRefusal> {
+        let service = self
+            .directory
+            .lookup(alias)
+            .ok_or(EntryRefusal::AliasNotFound)?
+            .clone();
         if matches!(service.kind, ServiceKind::Reception) {
             return Err(EntryRefusal::AliasNotFound);
         }
-        let pin = pin.map(|p| p.trim().trim_end_matches('#')).filter(|p| !p.is_empty());
+        let pin = pin
+            .map(|p| p.trim().trim_end_matches('#'))
+            .filter(|p| !p.is_empty());
         let Some(host_pin) = &service.host_pin else {
-            return Ok(Entry { service, role: Role::Host, via_host_pin: false });
+            return Ok(Entry {
+                service,
+                role: Role::Host,
+                via_host_pin: false,
+            });
         };
         match role {
             Role::Host => match pin {
-                Some(p) if host_pin.matches(p) => Ok(Entry { service, role, via_host_pin: true }),
+                Some(p) if host_pin.matches(p) => Ok(Entry {
+                    service,
+                    role,
+                    via_host_pin: true,
+                }),
                 _ => Err(EntryRefusal::InvalidPin),
             },
             Role::Guest if !service.allow_guests => Err(EntryRefusal::InvalidPin),
             Role::Guest => match (&service.guest_pin, pin) {
-                (None, _) => Ok(Entry { service, role, via_host_pin: false }),
-                (Some(g), Some(p)) if g.matches(p) => Ok(Entry { service, role, via_host_pin: false }),
+                (None, _) => Ok(Entry {
+                    service,
+                    role,
+                    via_host_pin: false,
+                }),
+                (Some(g), Some(p)) if g.matches(p) => Ok(Entry {
+                    service,
+                    role,
+                    via_host_pin: false,
+                }),
                 _ => Err(EntryRefusal::InvalidPin),
             },
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
