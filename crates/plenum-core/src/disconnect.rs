@@ -53,7 +53,7 @@ pub enum DisconnectReason {
     TooManyPinAttempts,
     /// #pex194: the service's participant limit is reached.
     ParticipantLimitReached,
-    /// #pex130: the node is shutting down.
+    /// #pex129: the node is shutting down.
     NodeShuttingDown,
 }
 
@@ -88,7 +88,7 @@ impl DisconnectReason {
             ExtensionNotFound => "Conference extension not found",
             TooManyPinAttempts => "Participant exceeded PIN entry retries",
             ParticipantLimitReached => "Participant limit reached",
-            NodeShuttingDown => "Media process disconnected",
+            NodeShuttingDown => "Signaling node disconnected",
         }
     }
 
@@ -110,7 +110,7 @@ impl DisconnectReason {
             ConferenceEndedByHost => 125,
             WaitingTimedOut => 126,
             ClientAccessDisabled => 127,
-            NodeShuttingDown => 130,
+            NodeShuttingDown => 129,
             NoParticipantsCanKeepAlive => 140,
             AllHostsLeft => 141,
             AloneTimedOut => 142,

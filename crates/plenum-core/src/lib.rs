@@ -14,8 +14,8 @@ pub mod role;
 pub mod service;
 
 pub use conference::{
-    Actor, Command, Conference, ConferenceStatus, Event, JoinOutcome, JoinRequest, LayoutState,
-    MediaReport, MessageKind, Refusal, StageEntry,
+    Actor, Command, Conference, ConferenceStatus, Event, JoinError, JoinOutcome, JoinRequest,
+    LayoutState, MediaReport, MessageKind, Refusal, StageEntry,
 };
 pub use disconnect::DisconnectReason;
 pub use layout::{ALL_LAYOUTS, Layout, UnknownLayout};

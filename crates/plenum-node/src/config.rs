@@ -1,1 +1,641 @@
 //! Node configuration: TOML files in the config directory, validated with file:line:column errors.
+//!
+//! # Files
+//!
+//! [`load_dir`] reads two files from the config directory:
+//!
+//! - `plenum.toml` (required): `[node]`, `[tls]`, `[database]`, `[switches]`, `[[admin]]`;
+//! - `services.toml` (optional): `[[service]]` and `[[device]]`.
+//!
+//! Both files share one format, so any section may live in either file; a single-valued
+//! section (`[node]`, `[tls]`, `[database]`, `[switches]`) may appear in one file only,
+//! and the lists (`[[admin]]`, `[[service]]`, `[[device]]`) are concatenated in file
+//! order. Other files in the directory are ignored. The shipped `config/` documents every
+//! key.
+//!
+//! # Relative paths
+//!
+//! Relative paths in the files (`node.data_dir`, `tls.*`, a `sqlite://` database file)
+//! resolve against the **parent of the config directory**: run with `config/`, they are
+//! relative to the project root, so the default `data_dir = "data"` is `<root>/data`.
+//! Paths from the environment (`PLENUM_DATA_DIR`) are taken as given, i.e. relative to
+//! the working directory. [`load_from_sources`] has no directory, so its relative paths
+//! stay relative.
+//!
+//! # Environment
+//!
+//! [`Config::apply_env`] applies `PLENUM_LISTEN` (overrides `node.listen`) and
+//! `PLENUM_DATA_DIR` (overrides `node.data_dir`); an empty value counts as unset. It takes
+//! the environment as a map: nothing here reads the process environment.
+//!
+//! # Errors
+//!
+//! Every problem is reported, not just the first, as `file:line:column: reason`. A TOML
+//! syntax error (or a value of the wrong type) stops the checking of that file; the other
+//! files are still checked. Error messages never contain a PIN, a password hash or a
+//! database URL.
+
+mod source;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use plenum_core::{
+    Directory, DirectoryError, Layout, Pin, ServiceConfig, ServiceKind, Timeouts, normalize_alias,
+};
+
+/// The required main file of the config directory.
+pub const MAIN_FILE: &str = "plenum.toml";
+/// The optional file of the config directory holding services and device aliases.
+pub const SERVICES_FILE: &str = "services.toml";
+/// Environment variable that overrides `node.listen`.
+pub const ENV_LISTEN: &str = "PLENUM_LISTEN";
+/// Environment variable that overrides `node.data_dir`.
+pub const ENV_DATA_DIR: &str = "PLENUM_DATA_DIR";
+/// The HTTPS listen address when `node.listen` is absent.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443);
+/// The SQLite file name inside the data dir when `database.url` is absent.
+pub const DEFAULT_SQLITE_FILE: &str = "plenum.sqlite";
+/// The longest any service timeout may be, in seconds (7 days), so deadlines stay sane.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
+/// The whole node configuration, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    /// Addresses, names, data dir, media ports (`[node]`).
+    pub node: NodeConfig,
+    /// PEM files for HTTPS (`[tls]`); `None` = the node uses a self-signed certificate.
+    pub tls: Option<TlsFiles>,
+    /// The database as configured (`[database]`); `None` = the default SQLite file. Use
+    /// [`Config::database`] for the effective one.
+    pub database: Option<Database>,
+    /// The global switches (`[switches]`).
+    pub switches: Switches,
+    /// Admin users (`[[admin]]`), in file order.
+    pub admins: Vec<AdminUser>,
+    /// Services as written (`[[service]]`), in file order; [`Config::services`] gives the
+    /// effective settings.
+    pub services: Vec<Service>,
+    /// Device aliases (`[[device]]`), in file order.
+    pub devices: Vec<DeviceAlias>,
+}
+
+/// `[node]`: where the node listens and what it tells others about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeConfig {
+    /// HTTPS listen address (`listen`, default `127.0.0.1:8443`).
+    pub listen: SocketAddr,
+    /// Plain-HTTP address that only redirects to HTTPS (`http_redirect_listen`); `None` = off.
+    pub http_redirect_listen: Option<SocketAddr>,
+    /// The name clients use to reach the node (`public_name`, default `localhost`).
+    pub public_name: String,
+    /// Where the node keeps its database, self-signed certificate and other state
+    /// (`data_dir`, default `data` beside the config dir).
+    pub data_dir: PathBuf,
+    /// UDP ports for media (`media_port_range`, default 40000–49999).
+    pub media_ports: PortRange,
+    /// Addresses advertised to clients for media (`public_ips`); empty = local addresses.
+    pub public_ips: Vec<IpAddr>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> NodeConfig {
+        NodeConfig {
+            listen: DEFAULT_LISTEN,
+            http_redirect_listen: None,
+            public_name: "localhost".to_owned(),
+            data_dir: PathBuf::from("data"),
+            media_ports: PortRange::default(),
+            public_ips: Vec::new(),
+        }
+    }
+}
+
+/// An inclusive range of ports, `first < last`, both at least 1024.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    /// Lowest port of the range.
+    pub first: u16,
+    /// Highest port of the range (included).
+    pub last: u16,
+}
+
+impl PortRange {
+    /// How many ports the range holds.
+    pub fn len(&self) -> usize {
+        usize::from(self.last) - usize::from(self.first) + 1
+    }
+
+    /// Always false: a checked range holds at least two ports.
+    pub fn is_empty(&self) -> bool {
+        self.last < self.first
+    }
+
+    /// Whether `port` is in the range.
+    pub fn contains(&self, port: u16) -> bool {
+        (self.first..=self.last).contains(&port)
+    }
+}
+
+impl Default for PortRange {
+    fn default() -> PortRange {
+        PortRange {
+            first: 40000,
+            last: 49999,
+        }
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.first, self.last)
+    }
+}
+
+/// `[tls]`: a certificate chain and its private key, both PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// PEM private key of the leaf certificate.
+    pub private_key: PathBuf,
+}
+
+/// `[database]`: where history and device registrations are kept.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file; `options` is what followed `?` in the URL, if anything.
+    Sqlite {
+        path: PathBuf,
+        options: Option<String>,
+    },
+    /// A PostgreSQL server; the URL may hold a password, so `Debug` hides it.
+    Postgres { url: String },
+}
+
+impl Database {
+    /// The URL to hand to the database driver.
+    pub fn url(&self) -> String {
+        match self {
+            Database::Sqlite {
+                path,
+                options: None,
+            } => format!("sqlite://{}", path.display()),
+            Database::Sqlite {
+                path,
+                options: Some(options),
+            } => {
+                format!("sqlite://{}?{options}", path.display())
+            }
+            Database::Postgres { url } => url.clone(),
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Database::Sqlite { .. } => "sqlite",
+            Database::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Sqlite { path, options } => f
+                .debug_struct("Sqlite")
+                .field("path", path)
+                .field("options", options)
+                .finish(),
+            Database::Postgres { .. } => f.write_str("Postgres { url: <redacted> }"),
+        }
+    }
+}
+
+/// `[switches]`: global on/off settings (behaviour §9–10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switches {
+    /// Client API and web app callers are accepted; off → #pex127.
+    pub client_access_enabled: bool,
+    /// WebRTC media is offered.
+    pub webrtc_enabled: bool,
+    /// Chat is on unless a service says otherwise.
+    pub chat_enabled: bool,
+    /// Guests may present, where the service allows it too.
+    pub guests_can_present: bool,
+    /// New calls are refused with #pex110.
+    pub maintenance_mode: bool,
+    /// Registered clients are told to place every call through this node.
+    pub route_calls_via_registrar: bool,
+}
+
+impl Default for Switches {
+    fn default() -> Switches {
+        Switches {
+            client_access_enabled: true,
+            webrtc_enabled: true,
+            chat_enabled: true,
+            guests_can_present: true,
+            maintenance_mode: false,
+            route_calls_via_registrar: false,
+        }
+    }
+}
+
+/// `[[admin]]`: a user of the admin interface and status API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUser {
+    /// Login name, unique regardless of case.
+    pub username: String,
+    /// Argon2id hash of the password.
+    pub password_hash: PhcHash,
+}
+
+/// `[[service]]` as written, before the global switches are applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Unique name.
+    pub name: String,
+    /// `type`: vmr, auditorium, reception or test_call.
+    pub kind: ServiceKind,
+    /// Addresses that reach the service.
+    pub aliases: Vec<String>,
+    /// PIN that makes a caller Host.
+    pub host_pin: Option<Pin>,
+    /// PIN that makes a caller Guest.
+    pub guest_pin: Option<Pin>,
+    /// Whether Guests may join (with a Host PIN).
+    pub allow_guests: bool,
+    /// Most participants at once.
+    pub participant_limit: Option<u32>,
+    /// Layout at the start of each conference.
+    pub default_layout: Layout,
+    /// The service's own "Guests may present" (the global switch must allow it too).
+    pub guests_can_present: bool,
+    /// `chat`: overrides the global chat switch when set.
+    pub chat: Option<bool>,
+    /// The service's timers.
+    pub timeouts: Timeouts,
+}
+
+impl Service {
+    /// The effective settings under `switches`: chat is the service's override if set,
+    /// else the global switch; Guests may present only if both the switch and the
+    /// service allow it.
+    pub fn effective(&self, switches: &Switches) -> ServiceConfig {
+        ServiceConfig {
+            name: self.name.clone(),
+            kind: self.kind,
+            aliases: self.aliases.clone(),
+            host_pin: self.host_pin.clone(),
+            guest_pin: self.guest_pin.clone(),
+            allow_guests: self.allow_guests,
+            participant_limit: self.participant_limit,
+            default_layout: self.default_layout,
+            guests_can_present: switches.guests_can_present && self.guests_can_present,
+            chat_enabled: self.chat.unwrap_or(switches.chat_enabled),
+            timeouts: self.timeouts.clone(),
+        }
+    }
+}
+
+/// `[[device]]`: an alias a desktop client registers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAlias {
+    /// The alias; unique among services and devices regardless of case.
+    pub alias: String,
+    /// The user name the client authenticates with.
+    pub username: String,
+    /// Argon2id hash of the password.
+    pub password_hash: PhcHash,
+    /// Whether the device signs in with SSO.
+    pub sso: bool,
+}
+
+/// A checked argon2id password hash in PHC string form. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhcHash(String);
+
+/// Why a password hash was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhcError {
+    #[error("not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash): {0}")]
+    NotPhc(#[source] argon2::password_hash::Error),
+    #[error("the hash is not argon2id")]
+    NotArgon2id,
+    #[error("the argon2 parameters are not usable: {0}")]
+    BadParams(#[source] argon2::password_hash::Error),
+}
+
+impl PhcHash {
+    /// Checks that `phc` is an argon2id PHC string with usable parameters.
+    pub fn parse(phc: &str) -> Result<PhcHash, PhcError> {
+        let parsed = argon2::PasswordHash::new(phc).map_err(PhcError::NotPhc)?;
+        if parsed.algorithm != argon2::ARGON2ID_IDENT {
+            return Err(PhcError::NotArgon2id);
+        }
+        argon2::Params::try_from(&parsed).map_err(PhcError::BadParams)?;
+        if parsed.salt.is_none() || parsed.hash.is_none() {
+            return Err(PhcError::NotPhc(
+                argon2::password_hash::Error::PhcStringField,
+            ));
+        }
+        Ok(PhcHash(phc.to_owned()))
+    }
+
+    /// The PHC string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `password` matches, compared in constant time.
+    pub fn verify(&self, password: &str) -> bool {
+        crate::cli::verify_password(&self.0, password)
+    }
+}
+
+impl fmt::Debug for PhcHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PhcHash(<redacted>)")
+    }
+}
+
+// === impl Config ===
+
+impl Config {
+    /// Every service with effective settings (global switches applied), in file order.
+    pub fn services(&self) -> Vec<ServiceConfig> {
+        self.services
+            .iter()
+            .map(|s| s.effective(&self.switches))
+            .collect()
+    }
+
+    /// The device aliases, which no service may use.
+    pub fn device_aliases(&self) -> Vec<String> {
+        self.devices.iter().map(|d| d.alias.clone()).collect()
+    }
+
+    /// The alias directory of the effective services. A loaded config always builds one.
+    pub fn directory(&self) -> Result<Directory, DirectoryError> {
+        Directory::new(self.services(), &self.device_aliases())
+    }
+
+    /// The effective database: as configured, else `plenum.sqlite` in the data dir.
+    pub fn database(&self) -> Database {
+        match &self.database {
+            Some(database) => database.clone(),
+            None => Database::Sqlite {
+                path: self.node.data_dir.join(DEFAULT_SQLITE_FILE),
+                options: None,
+            },
+        }
+    }
+
+    /// The admin user with this name (case ignored).
+    pub fn admin(&self, username: &str) -> Option<&AdminUser> {
+        self.admins
+            .iter()
+            .find(|a| a.username.eq_ignore_ascii_case(username))
+    }
+
+    /// The device alias matching a dialled or registered alias (case ignored).
+    pub fn device(&self, alias: &str) -> Option<&DeviceAlias> {
+        let key = normalize_alias(alias);
+        self.devices
+            .iter()
+            .find(|d| normalize_alias(&d.alias) == key)
+    }
+
+    /// Applies `PLENUM_LISTEN` and `PLENUM_DATA_DIR` from `env`; empty values are
+    /// ignored. On error nothing is changed.
+    pub fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
+        let mut listen = self.node.listen;
+        if let Some(value) = env.get(ENV_LISTEN).filter(|v| !v.trim().is_empty()) {
+            match value.trim().parse::<SocketAddr>() {
+                Ok(addr) => listen = addr,
+                Err(_) => errors.push(ConfigError::nowhere(format!(
+                    "environment variable {ENV_LISTEN}: {value:?} is not an address like 127.0.0.1:8443"
+                ))),
+            }
+        }
+        if let Some(redirect) = self.node.http_redirect_listen
+            && errors.is_empty()
+            && ports_clash(listen, redirect)
+        {
+            errors.push(ConfigError::nowhere(format!(
+                "environment variable {ENV_LISTEN}: {listen} clashes with node.http_redirect_listen {redirect}"
+            )));
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        self.node.listen = listen;
+        if let Some(value) = env.get(ENV_DATA_DIR).filter(|v| !v.trim().is_empty()) {
+            self.node.data_dir = PathBuf::from(value);
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// What changed from `self` to `new`, one line per difference, for the reload log.
+    /// Names services, devices and admins, never PINs or hashes.
+    pub fn diff_summary(&self, new: &Config) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (section, changed) in [
+            ("[node]", self.node != new.node),
+            ("[tls]", self.tls != new.tls),
+            ("[database]", self.database != new.database),
+            ("[switches]", self.switches != new.switches),
+        ] {
+            if changed {
+                lines.push(format!("{section} changed"));
+            }
+        }
+        diff_named(&mut lines, "service", &self.services, &new.services, |s| {
+            s.name.to_lowercase()
+        });
+        diff_named(&mut lines, "device", &self.devices, &new.devices, |d| {
+            normalize_alias(&d.alias)
+        });
+        diff_named(&mut lines, "admin", &self.admins, &new.admins, |a| {
+            a.username.to_lowercase()
+        });
+        lines
+    }
+}
+
+/// Adds "kind "name" added/removed/changed" lines, matching items by `key`.
+fn diff_named<T: PartialEq>(
+    lines: &mut Vec<String>,
+    kind: &str,
+    old: &[T],
+    new: &[T],
+    key: impl Fn(&T) -> String,
+) {
+    for o in old {
+        match new.iter().find(|n| key(n) == key(o)) {
+            None => lines.push(format!("{kind} {:?} removed", key(o))),
+            Some(n) if n != o => lines.push(format!("{kind} {:?} changed", key(o))),
+            Some(_) => {}
+        }
+    }
+    for n in new {
+        if !old.iter().any(|o| key(o) == key(n)) {
+            lines.push(format!("{kind} {:?} added", key(n)));
+        }
+    }
+}
+
+/// Whether two listen addresses would fight over one port.
+fn ports_clash(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+// === loading ===
+
+/// Loads the config directory (`plenum.toml`, optional `services.toml`) and applies the
+/// environment overrides: what startup and reload call.
+pub fn load(dir: &Path, env: &HashMap<String, String>) -> Result<Config, ConfigErrors> {
+    let mut config = load_dir(dir)?;
+    config.apply_env(env)?;
+    Ok(config)
+}
+
+/// Loads and checks the config directory, without environment overrides. Relative paths
+/// resolve against the directory's parent.
+pub fn load_dir(dir: &Path) -> Result<Config, ConfigErrors> {
+    let mut texts = Vec::new();
+    let mut errors = Vec::new();
+    for (name, required) in [(MAIN_FILE, true), (SERVICES_FILE, false)] {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => texts.push((path.display().to_string(), text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+            Err(e) => errors.push(ConfigError::nowhere(format!(
+                "{}: cannot read: {e}",
+                path.display()
+            ))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let sources: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    source::build(&sources, &base_dir(dir))
+}
+
+/// Checks configuration texts given as `(file name, text)`, in order, as if they were the
+/// files of a config directory. Relative paths stay relative. The file names appear in
+/// the errors.
+pub fn load_from_sources(sources: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    source::build(sources, Path::new(""))
+}
+
+/// The directory relative paths resolve against: the config dir's parent.
+fn base_dir(dir: &Path) -> PathBuf {
+    match std::path::absolute(dir) {
+        Ok(abs) => abs.parent().map_or_else(|| abs.clone(), Path::to_path_buf),
+        Err(_) => dir.parent().unwrap_or(dir).to_path_buf(),
+    }
+}
+
+// === errors ===
+
+/// Where in which file a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file name as given to the loader (e.g. `config/services.toml`).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl Location {
+    /// The location of byte `offset` of `text`.
+    pub fn of_offset(file: &str, text: &str, offset: usize) -> Location {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Location {
+            file: file.to_owned(),
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One problem in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Where it is; `None` for problems outside the files (environment, unreadable file).
+    pub location: Option<Location>,
+    /// What is wrong, naming the section or service; lowercase, no final period.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn nowhere(message: String) -> ConfigError {
+        ConfigError {
+            location: None,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{location}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Every problem found, in file and line order; displayed one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// The problems, at least one.
+    pub fn errors(&self) -> &[ConfigError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}

@@ -1,5 +1,11 @@
 //! plenum-node: configuration, TLS, wiring of the crates, conference drivers, shutdown.
 
+pub mod admin;
+pub mod cli;
 pub mod config;
+pub mod driver;
+pub mod history;
+pub mod node;
+pub mod run;
 pub mod server;
 pub mod tls;

@@ -1,2 +1,113 @@
-//! The `plenum` binary: a thin main over plenum-node.
-fn main() {}
+//! The `plenum` binary: a thin main over plenum-node (command line, logging, exit codes).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use plenum_node::cli::{self, EXIT_CONFIG};
+use plenum_node::run::{self, ServeError};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plenum",
+    version,
+    about = "plenum: a self-hosted video conferencing node"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run the node (HTTPS on node.listen, default https://127.0.0.1:8443).
+    Serve {
+        /// The configuration directory.
+        #[arg(long, default_value = "config")]
+        config: PathBuf,
+    },
+    /// Validate the configuration and print a summary, or every error (exit 64).
+    CheckConfig {
+        /// The configuration directory.
+        #[arg(long, default_value = "config")]
+        config: PathBuf,
+    },
+    /// Read a password from standard input and print its argon2id hash (for admin users
+    /// and device aliases).
+    HashPassword,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = cli::env_map(std::env::vars_os());
+    match cli.command {
+        Cmd::Serve { config } => {
+            init_tracing(&env);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
+            };
+            match runtime.block_on(run::serve_command(config, env)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(ServeError::Config(errors)) => fail(
+                    &format!(
+                        "plenum: the configuration is refused, nothing was started:\n{errors}"
+                    ),
+                    EXIT_CONFIG,
+                ),
+                Err(error @ ServeError::Startup(_)) => fail(&format!("plenum: {error}"), 1),
+            }
+        }
+        Cmd::CheckConfig { config } => {
+            let (code, output) = cli::check_config(&config, &env);
+            let _ = if code == 0 {
+                std::io::stdout().write_all(output.as_bytes())
+            } else {
+                std::io::stderr().write_all(output.as_bytes())
+            };
+            ExitCode::from(code)
+        }
+        Cmd::HashPassword => match cli::hash_password(&mut std::io::stdin().lock()) {
+            Ok(phc) => {
+                let _ = writeln!(std::io::stdout(), "{phc}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&format!("plenum: {error}"), 1),
+        },
+    }
+}
+
+fn fail(message: &str, code: u8) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "{message}");
+    ExitCode::from(code)
+}
+
+/// Logs to stderr, filtered by PLENUM_LOG, else RUST_LOG, else `warn,plenum=info`;
+/// JSON lines when PLENUM_LOG_FORMAT=json.
+fn init_tracing(env: &std::collections::HashMap<String, String>) {
+    let directives = env
+        .get("PLENUM_LOG")
+        .or_else(|| env.get("RUST_LOG"))
+        .cloned()
+        .unwrap_or_else(|| "warn,plenum=info".to_owned());
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|error| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "plenum: ignoring the log filter {directives:?}: {error}"
+        );
+        EnvFilter::new("warn,plenum=info")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if env.get("PLENUM_LOG_FORMAT").is_some_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -52,7 +52,9 @@ pub enum StoreError {
     },
 
     /// The PostgreSQL server could not be reached or refused the connection.
-    #[error("cannot connect to postgresql at {url}: check that the server is running and the url, user and password are right")]
+    #[error(
+        "cannot connect to postgresql at {url}: check that the server is running and the url, user and password are right"
+    )]
     Connect {
         /// The URL, with any password replaced by `***`.
         url: String,

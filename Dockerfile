@@ -1,0 +1,36 @@
+# plenum: multi-stage build; a slim runtime image that runs `plenum serve` as a non-root user.
+#
+#   docker build -t plenum .
+#   docker run -p 443:443 -p 40000-49999:40000-49999/udp plenum
+#
+# The image listens on 0.0.0.0:443 (PLENUM_LISTEN; Docker lets unprivileged users bind low
+# ports inside a container) and keeps its data (SQLite history,
+# self-signed certificate) in /var/lib/plenum (PLENUM_DATA_DIR); mount a volume there.
+# Mount your own configuration at /etc/plenum to replace the shipped example rooms.
+
+FROM rust:1.95-slim-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin plenum \
+ && strip target/release/plenum
+
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /var/lib/plenum --shell /usr/sbin/nologin plenum \
+ && mkdir -p /var/lib/plenum /etc/plenum \
+ && chown plenum:plenum /var/lib/plenum
+COPY --from=build /src/target/release/plenum /usr/local/bin/plenum
+COPY config/ /etc/plenum/
+COPY webapp-static/ /usr/share/plenum/webapp-static/
+ENV PLENUM_LISTEN=0.0.0.0:443 \
+    PLENUM_DATA_DIR=/var/lib/plenum
+USER plenum
+EXPOSE 443/tcp 40000-49999/udp
+VOLUME ["/var/lib/plenum"]
+ENTRYPOINT ["plenum"]
+CMD ["serve", "--config", "/etc/plenum"]

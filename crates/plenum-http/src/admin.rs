@@ -1,0 +1,478 @@
+//! Admin status API v1 (`/api/admin/status/v1/`): live conferences and participants,
+//! history, audit log, and the lock / disconnect actions, with their JSON shapes.
+//!
+//! Lists answer `{"objects": […], "meta": {…}}`; actions answer `{"status":"success"}`;
+//! times are epoch seconds (float) with an `…_iso` RFC 3339 twin.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::timestamp::{epoch_seconds, rfc3339};
+use crate::view::{
+    AdminActor, AuditRecord, ConferenceRecord, LiveConference, LiveConferenceDetail,
+    LiveParticipant, Page, PageRequest, ParticipantRecord,
+};
+
+const CONFERENCE_NOT_FOUND: &str = "conference not found";
+const PARTICIPANT_NOT_FOUND: &str = "participant not found";
+
+/// The routes of the admin status API, relative to `/api/admin/status/v1`; the caller
+/// adds authentication.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/conference/", get(list_conferences))
+        .route("/conference/{id}/", get(show_conference))
+        .route("/conference/{id}/lock", post(lock_conference))
+        .route("/conference/{id}/unlock", post(unlock_conference))
+        .route("/conference/{id}/disconnect", post(disconnect_conference))
+        .route("/participant/", get(list_participants))
+        .route("/participant/{id}/disconnect", post(disconnect_participant))
+        .route("/history/conference/", get(conference_history))
+        .route(
+            "/history/conference/{id}/participant/",
+            get(conference_history_participants),
+        )
+        .route("/audit/", get(audit_log))
+        .fallback(api_not_found)
+}
+
+// === handlers ===
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound("no such api endpoint")
+}
+
+async fn list_conferences(
+    State(state): State<AppState>,
+) -> Result<Json<List<ConferenceDto>>, ApiError> {
+    let conferences = state
+        .admin
+        .live_conferences()
+        .await
+        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
+    Ok(Json(List::unpaged(
+        conferences.iter().map(ConferenceDto::from).collect(),
+    )))
+}
+
+async fn show_conference(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<ConferenceDetailDto>, ApiError> {
+    let id = parse_id(id, CONFERENCE_NOT_FOUND)?;
+    let detail = state
+        .admin
+        .live_conference(id)
+        .await
+        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
+    Ok(Json(ConferenceDetailDto::from(&detail)))
+}
+
+async fn list_participants(
+    State(state): State<AppState>,
+) -> Result<Json<List<ParticipantDto>>, ApiError> {
+    let participants = state
+        .admin
+        .live_participants()
+        .await
+        .map_err(|e| ApiError::from_backend(e, PARTICIPANT_NOT_FOUND))?;
+    Ok(Json(List::unpaged(
+        participants.iter().map(ParticipantDto::from).collect(),
+    )))
+}
+
+async fn conference_history(
+    State(state): State<AppState>,
+    query: Result<Query<PagingParams>, QueryRejection>,
+) -> Result<Json<List<ConferenceRecordDto>>, ApiError> {
+    let request = paging(query)?;
+    let page = state
+        .admin
+        .conference_history(request)
+        .await
+        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
+    Ok(Json(List::paged(request, page, |c| {
+        ConferenceRecordDto::from(c)
+    })))
+}
+
+async fn conference_history_participants(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<List<ParticipantRecordDto>>, ApiError> {
+    let id = parse_id(id, CONFERENCE_NOT_FOUND)?;
+    let participants = state
+        .admin
+        .conference_history_participants(id)
+        .await
+        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
+    Ok(Json(List::unpaged(
+        participants
+            .iter()
+            .map(ParticipantRecordDto::from)
+            .collect(),
+    )))
+}
+
+async fn audit_log(
+    State(state): State<AppState>,
+    query: Result<Query<PagingParams>, QueryRejection>,
+) -> Result<Json<List<AuditDto>>, ApiError> {
+    let request = paging(query)?;
+    let page = state
+        .admin
+        .audit_log(request)
+        .await
+        .map_err(|e| ApiError::from_backend(e, "audit entry not found"))?;
+    Ok(Json(List::paged(request, page, |a| AuditDto::from(a))))
+}
+
+async fn lock_conference(
+    State(state): State<AppState>,
+    Extension(admin): Extension<AdminActor>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Success>, ApiError> {
+    let id = parse_id(id, CONFERENCE_NOT_FOUND)?;
+    state
+        .admin
+        .lock_conference(id, true, admin)
+        .await
+        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
+    Ok(Json(Success::OK))
+}
+
+async fn unlock_conference(
+    State(state): State<AppState>,
+    Extension(admin): Extension<AdminActor>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Success>, ApiError> {
+    let id = parse_id(id, CONFERENCE_NOT_FOUND)?;
+    state
+        .admin
+        .lock_conference(id, false, admin)
+        .await
+        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
+    Ok(Json(Success::OK))
+}
+
+async fn disconnect_conference(
+    State(state): State<AppState>,
+    Extension(admin): Extension<AdminActor>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Success>, ApiError> {
+    let id = parse_id(id, CONFERENCE_NOT_FOUND)?;
+    state
+        .admin
+        .disconnect_conference(id, admin)
+        .await
+        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
+    Ok(Json(Success::OK))
+}
+
+async fn disconnect_participant(
+    State(state): State<AppState>,
+    Extension(admin): Extension<AdminActor>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Success>, ApiError> {
+    let id = parse_id(id, PARTICIPANT_NOT_FOUND)?;
+    state
+        .admin
+        .disconnect_participant(id, admin)
+        .await
+        .map_err(|e| ApiError::from_backend(e, PARTICIPANT_NOT_FOUND))?;
+    Ok(Json(Success::OK))
+}
+
+// === request parsing ===
+
+/// An id in the path; anything that is not a uuid names nothing, hence 404.
+fn parse_id(
+    path: Result<Path<String>, PathRejection>,
+    not_found: &'static str,
+) -> Result<Uuid, ApiError> {
+    let Path(raw) = path.map_err(|_| ApiError::NotFound(not_found))?;
+    Uuid::parse_str(&raw).map_err(|_| ApiError::NotFound(not_found))
+}
+
+/// `?limit=&offset=` as given; validated by [`paging`] so errors can say what is wrong.
+#[derive(Debug, Deserialize)]
+struct PagingParams {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+fn paging(query: Result<Query<PagingParams>, QueryRejection>) -> Result<PageRequest, ApiError> {
+    let Query(params) =
+        query.map_err(|_| ApiError::InvalidParameter("malformed query string".to_owned()))?;
+    let limit = match params.limit.as_deref() {
+        None => PageRequest::DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=PageRequest::MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                ApiError::InvalidParameter(format!(
+                    "limit must be an integer from 1 to {}",
+                    PageRequest::MAX_LIMIT
+                ))
+            })?,
+    };
+    let offset = match params.offset.as_deref() {
+        None => 0,
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|o| i64::try_from(*o).is_ok())
+            .ok_or_else(|| {
+                ApiError::InvalidParameter("offset must be a non-negative integer".to_owned())
+            })?,
+    };
+    Ok(PageRequest { limit, offset })
+}
+
+// === JSON ===
+
+/// `{"status":"success"}`.
+#[derive(Debug, Serialize)]
+struct Success {
+    status: &'static str,
+}
+
+impl Success {
+    const OK: Success = Success { status: "success" };
+}
+
+/// `{"objects": […], "meta": {…}}`.
+#[derive(Debug, Serialize)]
+struct List<T> {
+    objects: Vec<T>,
+    meta: Meta,
+}
+
+/// Live lists carry only `total_count`; paged lists also echo `limit` and `offset`.
+#[derive(Debug, Serialize)]
+struct Meta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    total_count: u64,
+}
+
+impl<T> List<T> {
+    fn unpaged(objects: Vec<T>) -> List<T> {
+        let total_count = u64::try_from(objects.len()).unwrap_or(u64::MAX);
+        List {
+            objects,
+            meta: Meta {
+                limit: None,
+                offset: None,
+                total_count,
+            },
+        }
+    }
+
+    fn paged<V>(request: PageRequest, page: Page<V>, to_dto: impl Fn(&V) -> T) -> List<T> {
+        List {
+            objects: page.items.iter().map(to_dto).collect(),
+            meta: Meta {
+                limit: Some(request.limit),
+                offset: Some(request.offset),
+                total_count: page.total_count,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ConferenceDto {
+    id: String,
+    service_name: String,
+    service_type: &'static str,
+    alias: String,
+    start_time: f64,
+    start_time_iso: String,
+    locked: bool,
+    guests_muted: bool,
+    started: bool,
+    participant_count: u32,
+}
+
+impl From<&LiveConference> for ConferenceDto {
+    fn from(c: &LiveConference) -> Self {
+        ConferenceDto {
+            id: c.id.to_string(),
+            service_name: c.service_name.clone(),
+            service_type: c.service_type.name(),
+            alias: c.alias.clone(),
+            start_time: epoch_seconds(c.started_at),
+            start_time_iso: rfc3339(c.started_at),
+            locked: c.locked,
+            guests_muted: c.guests_muted,
+            started: c.started,
+            participant_count: c.participant_count,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ConferenceDetailDto {
+    #[serde(flatten)]
+    conference: ConferenceDto,
+    participants: Vec<ParticipantDto>,
+}
+
+impl From<&LiveConferenceDetail> for ConferenceDetailDto {
+    fn from(d: &LiveConferenceDetail) -> Self {
+        ConferenceDetailDto {
+            conference: ConferenceDto::from(&d.conference),
+            participants: d.participants.iter().map(ParticipantDto::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ParticipantDto {
+    id: String,
+    conference_id: String,
+    display_name: String,
+    role: String,
+    call_type: String,
+    protocol: String,
+    waiting: Option<&'static str>,
+    joined_at: f64,
+    joined_at_iso: String,
+    is_muted: bool,
+    is_presenting: bool,
+}
+
+impl From<&LiveParticipant> for ParticipantDto {
+    fn from(p: &LiveParticipant) -> Self {
+        ParticipantDto {
+            id: p.id.to_string(),
+            conference_id: p.conference_id.to_string(),
+            display_name: p.display_name.clone(),
+            role: p.role.to_string(),
+            call_type: p.call_type.to_string(),
+            protocol: p.protocol.to_string(),
+            waiting: p.waiting.map(|w| match w {
+                plenum_core::Waiting::ForHost => "for_host",
+                plenum_core::Waiting::ForAdmission => "for_admission",
+            }),
+            joined_at: epoch_seconds(p.joined_at),
+            joined_at_iso: rfc3339(p.joined_at),
+            is_muted: p.is_muted,
+            is_presenting: p.is_presenting,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ConferenceRecordDto {
+    id: String,
+    service_name: String,
+    service_type: String,
+    alias: String,
+    start_time: f64,
+    start_time_iso: String,
+    end_time: Option<f64>,
+    end_time_iso: Option<String>,
+    duration_seconds: Option<u64>,
+    end_reason: Option<String>,
+    max_participants: u64,
+    participant_count: u64,
+}
+
+impl From<&ConferenceRecord> for ConferenceRecordDto {
+    fn from(c: &ConferenceRecord) -> Self {
+        ConferenceRecordDto {
+            id: c.id.to_string(),
+            service_name: c.service_name.clone(),
+            service_type: c.service_type.clone(),
+            alias: c.alias.clone(),
+            start_time: epoch_seconds(c.started_at),
+            start_time_iso: rfc3339(c.started_at),
+            end_time: c.ended_at.map(epoch_seconds),
+            end_time_iso: c.ended_at.map(rfc3339),
+            duration_seconds: c
+                .ended_at
+                .and_then(|end| end.duration_since(c.started_at).ok())
+                .map(|d| d.as_secs()),
+            end_reason: c.end_reason.clone(),
+            max_participants: c.max_participants,
+            participant_count: c.participant_count,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ParticipantRecordDto {
+    id: String,
+    conference_id: String,
+    display_name: String,
+    role: String,
+    call_type: String,
+    protocol: String,
+    remote_address: Option<String>,
+    joined_at: f64,
+    joined_at_iso: String,
+    left_at: Option<f64>,
+    left_at_iso: Option<String>,
+    duration_seconds: Option<u64>,
+    disconnect_reason: Option<String>,
+    pex_code: Option<u16>,
+}
+
+impl From<&ParticipantRecord> for ParticipantRecordDto {
+    fn from(p: &ParticipantRecord) -> Self {
+        ParticipantRecordDto {
+            id: p.id.to_string(),
+            conference_id: p.conference_id.to_string(),
+            display_name: p.display_name.clone(),
+            role: p.role.clone(),
+            call_type: p.call_type.clone(),
+            protocol: p.protocol.clone(),
+            remote_address: p.remote_address.clone(),
+            joined_at: epoch_seconds(p.joined_at),
+            joined_at_iso: rfc3339(p.joined_at),
+            left_at: p.left_at.map(epoch_seconds),
+            left_at_iso: p.left_at.map(rfc3339),
+            duration_seconds: p.duration_seconds,
+            disconnect_reason: p.disconnect_reason.clone(),
+            pex_code: p.pex_code,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct AuditDto {
+    id: i64,
+    time: f64,
+    time_iso: String,
+    admin_user: String,
+    action: String,
+    target: String,
+    detail: Option<serde_json::Value>,
+    remote_address: Option<String>,
+}
+
+impl From<&AuditRecord> for AuditDto {
+    fn from(a: &AuditRecord) -> Self {
+        AuditDto {
+            id: a.id,
+            time: epoch_seconds(a.at),
+            time_iso: rfc3339(a.at),
+            admin_user: a.admin_user.clone(),
+            action: a.action.clone(),
+            target: a.target.clone(),
+            detail: a.detail.clone(),
+            remote_address: a.remote_address.clone(),
+        }
+    }
+}

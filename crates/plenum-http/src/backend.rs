@@ -1,0 +1,92 @@
+//! The trait through which the HTTP layer reaches the node (conferences, history, audit
+//! log, admin accounts), and its error type. The node implements it; tests fake it.
+
+use std::net::SocketAddr;
+
+use futures_util::future::BoxFuture;
+use uuid::Uuid;
+
+use crate::view::{
+    AdminActor, AuditRecord, ConferenceRecord, LiveConference, LiveConferenceDetail,
+    LiveParticipant, Page, PageRequest, ParticipantRecord,
+};
+
+/// Why the backend could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The conference or participant does not exist (or no longer does).
+    #[error("not found")]
+    NotFound,
+    /// The backend cannot answer right now (store down, node shutting down). The text is
+    /// logged, never sent to the client.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What the admin status API needs from the node. Object-safe: the router holds an
+/// `Arc<dyn AdminBackend>`.
+///
+/// The action methods (`lock_conference`, `disconnect_*`) write their own audit entries
+/// with the given [`AdminActor`].
+pub trait AdminBackend: Send + Sync + 'static {
+    /// Whether `username` / `password` are the credentials of a configured admin.
+    /// Blocking and CPU-heavy (argon2): the API calls it on the blocking pool.
+    fn verify_admin(&self, username: &str, password: &str) -> bool;
+
+    /// Records a failed admin login (the name that was tried, never the password) in the
+    /// audit log.
+    fn record_failed_login(&self, username: String, remote_addr: SocketAddr) -> BoxFuture<'_, ()>;
+
+    /// Every live conference.
+    fn live_conferences(&self) -> BoxFuture<'_, Result<Vec<LiveConference>, BackendError>>;
+
+    /// One live conference with its participants; `NotFound` if it is not running.
+    fn live_conference(
+        &self,
+        id: Uuid,
+    ) -> BoxFuture<'_, Result<LiveConferenceDetail, BackendError>>;
+
+    /// Every participant of every live conference.
+    fn live_participants(&self) -> BoxFuture<'_, Result<Vec<LiveParticipant>, BackendError>>;
+
+    /// A page of the conference history, newest first.
+    fn conference_history(
+        &self,
+        page: PageRequest,
+    ) -> BoxFuture<'_, Result<Page<ConferenceRecord>, BackendError>>;
+
+    /// The participants of a conference from the history; `NotFound` if no such
+    /// conference was recorded.
+    fn conference_history_participants(
+        &self,
+        conference_id: Uuid,
+    ) -> BoxFuture<'_, Result<Vec<ParticipantRecord>, BackendError>>;
+
+    /// A page of the audit log, newest first.
+    fn audit_log(
+        &self,
+        page: PageRequest,
+    ) -> BoxFuture<'_, Result<Page<AuditRecord>, BackendError>>;
+
+    /// Locks (`locked = true`) or unlocks a live conference.
+    fn lock_conference(
+        &self,
+        id: Uuid,
+        locked: bool,
+        admin: AdminActor,
+    ) -> BoxFuture<'_, Result<(), BackendError>>;
+
+    /// Ends a live conference for everyone in it.
+    fn disconnect_conference(
+        &self,
+        id: Uuid,
+        admin: AdminActor,
+    ) -> BoxFuture<'_, Result<(), BackendError>>;
+
+    /// Disconnects one participant of a live conference.
+    fn disconnect_participant(
+        &self,
+        id: Uuid,
+        admin: AdminActor,
+    ) -> BoxFuture<'_, Result<(), BackendError>>;
+}

@@ -1,0 +1,832 @@
+//! The TOML format of the config files (serde DTOs) and its checked conversion into
+//! [`Config`], collecting every problem with its file, line and column.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use plenum_core::service::{MAX_PARTICIPANT_LIMIT, validate_alias};
+use plenum_core::{Directory, Layout, Pin, ServiceError, ServiceKind, Timeouts, normalize_alias};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
+
+use super::{
+    AdminUser, Config, ConfigError, ConfigErrors, Database, DeviceAlias, Location,
+    MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service, Switches, TlsFiles, ports_clash,
+};
+
+// === DTOs ===
+
+/// One config file. Every section is optional; see the module docs of `config`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileToml {
+    node: Option<Spanned<NodeToml>>,
+    tls: Option<Spanned<TlsToml>>,
+    database: Option<Spanned<DatabaseToml>>,
+    switches: Option<Spanned<SwitchesToml>>,
+    #[serde(default)]
+    admin: Vec<AdminToml>,
+    #[serde(default)]
+    service: Vec<ServiceToml>,
+    #[serde(default)]
+    device: Vec<DeviceToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeToml {
+    listen: Option<Spanned<String>>,
+    http_redirect_listen: Option<Spanned<String>>,
+    public_name: Option<Spanned<String>>,
+    data_dir: Option<Spanned<String>>,
+    media_port_range: Option<Spanned<Vec<i64>>>,
+    public_ips: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsToml {
+    certificate: Option<Spanned<String>>,
+    private_key: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseToml {
+    url: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchesToml {
+    client_access_enabled: Option<bool>,
+    webrtc_enabled: Option<bool>,
+    chat_enabled: Option<bool>,
+    guests_can_present: Option<bool>,
+    maintenance_mode: Option<bool>,
+    route_calls_via_registrar: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminToml {
+    username: Spanned<String>,
+    password_hash: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceToml {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Option<Spanned<String>>,
+    #[serde(default)]
+    aliases: Vec<Spanned<String>>,
+    host_pin: Option<Spanned<PinValue>>,
+    guest_pin: Option<Spanned<PinValue>>,
+    allow_guests: Option<bool>,
+    participant_limit: Option<Spanned<i64>>,
+    default_layout: Option<Spanned<String>>,
+    guests_can_present: Option<bool>,
+    chat: Option<bool>,
+    waiting_for_host_timeout: Option<Spanned<i64>>,
+    admission_timeout: Option<Spanned<i64>>,
+    hosts_left_timeout: Option<Spanned<i64>>,
+    alone_timeout: Option<Spanned<i64>>,
+    pin_entry_timeout: Option<Spanned<i64>>,
+    test_call_duration: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceToml {
+    alias: Spanned<String>,
+    username: Spanned<String>,
+    password_hash: Spanned<String>,
+    sso: Option<bool>,
+}
+
+/// A PIN as written. Integers are accepted here so that the checker can refuse them
+/// with a hint, and so that no serde message ever echoes the digits.
+#[derive(Debug)]
+enum PinValue {
+    Text(String),
+    Integer,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for PinValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PinValue, D::Error> {
+        struct PinVisitor;
+
+        impl Visitor<'_> for PinVisitor {
+            type Value = PinValue;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a quoted string of digits")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PinValue, E> {
+                Ok(PinValue::Text(v.to_owned()))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<PinValue, E> {
+                Ok(PinValue::Integer)
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<PinValue, E> {
+                Ok(PinValue::Integer)
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<PinValue, E> {
+                Ok(PinValue::Other)
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<PinValue, E> {
+                Ok(PinValue::Other)
+            }
+        }
+
+        deserializer.deserialize_any(PinVisitor)
+    }
+}
+
+// === checking ===
+
+/// Collects problems, each tied to a byte span of one source.
+struct Checker<'a> {
+    sources: &'a [(&'a str, &'a str)],
+    /// (file index, byte offset, error): sorted by the first two at the end.
+    errors: Vec<(usize, usize, ConfigError)>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, file: usize, span: Range<usize>, message: String) {
+        let (name, text) = self.sources[file];
+        let location = Location::of_offset(name, text, span.start);
+        self.errors.push((
+            file,
+            span.start,
+            ConfigError {
+                location: Some(location),
+                message,
+            },
+        ));
+    }
+
+    fn nowhere(&mut self, message: String) {
+        self.errors
+            .push((usize::MAX, 0, ConfigError::nowhere(message)));
+    }
+
+    fn location(&self, file: usize, span: &Range<usize>) -> Location {
+        let (name, text) = self.sources[file];
+        Location::of_offset(name, text, span.start)
+    }
+
+    fn toml_error(&mut self, file: usize, error: &toml::de::Error) {
+        // Only the message: toml's Display quotes the source line, which may hold a PIN.
+        let message = error.message().trim().replace('\n', "; ");
+        self.at(file, error.span().unwrap_or(0..0), message);
+    }
+}
+
+/// A section that may appear once across all files, with where it was seen.
+struct Once<T> {
+    value: Option<(usize, Spanned<T>)>,
+}
+
+impl<T> Once<T> {
+    fn take(&mut self, cx: &mut Checker<'_>, name: &str, file: usize, section: Option<Spanned<T>>) {
+        let Some(section) = section else { return };
+        if let Some((first_file, first)) = &self.value {
+            let first = cx.location(*first_file, &first.span());
+            cx.at(
+                file,
+                section.span(),
+                format!(
+                    "[{name}] is already given at {first}; each section may appear in one file only"
+                ),
+            );
+            return;
+        }
+        self.value = Some((file, section));
+    }
+}
+
+/// Checks all sources and builds the config; relative paths resolve against `base`.
+pub(super) fn build(sources: &[(&str, &str)], base: &Path) -> Result<Config, ConfigErrors> {
+    let mut cx = Checker {
+        sources,
+        errors: Vec::new(),
+    };
+    let mut node = Once { value: None };
+    let mut tls = Once { value: None };
+    let mut database = Once { value: None };
+    let mut switches = Once { value: None };
+    let mut admins = Vec::new();
+    let mut services = Vec::new();
+    let mut devices = Vec::new();
+    for (file, (_, text)) in sources.iter().enumerate() {
+        match toml::from_str::<FileToml>(text) {
+            Ok(parsed) => {
+                node.take(&mut cx, "node", file, parsed.node);
+                tls.take(&mut cx, "tls", file, parsed.tls);
+                database.take(&mut cx, "database", file, parsed.database);
+                switches.take(&mut cx, "switches", file, parsed.switches);
+                admins.extend(parsed.admin.into_iter().map(|a| (file, a)));
+                services.extend(parsed.service.into_iter().map(|s| (file, s)));
+                devices.extend(parsed.device.into_iter().map(|d| (file, d)));
+            }
+            Err(error) => cx.toml_error(file, &error),
+        }
+    }
+
+    let mut config = Config::default();
+    config.node.data_dir = base.join("data");
+    if let Some((file, section)) = node.value {
+        check_node(&mut cx, file, section.get_ref(), base, &mut config.node);
+    }
+    if let Some((file, section)) = tls.value {
+        config.tls = check_tls(&mut cx, file, &section, base);
+    }
+    if let Some((file, section)) = database.value {
+        config.database = check_database(&mut cx, file, section.get_ref(), base);
+    }
+    if let Some((_, section)) = switches.value {
+        config.switches = merge_switches(section.get_ref());
+    }
+    config.admins = check_admins(&mut cx, &admins);
+    config.services = services
+        .iter()
+        .filter_map(|(file, s)| check_service(&mut cx, *file, s, &config.switches))
+        .collect();
+    config.devices = devices
+        .iter()
+        .filter_map(|(file, d)| check_device(&mut cx, *file, d))
+        .collect();
+    check_service_names(&mut cx, &services);
+    check_alias_uniqueness(&mut cx, &services, &devices);
+
+    if cx.errors.is_empty() {
+        // The core's own rules, as a last safety net: the checks above should have
+        // reported anything this refuses, with a better location.
+        if let Err(e) = Directory::new(config.services(), &config.device_aliases()) {
+            cx.nowhere(format!("the services were refused: {e}"));
+        }
+    }
+    if cx.errors.is_empty() {
+        return Ok(config);
+    }
+    let mut errors = cx.errors;
+    errors.sort_by_key(|(file, offset, _)| (*file, *offset));
+    Err(ConfigErrors(
+        errors.into_iter().map(|(_, _, e)| e).collect(),
+    ))
+}
+
+fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out: &mut NodeConfig) {
+    if let Some(listen) = &n.listen
+        && let Some(addr) = socket_addr(cx, file, listen, "node.listen")
+    {
+        out.listen = addr;
+    }
+    if let Some(redirect) = &n.http_redirect_listen
+        && let Some(addr) = socket_addr(cx, file, redirect, "node.http_redirect_listen")
+    {
+        if ports_clash(out.listen, addr) {
+            let message = format!(
+                "node.http_redirect_listen: {addr} clashes with node.listen {}; use another port",
+                out.listen
+            );
+            cx.at(file, redirect.span(), message);
+        }
+        out.http_redirect_listen = Some(addr);
+    }
+    if let Some(name) = &n.public_name {
+        let value = name.get_ref().trim();
+        if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c == '/') {
+            let message =
+                "node.public_name must be a host name such as conference.example.com".to_owned();
+            cx.at(file, name.span(), message);
+        } else {
+            out.public_name = value.to_owned();
+        }
+    }
+    if let Some(dir) = &n.data_dir {
+        if dir.get_ref().trim().is_empty() {
+            cx.at(
+                file,
+                dir.span(),
+                "node.data_dir must not be empty".to_owned(),
+            );
+        } else {
+            out.data_dir = base.join(dir.get_ref());
+        }
+    }
+    if let Some(range) = &n.media_port_range {
+        match port_range(range.get_ref()) {
+            Ok(ports) => out.media_ports = ports,
+            Err(reason) => cx.at(
+                file,
+                range.span(),
+                format!("node.media_port_range: {reason}"),
+            ),
+        }
+    }
+    if let Some(ips) = &n.public_ips {
+        out.public_ips.clear();
+        for ip in ips {
+            match ip.get_ref().trim().parse::<IpAddr>() {
+                Ok(addr) if addr.is_unspecified() || addr.is_multicast() => {
+                    let message = format!(
+                        "node.public_ips: {addr} cannot be advertised; give the address clients reach"
+                    );
+                    cx.at(file, ip.span(), message);
+                }
+                Ok(addr) => out.public_ips.push(addr),
+                Err(_) => {
+                    let message = format!(
+                        "node.public_ips: {:?} is not an IP address like 203.0.113.7 or 2001:db8::7",
+                        ip.get_ref()
+                    );
+                    cx.at(file, ip.span(), message);
+                }
+            }
+        }
+    }
+}
+
+fn socket_addr(
+    cx: &mut Checker<'_>,
+    file: usize,
+    value: &Spanned<String>,
+    key: &str,
+) -> Option<SocketAddr> {
+    match value.get_ref().trim().parse::<SocketAddr>() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            let message = format!(
+                "{key}: {:?} is not an address with a port, like 127.0.0.1:8443 or [::]:8443",
+                value.get_ref()
+            );
+            cx.at(file, value.span(), message);
+            None
+        }
+    }
+}
+
+fn port_range(values: &[i64]) -> Result<PortRange, String> {
+    let [first, last] = values else {
+        return Err("give two ports, the first and the last, like [40000, 49999]".to_owned());
+    };
+    let port = |p: i64| u16::try_from(p).ok().filter(|p| *p >= 1024);
+    match (port(*first), port(*last)) {
+        (Some(first), Some(last)) if first < last => Ok(PortRange { first, last }),
+        (Some(_), Some(_)) => Err(format!(
+            "the first port ({first}) must be below the last ({last})"
+        )),
+        _ => Err("ports must be between 1024 and 65535".to_owned()),
+    }
+}
+
+fn check_tls(
+    cx: &mut Checker<'_>,
+    file: usize,
+    section: &Spanned<TlsToml>,
+    base: &Path,
+) -> Option<TlsFiles> {
+    let t = section.get_ref();
+    let mut path = |value: &Option<Spanned<String>>, key: &str| -> Option<PathBuf> {
+        let value = value.as_ref()?;
+        if value.get_ref().trim().is_empty() {
+            cx.at(file, value.span(), format!("tls.{key} must not be empty"));
+            return None;
+        }
+        Some(base.join(value.get_ref()))
+    };
+    let certificate = path(&t.certificate, "certificate");
+    let private_key = path(&t.private_key, "private_key");
+    match (certificate, private_key, &t.certificate, &t.private_key) {
+        (Some(certificate), Some(private_key), _, _) => Some(TlsFiles {
+            certificate,
+            private_key,
+        }),
+        (_, _, Some(given), None) | (_, _, None, Some(given)) => {
+            let message = "tls: certificate and private_key go together: give both, or neither to let the node use a self-signed certificate".to_owned();
+            cx.at(file, given.span(), message);
+            None
+        }
+        _ => None,
+    }
+}
+
+fn check_database(
+    cx: &mut Checker<'_>,
+    file: usize,
+    d: &DatabaseToml,
+    base: &Path,
+) -> Option<Database> {
+    let url = d.url.as_ref()?;
+    let text = url.get_ref().trim();
+    // The URL may hold a password: messages never quote it.
+    if let Some(rest) = text
+        .strip_prefix("sqlite://")
+        .or_else(|| text.strip_prefix("sqlite:"))
+    {
+        let (file_part, options) = match rest.split_once('?') {
+            Some((f, o)) => (f, Some(o.to_owned())),
+            None => (rest, None),
+        };
+        if file_part.is_empty() {
+            cx.at(
+                file,
+                url.span(),
+                "database.url: a sqlite:// URL needs a file name".to_owned(),
+            );
+            return None;
+        }
+        let path = if file_part == ":memory:" {
+            PathBuf::from(file_part)
+        } else {
+            base.join(file_part)
+        };
+        return Some(Database::Sqlite { path, options });
+    }
+    let is_postgres = ["postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| text.len() > scheme.len() && text.starts_with(scheme));
+    if is_postgres {
+        return Some(Database::Postgres {
+            url: text.to_owned(),
+        });
+    }
+    let message = "database.url must start with sqlite://, postgres:// or postgresql:// (leave it out for a SQLite file in the data dir)".to_owned();
+    cx.at(file, url.span(), message);
+    None
+}
+
+fn merge_switches(s: &SwitchesToml) -> Switches {
+    let d = Switches::default();
+    Switches {
+        client_access_enabled: s.client_access_enabled.unwrap_or(d.client_access_enabled),
+        webrtc_enabled: s.webrtc_enabled.unwrap_or(d.webrtc_enabled),
+        chat_enabled: s.chat_enabled.unwrap_or(d.chat_enabled),
+        guests_can_present: s.guests_can_present.unwrap_or(d.guests_can_present),
+        maintenance_mode: s.maintenance_mode.unwrap_or(d.maintenance_mode),
+        route_calls_via_registrar: s
+            .route_calls_via_registrar
+            .unwrap_or(d.route_calls_via_registrar),
+    }
+}
+
+fn check_admins(cx: &mut Checker<'_>, admins: &[(usize, AdminToml)]) -> Vec<AdminUser> {
+    let mut seen: HashMap<String, Location> = HashMap::new();
+    let mut out = Vec::new();
+    for (file, a) in admins {
+        let username = a.username.get_ref().trim();
+        if username.is_empty() {
+            cx.at(
+                *file,
+                a.username.span(),
+                "admin: the username must not be empty".to_owned(),
+            );
+            continue;
+        }
+        let subject = format!("admin {username:?}");
+        if let Some(first) = seen.get(&username.to_lowercase()) {
+            let message = format!("{subject}: this username is already used at {first}");
+            cx.at(*file, a.username.span(), message);
+            continue;
+        }
+        seen.insert(
+            username.to_lowercase(),
+            cx.location(*file, &a.username.span()),
+        );
+        if let Some(password_hash) = phc(cx, *file, &a.password_hash, &subject) {
+            out.push(AdminUser {
+                username: username.to_owned(),
+                password_hash,
+            });
+        }
+    }
+    out
+}
+
+fn phc(
+    cx: &mut Checker<'_>,
+    file: usize,
+    value: &Spanned<String>,
+    subject: &str,
+) -> Option<PhcHash> {
+    match PhcHash::parse(value.get_ref().trim()) {
+        Ok(hash) => Some(hash),
+        Err(e) => {
+            let message = format!(
+                "{subject}: the password_hash is refused: {e}; make one with `plenum hash-password`"
+            );
+            cx.at(file, value.span(), message);
+            None
+        }
+    }
+}
+
+fn check_device(cx: &mut Checker<'_>, file: usize, d: &DeviceToml) -> Option<DeviceAlias> {
+    let alias = d.alias.get_ref().trim();
+    let subject = format!("device {alias:?}");
+    let mut ok = true;
+    if let Err(e) = validate_alias(alias) {
+        cx.at(file, d.alias.span(), format!("{subject}: {e}"));
+        ok = false;
+    }
+    let username = d.username.get_ref().trim();
+    if username.is_empty() {
+        cx.at(
+            file,
+            d.username.span(),
+            format!("{subject}: the username must not be empty"),
+        );
+        ok = false;
+    }
+    let password_hash = phc(cx, file, &d.password_hash, &subject);
+    let password_hash = password_hash.filter(|_| ok)?;
+    Some(DeviceAlias {
+        alias: alias.to_owned(),
+        username: username.to_owned(),
+        password_hash,
+        sso: d.sso.unwrap_or(false),
+    })
+}
+
+fn check_service(
+    cx: &mut Checker<'_>,
+    file: usize,
+    s: &ServiceToml,
+    switches: &Switches,
+) -> Option<Service> {
+    let errors_before = cx.errors.len();
+    let name = s.name.get_ref().trim();
+    if name.is_empty() {
+        cx.at(
+            file,
+            s.name.span(),
+            format!("service: {}", ServiceError::EmptyName),
+        );
+    }
+    let subject = format!("service {name:?}");
+
+    let kind = match s.kind.as_ref() {
+        None => ServiceKind::Vmr,
+        Some(kind) => match kind.get_ref().trim() {
+            "vmr" => ServiceKind::Vmr,
+            "auditorium" => ServiceKind::Auditorium,
+            "reception" => ServiceKind::Reception,
+            "test_call" => ServiceKind::TestCall,
+            other => {
+                let message = format!(
+                    "{subject}: unknown type {other:?}; use vmr, auditorium, reception or test_call"
+                );
+                cx.at(file, kind.span(), message);
+                ServiceKind::Vmr
+            }
+        },
+    };
+
+    if s.aliases.is_empty() {
+        cx.at(
+            file,
+            s.name.span(),
+            format!("{subject}: {}", ServiceError::NoAliases),
+        );
+    }
+    let mut aliases = Vec::new();
+    for alias in &s.aliases {
+        let value = alias.get_ref().trim();
+        match validate_alias(value) {
+            Ok(()) => aliases.push(value.to_owned()),
+            Err(e) => cx.at(file, alias.span(), format!("{subject}: {e}")),
+        }
+    }
+
+    let host_pin = pin(cx, file, s.host_pin.as_ref(), &subject, "host_pin");
+    let guest_pin = pin(cx, file, s.guest_pin.as_ref(), &subject, "guest_pin");
+    let allow_guests = s.allow_guests.unwrap_or(true);
+    if let Some(guest) = &s.guest_pin {
+        if s.host_pin.is_none() {
+            cx.at(
+                file,
+                guest.span(),
+                format!("{subject}: {}", ServiceError::GuestPinWithoutHostPin),
+            );
+        } else if !allow_guests {
+            cx.at(
+                file,
+                guest.span(),
+                format!("{subject}: {}", ServiceError::GuestPinButNoGuests),
+            );
+        } else if host_pin.is_some() && host_pin == guest_pin {
+            cx.at(
+                file,
+                guest.span(),
+                format!("{subject}: {}", ServiceError::SamePins),
+            );
+        }
+    }
+
+    let participant_limit = s.participant_limit.as_ref().and_then(|limit| {
+        let value = *limit.get_ref();
+        let checked = u32::try_from(value).ok().filter(|v| (1..=MAX_PARTICIPANT_LIMIT).contains(v));
+        if checked.is_none() {
+            let message = format!(
+                "{subject}: participant_limit {value} is out of range: use 1 to {MAX_PARTICIPANT_LIMIT}, or leave it out for no limit"
+            );
+            cx.at(file, limit.span(), message);
+        }
+        checked
+    });
+
+    let default_layout = match &s.default_layout {
+        None => Layout::Adaptive,
+        Some(layout) => match layout.get_ref().parse::<Layout>() {
+            Ok(l) => l,
+            Err(e) => {
+                cx.at(
+                    file,
+                    layout.span(),
+                    format!("{subject}: default_layout: {e}"),
+                );
+                Layout::Adaptive
+            }
+        },
+    };
+
+    let d = Timeouts::default();
+    let mut secs = |value: &Option<Spanned<i64>>, key: &str, default: Duration| -> Duration {
+        let Some(value) = value else { return default };
+        let n = *value.get_ref();
+        match u64::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_TIMEOUT_SECS).contains(n))
+        {
+            Some(n) => Duration::from_secs(n),
+            None => {
+                let message = format!(
+                    "{subject}: {key} must be 1 to {MAX_TIMEOUT_SECS} seconds, not {n} (leave alone_timeout out to switch it off)"
+                );
+                cx.at(file, value.span(), message);
+                default
+            }
+        }
+    };
+    let timeouts = Timeouts {
+        waiting_for_host: secs(
+            &s.waiting_for_host_timeout,
+            "waiting_for_host_timeout",
+            d.waiting_for_host,
+        ),
+        admission: secs(&s.admission_timeout, "admission_timeout", d.admission),
+        hosts_left_grace: secs(
+            &s.hosts_left_timeout,
+            "hosts_left_timeout",
+            d.hosts_left_grace,
+        ),
+        alone: s
+            .alone_timeout
+            .as_ref()
+            .map(|_| secs(&s.alone_timeout, "alone_timeout", Duration::ZERO)),
+        pin_entry: secs(&s.pin_entry_timeout, "pin_entry_timeout", d.pin_entry),
+        test_call: secs(&s.test_call_duration, "test_call_duration", d.test_call),
+    };
+
+    if cx.errors.len() != errors_before {
+        return None;
+    }
+    let service = Service {
+        name: name.to_owned(),
+        kind,
+        aliases,
+        host_pin,
+        guest_pin,
+        allow_guests,
+        participant_limit,
+        default_layout,
+        guests_can_present: s.guests_can_present.unwrap_or(true),
+        chat: s.chat,
+        timeouts,
+    };
+    // The core's rules for one service; everything it checks was checked above.
+    if let Err(e) = service.effective(switches).validate() {
+        cx.at(file, s.name.span(), format!("{subject}: {e}"));
+        return None;
+    }
+    Some(service)
+}
+
+/// Checks one PIN field. Messages name the field, never its digits.
+fn pin(
+    cx: &mut Checker<'_>,
+    file: usize,
+    value: Option<&Spanned<PinValue>>,
+    subject: &str,
+    key: &str,
+) -> Option<Pin> {
+    let value = value?;
+    let message = match value.get_ref() {
+        PinValue::Text(text) => match Pin::parse(text) {
+            Ok(pin) => return Some(pin),
+            Err(e) => format!("{subject}: the {key} is refused: {e}"),
+        },
+        PinValue::Integer => format!(
+            "{subject}: the {key} must be a quoted string, like {key} = \"0123\"; as a TOML integer its leading zeros would be lost"
+        ),
+        PinValue::Other => {
+            format!("{subject}: the {key} must be a quoted string of 4 to 20 digits")
+        }
+    };
+    cx.at(file, value.span(), message);
+    None
+}
+
+fn check_service_names(cx: &mut Checker<'_>, services: &[(usize, ServiceToml)]) {
+    let mut seen: HashMap<String, Location> = HashMap::new();
+    for (file, s) in services {
+        let name = s.name.get_ref().trim();
+        if name.is_empty() {
+            continue;
+        }
+        let key = name.to_lowercase();
+        if let Some(first) = seen.get(&key) {
+            let message = format!(
+                "service name {name:?} is already used at {first}; service names are unique regardless of case"
+            );
+            cx.at(*file, s.name.span(), message);
+        } else {
+            seen.insert(key, cx.location(*file, &s.name.span()));
+        }
+    }
+}
+
+/// Aliases are unique across services and devices, regardless of case. The later
+/// occurrence (by file, then position) is reported, naming the earlier one.
+fn check_alias_uniqueness(
+    cx: &mut Checker<'_>,
+    services: &[(usize, ServiceToml)],
+    devices: &[(usize, DeviceToml)],
+) {
+    struct Use<'a> {
+        file: usize,
+        span: Range<usize>,
+        alias: &'a str,
+        owner: String,
+    }
+    let mut uses = Vec::new();
+    for (file, s) in services {
+        for alias in &s.aliases {
+            let owner = format!("service {:?}", s.name.get_ref().trim());
+            uses.push(Use {
+                file: *file,
+                span: alias.span(),
+                alias: alias.get_ref().trim(),
+                owner,
+            });
+        }
+    }
+    for (file, d) in devices {
+        let alias = d.alias.get_ref().trim();
+        uses.push(Use {
+            file: *file,
+            span: d.alias.span(),
+            alias,
+            owner: format!("device {alias:?}"),
+        });
+    }
+    uses.sort_by_key(|u| (u.file, u.span.start));
+    let mut first_use: HashMap<String, usize> = HashMap::new();
+    for (i, u) in uses.iter().enumerate() {
+        if u.alias.is_empty() {
+            continue;
+        }
+        let key = normalize_alias(u.alias);
+        match first_use.get(&key) {
+            Some(&first) => {
+                let first = &uses[first];
+                let message = format!(
+                    "{}: alias {:?} is already used by {} at {}; aliases are unique regardless of case",
+                    u.owner,
+                    u.alias,
+                    first.owner,
+                    cx.location(first.file, &first.span)
+                );
+                cx.at(u.file, u.span.clone(), message);
+            }
+            None => {
+                first_use.insert(key, i);
+            }
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Conference driver tasks: one tokio task owns each running `Conference`, feeds it
+//! inputs and deadlines, and fans its events out (subscribers, history).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use plenum_core::{
+    Actor, Command, Conference, ConferenceStatus, DisconnectReason, Event, JoinError, JoinOutcome,
+    JoinRequest, LayoutState, MediaReport, ParticipantId, ParticipantState, Refusal, ServiceConfig,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::{Instrument, info, info_span, warn};
+use uuid::Uuid;
+
+/// How many events a slow subscriber may fall behind before it is dropped (it
+/// re-syncs when it reconnects).
+pub const EVENT_BUFFER: usize = 1024;
+/// How many inputs may queue for one conference before senders wait.
+const INPUT_BUFFER: usize = 256;
+
+/// Maps the monotonic clock the core runs on to wall-clock time for clients and
+/// history. Fixed once at start, so the mapping never jumps.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    instant: Instant,
+    system: SystemTime,
+}
+
+impl WallClock {
+    /// Anchors the mapping at the current moment.
+    pub fn new(instant: Instant, system: SystemTime) -> WallClock {
+        WallClock { instant, system }
+    }
+
+    /// The wall-clock time of a core instant.
+    pub fn to_system(&self, at: Instant) -> SystemTime {
+        match at.checked_duration_since(self.instant) {
+            Some(after) => self.system + after,
+            None => self.system - self.instant.duration_since(at),
+        }
+    }
+}
+
+/// The node's current instant, from tokio's clock so that tests can pause it.
+pub fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// What a conference driver is asked to do.
+#[derive(Debug)]
+pub enum Input {
+    /// Add a participant.
+    Join {
+        request: JoinRequest,
+        reply: oneshot::Sender<Result<JoinOutcome, JoinError>>,
+    },
+    /// Remove a participant.
+    Leave {
+        id: ParticipantId,
+        reason: DisconnectReason,
+    },
+    /// A control command.
+    Command {
+        actor: Actor,
+        command: Command,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+    /// A media engine report.
+    Media {
+        id: ParticipantId,
+        report: MediaReport,
+    },
+    /// A copy of the whole state.
+    Snapshot { reply: oneshot::Sender<Snapshot> },
+    /// End the conference for everyone.
+    End { reason: DisconnectReason },
+    /// Reloaded settings for this service.
+    ReplaceService(Arc<ServiceConfig>),
+}
+
+/// The whole state of a conference at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Conference instance id.
+    pub id: Uuid,
+    /// The service and its settings.
+    pub service: Arc<ServiceConfig>,
+    /// The alias the first participant dialled.
+    pub alias: String,
+    /// When it started.
+    pub started_at: Instant,
+    /// Flags.
+    pub status: ConferenceStatus,
+    /// Layout.
+    pub layout: LayoutState,
+    /// Participants in arrival order.
+    pub participants: Vec<ParticipantState>,
+}
+
+/// What the driver reports for history, in order.
+#[derive(Debug)]
+pub enum HistoryEvent {
+    /// A conference instance began.
+    ConferenceStarted {
+        id: Uuid,
+        service: Arc<ServiceConfig>,
+        alias: String,
+        at: Instant,
+    },
+    /// A participant arrived.
+    ParticipantJoined {
+        conference: Uuid,
+        participant: ParticipantState,
+    },
+    /// A participant left.
+    ParticipantLeft {
+        participant: ParticipantState,
+        reason: DisconnectReason,
+        at: Instant,
+    },
+    /// The conference ended.
+    ConferenceEnded {
+        id: Uuid,
+        reason: DisconnectReason,
+        at: Instant,
+    },
+    /// Answer once everything sent before has been written (used at shutdown).
+    Flush(oneshot::Sender<()>),
+}
+
+/// A cheap handle to a running conference.
+#[derive(Debug, Clone)]
+pub struct ConferenceHandle {
+    /// Conference instance id.
+    pub id: Uuid,
+    /// Name of the service it runs.
+    pub service_name: String,
+    inputs: mpsc::Sender<Input>,
+    events: broadcast::Sender<Arc<Event>>,
+}
+
+/// The conference is over (or its task is gone); start a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the conference has ended")]
+pub struct Gone;
+
+impl ConferenceHandle {
+    /// Adds a participant.
+    pub async fn join(&self, request: JoinRequest) -> Result<Result<JoinOutcome, JoinError>, Gone> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Input::Join { request, reply }).await?;
+        rx.await.map_err(|_| Gone)
+    }
+
+    /// Removes a participant (no-op if already gone).
+    pub async fn leave(&self, id: ParticipantId, reason: DisconnectReason) {
+        let _ = self.send(Input::Leave { id, reason }).await;
+    }
+
+    /// Runs a control command.
+    pub async fn command(
+        &self,
+        actor: Actor,
+        command: Command,
+    ) -> Result<Result<(), Refusal>, Gone> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Input::Command {
+            actor,
+            command,
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| Gone)
+    }
+
+    /// Passes on a media report.
+    pub async fn media(&self, id: ParticipantId, report: MediaReport) {
+        let _ = self.send(Input::Media { id, report }).await;
+    }
+
+    /// Copies the whole state.
+    pub async fn snapshot(&self) -> Result<Snapshot, Gone> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Input::Snapshot { reply }).await?;
+        rx.await.map_err(|_| Gone)
+    }
+
+    /// Ends the conference for everyone.
+    pub async fn end(&self, reason: DisconnectReason) {
+        let _ = self.send(Input::End { reason }).await;
+    }
+
+    /// Applies reloaded settings to new joins.
+    pub async fn replace_service(&self, service: Arc<ServiceConfig>) {
+        let _ = self.send(Input::ReplaceService(service)).await;
+    }
+
+    /// Subscribes to the conference's events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.events.subscribe()
+    }
+
+    /// Whether the driver task is still running.
+    pub fn is_running(&self) -> bool {
+        !self.inputs.is_closed()
+    }
+
+    async fn send(&self, input: Input) -> Result<(), Gone> {
+        self.inputs.send(input).await.map_err(|_| Gone)
+    }
+}
+
+/// Starts the driver task of a new conference. `on_end` runs when it is over (the
+/// registry forgets it there).
+pub fn spawn(
+    service: Arc<ServiceConfig>,
+    alias: String,
+    history: mpsc::UnboundedSender<HistoryEvent>,
+    on_end: impl FnOnce(Uuid) + Send + 'static,
+) -> ConferenceHandle {
+    let id = Uuid::new_v4();
+    let (inputs, rx) = mpsc::channel(INPUT_BUFFER);
+    let (events, _) = broadcast::channel(EVENT_BUFFER);
+    let handle = ConferenceHandle {
+        id,
+        service_name: service.name.clone(),
+        inputs,
+        events: events.clone(),
+    };
+    let span = info_span!("conference", alias = %alias, id = %id);
+    let driver = Driver {
+        id,
+        alias,
+        conference: Conference::new(now(), service),
+        events,
+        history,
+    };
+    tokio::spawn(
+        async move {
+            driver.run(rx).await;
+            on_end(id);
+        }
+        .instrument(span),
+    );
+    handle
+}
+
+/// The task that owns one conference.
+struct Driver {
+    id: Uuid,
+    alias: String,
+    conference: Conference,
+    events: broadcast::Sender<Arc<Event>>,
+    history: mpsc::UnboundedSender<HistoryEvent>,
+}
+
+impl Driver {
+    async fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
+        info!(service = %self.conference.service().name, "conference started");
+        let _ = self.history.send(HistoryEvent::ConferenceStarted {
+            id: self.id,
+            service: self.conference.service().clone(),
+            alias: self.alias.clone(),
+            at: self.conference.created_at(),
+        });
+        loop {
+            let deadline = self.conference.poll_timeout();
+            let input = tokio::select! {
+                input = inputs.recv() => input,
+                () = sleep_until(deadline) => {
+                    self.conference.handle_timeout(now());
+                    self.publish();
+                    if self.conference.ended().is_some() { break } else { continue }
+                }
+            };
+            let Some(input) = input else {
+                // Every handle is gone: the node is shutting down.
+                self.conference
+                    .handle_end(now(), DisconnectReason::NodeShuttingDown);
+                self.publish();
+                break;
+            };
+            self.handle(input);
+            self.publish();
+            if self.conference.ended().is_some() {
+                break;
+            }
+        }
+        // Late inputs get a "gone" answer when their reply channels drop with `inputs`.
+        inputs.close();
+        while let Ok(input) = inputs.try_recv() {
+            if let Input::Join { request, .. } = &input {
+                warn!(participant = %request.id, "join raced with the conference ending; the caller retries");
+            }
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        let now = now();
+        match input {
+            Input::Join { request, reply } => {
+                let id = request.id;
+                let result = self.conference.handle_join(now, request);
+                if let Err(error) = &result {
+                    warn!(participant = %id, %error, "join refused");
+                }
+                let _ = reply.send(result);
+            }
+            Input::Leave { id, reason } => self.conference.handle_leave(now, id, reason),
+            Input::Command {
+                actor,
+                command,
+                reply,
+            } => {
+                let _ = reply.send(self.conference.handle_command(now, actor, command));
+            }
+            Input::Media { id, report } => self.conference.handle_media(now, id, report),
+            Input::Snapshot { reply } => {
+                let _ = reply.send(self.snapshot());
+            }
+            Input::End { reason } => self.conference.handle_end(now, reason),
+            Input::ReplaceService(service) => self.conference.replace_service(service),
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            id: self.id,
+            service: self.conference.service().clone(),
+            alias: self.alias.clone(),
+            started_at: self.conference.created_at(),
+            status: self.conference.status(),
+            layout: self.conference.layout(),
+            participants: self.conference.participants().cloned().collect(),
+        }
+    }
+
+    /// Drains the core's events to subscribers and history.
+    fn publish(&mut self) {
+        let now = now();
+        while let Some(event) = self.conference.poll_event() {
+            match &event {
+                Event::ParticipantJoined(p) => {
+                    info!(participant = %p.id, role = %p.role, call_type = %p.call_type, waiting = ?p.waiting, "participant joined");
+                    let _ = self.history.send(HistoryEvent::ParticipantJoined {
+                        conference: self.id,
+                        participant: p.clone(),
+                    });
+                }
+                Event::ParticipantLeft {
+                    participant,
+                    reason,
+                } => {
+                    info!(participant = %participant.id, %reason, "participant left");
+                    let _ = self.history.send(HistoryEvent::ParticipantLeft {
+                        participant: participant.clone(),
+                        reason: *reason,
+                        at: now,
+                    });
+                }
+                Event::ConferenceEnded { reason } => {
+                    info!(%reason, "conference ended");
+                    let _ = self.history.send(HistoryEvent::ConferenceEnded {
+                        id: self.id,
+                        reason: *reason,
+                        at: now,
+                    });
+                }
+                _ => {}
+            }
+            // No subscribers is fine: nobody is listening yet.
+            let _ = self.events.send(Arc::new(event));
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long to wait for conference drivers to finish at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

@@ -1,0 +1,311 @@
+//! The running node: the gate, the registry of live conferences, the history writer,
+//! the configuration in force and its reload.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use plenum_core::{
+    CallType, DisconnectReason, Entry, EntryRefusal, Gate, JoinError, JoinOutcome, JoinRequest,
+    ParticipantId, PinInput, Protocol, ServiceConfig, ServiceKind,
+};
+use plenum_store::Store;
+use tokio::sync::{Notify, mpsc};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::config::{Config, Switches};
+use crate::driver::{self, ConferenceHandle, HistoryEvent, WallClock};
+use crate::history;
+
+/// How long a caller who used up their PIN tries is refused, when no service says
+/// otherwise.
+const DEFAULT_PIN_LOCKOUT: Duration = Duration::from_secs(120);
+
+/// A caller asking to join.
+#[derive(Debug, Clone)]
+pub struct JoinAttempt {
+    /// Opaque caller key for PIN counting (the client address).
+    pub caller: String,
+    /// The alias dialled.
+    pub alias: String,
+    /// What a Virtual Reception caller typed.
+    pub extension: Option<String>,
+    /// The PIN as sent.
+    pub pin: PinInput,
+    /// Name for the roster (already trimmed and capped by the front end).
+    pub display_name: String,
+    /// What media the participant will exchange.
+    pub call_type: CallType,
+    /// How the participant reached the node.
+    pub protocol: Protocol,
+}
+
+/// A participant now in (or waiting at) a conference.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    /// The participant's identity.
+    pub participant: ParticipantId,
+    /// The conference it is in.
+    pub conference: ConferenceHandle,
+    /// The gate's verdict: service and role.
+    pub entry: Entry,
+    /// In the meeting or waiting.
+    pub outcome: JoinOutcome,
+}
+
+/// Why a join did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinRefusal {
+    /// The gate said no or asks for more (PIN, extension).
+    Gate(EntryRefusal),
+    /// The node refuses for a reason with a #pex code (maintenance, full, disabled).
+    Refused(DisconnectReason),
+}
+
+/// The node's live state, shared by the front end and the drivers.
+#[derive(Debug)]
+pub struct Node {
+    /// Maps core instants to wall-clock time.
+    pub clock: WallClock,
+    /// Directory, PINs and the brute-force guard.
+    gate: Mutex<Gate>,
+    /// Live conferences by registry key (service name; per caller for test calls).
+    conferences: Arc<Mutex<HashMap<String, ConferenceHandle>>>,
+    /// Woken whenever a conference driver finishes.
+    conference_ended: Arc<Notify>,
+    /// The configuration in force (replaced whole on reload).
+    config: RwLock<Arc<Config>>,
+    /// Where drivers send history.
+    history: mpsc::UnboundedSender<HistoryEvent>,
+    /// The database.
+    store: Store,
+}
+
+impl Node {
+    /// Builds the node from a validated configuration and an open store, and starts
+    /// the history writer.
+    pub fn new(config: Config, store: Store) -> Result<Arc<Node>, plenum_core::DirectoryError> {
+        let directory = config.directory()?;
+        let clock = WallClock::new(driver::now(), SystemTime::now());
+        let (history, rx) = mpsc::unbounded_channel();
+        tokio::spawn(history::write(store.clone(), clock, rx));
+        Ok(Arc::new(Node {
+            clock,
+            gate: Mutex::new(Gate::new(directory, DEFAULT_PIN_LOCKOUT)),
+            conferences: Arc::new(Mutex::new(HashMap::new())),
+            conference_ended: Arc::new(Notify::new()),
+            config: RwLock::new(Arc::new(config)),
+            history,
+            store,
+        }))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .expect("config lock is never poisoned: no code panics while holding it")
+            .clone()
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Global switches in force.
+    pub fn switches(&self) -> Switches {
+        self.config().switches
+    }
+
+    /// Lets a caller in: switches, gate, then the conference (started if needed).
+    pub async fn join(&self, attempt: JoinAttempt) -> Result<Joined, JoinRefusal> {
+        let switches = self.switches();
+        if switches.maintenance_mode {
+            return Err(JoinRefusal::Refused(DisconnectReason::MaintenanceMode));
+        }
+        if !switches.client_access_enabled {
+            return Err(JoinRefusal::Refused(DisconnectReason::ClientAccessDisabled));
+        }
+        let entry = {
+            let mut gate = self.gate.lock().expect("gate lock is never poisoned");
+            gate.enter(
+                driver::now(),
+                &attempt.caller,
+                &attempt.alias,
+                attempt.extension.as_deref(),
+                &attempt.pin,
+            )
+        }
+        .map_err(JoinRefusal::Gate)?;
+        let participant = ParticipantId(Uuid::new_v4());
+        let request = JoinRequest {
+            id: participant,
+            display_name: attempt.display_name,
+            role: entry.role,
+            via_host_pin: entry.via_host_pin,
+            invited: false,
+            call_type: attempt.call_type,
+            protocol: attempt.protocol,
+            external: false,
+            keeps_alive: true,
+        };
+        // A conference may end between lookup and join; then a new one starts.
+        for _ in 0..3 {
+            let conference = self.conference_for(&entry.service, &attempt.alias, participant);
+            match conference.join(request.clone()).await {
+                Ok(Ok(outcome)) => {
+                    return Ok(Joined {
+                        participant,
+                        conference,
+                        entry,
+                        outcome,
+                    });
+                }
+                Ok(Err(JoinError::Full)) => {
+                    return Err(JoinRefusal::Refused(
+                        DisconnectReason::ParticipantLimitReached,
+                    ));
+                }
+                Ok(Err(JoinError::Ended | JoinError::DuplicateId)) | Err(driver::Gone) => {
+                    self.forget(&conference);
+                }
+            }
+        }
+        warn!(alias = %attempt.alias, "could not join a conference after three tries");
+        Err(JoinRefusal::Refused(DisconnectReason::OutOfResource))
+    }
+
+    /// The running conference of a service, started if there is none. Each test call
+    /// runs alone.
+    fn conference_for(
+        &self,
+        service: &Arc<ServiceConfig>,
+        alias: &str,
+        participant: ParticipantId,
+    ) -> ConferenceHandle {
+        let key = match service.kind {
+            ServiceKind::TestCall => format!("{}#{participant}", service.name),
+            _ => service.name.clone(),
+        };
+        let mut conferences = self
+            .conferences
+            .lock()
+            .expect("registry lock is never poisoned");
+        if let Some(handle) = conferences.get(&key).filter(|h| h.is_running()) {
+            return handle.clone();
+        }
+        let registry = Arc::downgrade(&self.conferences);
+        let ended = self.conference_ended.clone();
+        let forget_key = key.clone();
+        let handle = driver::spawn(
+            service.clone(),
+            alias.to_owned(),
+            self.history.clone(),
+            move |id| {
+                if let Some(registry) = registry.upgrade() {
+                    let mut conferences = registry.lock().expect("registry lock is never poisoned");
+                    if conferences.get(&forget_key).is_some_and(|h| h.id == id) {
+                        conferences.remove(&forget_key);
+                    }
+                }
+                ended.notify_waiters();
+            },
+        );
+        conferences.insert(key, handle.clone());
+        handle
+    }
+
+    fn forget(&self, conference: &ConferenceHandle) {
+        self.conferences
+            .lock()
+            .expect("registry lock is never poisoned")
+            .retain(|_, h| h.id != conference.id);
+    }
+
+    /// Every live conference.
+    pub fn conferences(&self) -> Vec<ConferenceHandle> {
+        self.conferences
+            .lock()
+            .expect("registry lock is never poisoned")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// A live conference by instance id.
+    pub fn conference(&self, id: Uuid) -> Option<ConferenceHandle> {
+        self.conferences().into_iter().find(|h| h.id == id)
+    }
+
+    /// Applies a reloaded configuration: new joins and new conferences use it; running
+    /// conferences get their service's new settings for joins from now on.
+    pub async fn reload(&self, config: Config) -> Result<(), plenum_core::DirectoryError> {
+        let directory = config.directory()?;
+        let services: HashMap<String, Arc<ServiceConfig>> = directory
+            .services()
+            .iter()
+            .map(|s| (s.name.clone(), s.clone()))
+            .collect();
+        self.gate
+            .lock()
+            .expect("gate lock is never poisoned")
+            .replace_directory(directory);
+        *self.config.write().expect("config lock is never poisoned") = Arc::new(config);
+        for conference in self.conferences() {
+            if let Some(service) = services.get(&conference.service_name) {
+                conference.replace_service(service.clone()).await;
+            }
+        }
+        info!(services = services.len(), "configuration reloaded");
+        Ok(())
+    }
+
+    /// Waits until every conference has handled the inputs sent to it so far and the
+    /// history they caused is written (admin views, tests and shutdown read after it).
+    pub async fn settle(&self) {
+        for conference in self.conferences() {
+            // An ended conference has nothing left to handle.
+            let _ = conference.snapshot().await;
+        }
+        self.flush_history().await;
+    }
+
+    /// Waits until the history sent so far is written.
+    async fn flush_history(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.history.send(HistoryEvent::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Ends every conference and waits (up to `grace`) for the drivers to finish and
+    /// the history to be written.
+    pub async fn shutdown(&self, grace: Duration) {
+        for conference in self.conferences() {
+            conference.end(DisconnectReason::NodeShuttingDown).await;
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let ended = self.conference_ended.notified();
+            let running = self.conferences().len();
+            if running == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                warn!(
+                    running,
+                    "conferences still running at the end of the shutdown grace period"
+                );
+                break;
+            }
+        }
+        if tokio::time::timeout_at(deadline, self.flush_history())
+            .await
+            .is_err()
+        {
+            warn!("history not fully written at the end of the shutdown grace period");
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Starting and stopping a whole node: data dir, store, TLS, listeners, router, signals,
+//! reload on SIGHUP, graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use plenum_http::AppState;
+use plenum_store::Store;
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+use crate::admin::NodeAdmin;
+use crate::config::{self, Config};
+use crate::node::Node;
+use crate::server::{self, RedirectListener};
+use crate::tls;
+
+/// How long open connections may take to finish at shutdown.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
+/// How long conferences may take to end and history to be written at shutdown.
+pub const CONFERENCE_GRACE: Duration = Duration::from_secs(5);
+
+/// A node that has bound its ports and is ready to serve.
+#[derive(Debug)]
+pub struct Running {
+    /// Where HTTPS is served.
+    pub https_addr: SocketAddr,
+    /// Where plain HTTP redirects to HTTPS, if configured.
+    pub redirect_addr: Option<SocketAddr>,
+    /// SHA-256 fingerprint of the TLS certificate.
+    pub fingerprint: String,
+    /// The certificate in use (DER), for clients that pin it (tests).
+    pub certificate: Vec<u8>,
+    /// The live node.
+    pub node: Arc<Node>,
+    https: TcpListener,
+    redirect: Option<RedirectListener>,
+    tls: Arc<rustls::ServerConfig>,
+    store: Store,
+}
+
+/// Opens the store, prepares TLS and binds the listeners of `config`. Nothing is
+/// served until [`Running::serve`].
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let data_dir = config.node.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let database = config.database();
+    let store = Store::open(&database.url())
+        .await
+        .with_context(|| format!("cannot open the {} database", database.backend()))?;
+    let closed = store
+        .close_dangling(SystemTime::now())
+        .await
+        .context("cannot close history left open")?;
+    if closed.conferences > 0 || closed.participants > 0 {
+        warn!(
+            conferences = closed.conferences,
+            participants = closed.participants,
+            "the previous run did not end cleanly; its open conferences are recorded as ended now"
+        );
+    }
+    let (cert, key) = match &config.tls {
+        Some(files) => (
+            Some(files.certificate.as_path()),
+            Some(files.private_key.as_path()),
+        ),
+        None => (None, None),
+    };
+    let material = tls::load_or_create(cert, key, &data_dir, &config.node.public_name)?;
+    let fingerprint = material.sha256_fingerprint();
+    let https = TcpListener::bind(config.node.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (node.listen)", config.node.listen))?;
+    let https_addr = https.local_addr()?;
+    let redirect = match config.node.http_redirect_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (node.http_redirect_listen)"))?;
+            Some(RedirectListener {
+                listener,
+                public_name: config.node.public_name.clone(),
+                https_port: https_addr.port(),
+            })
+        }
+        None => None,
+    };
+    let redirect_addr = match &redirect {
+        Some(r) => Some(r.listener.local_addr()?),
+        None => None,
+    };
+    let node = Node::new(config, store.clone())?;
+    Ok(Running {
+        https_addr,
+        redirect_addr,
+        fingerprint,
+        certificate: material.leaf_certificate().to_vec(),
+        node,
+        https,
+        redirect,
+        tls: material.server_config(),
+        store,
+    })
+}
+
+impl Running {
+    /// Serves until `shutdown` resolves, then drains connections, ends conferences,
+    /// writes the remaining history and closes the database.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = plenum_http::router(AppState::new(Arc::new(NodeAdmin(self.node.clone()))));
+        info!(address = %self.https_addr, fingerprint = %self.fingerprint, "listening on https://{}", self.https_addr);
+        if let Some(addr) = self.redirect_addr {
+            info!(address = %addr, "redirecting plain HTTP to HTTPS");
+        }
+        let served = server::serve(
+            self.https,
+            self.redirect,
+            self.tls,
+            app,
+            shutdown,
+            DRAIN_GRACE,
+        )
+        .await;
+        self.node.shutdown(CONFERENCE_GRACE).await;
+        self.store.close().await;
+        served.context("the HTTPS server failed")
+    }
+}
+
+/// `plenum serve`: loads the configuration (refusing a bad one with exit code 64 before
+/// binding anything), runs until SIGINT or SIGTERM, reloads on SIGHUP.
+pub async fn serve_command(
+    config_dir: PathBuf,
+    env: HashMap<String, String>,
+) -> Result<(), ServeError> {
+    let config =
+        config::load(&config_dir, &env).map_err(|errors| ServeError::Config(errors.to_string()))?;
+    let running = start(config).await.map_err(ServeError::Startup)?;
+    let node = running.node.clone();
+    tokio::spawn(reload_on_sighup(node, config_dir, env));
+    running
+        .serve(shutdown_signal())
+        .await
+        .map_err(ServeError::Startup)?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Why `plenum serve` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration was refused (exit 64).
+    #[error("{0}")]
+    Config(String),
+    /// Something failed while starting or serving.
+    #[error("{0:#}")]
+    Startup(anyhow::Error),
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => info!("SIGINT received, shutting down"),
+                    _ = term.recv() => info!("SIGTERM received, shutting down"),
+                }
+            }
+            Err(error) => {
+                warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the node");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+        info!("interrupt received, shutting down");
+    }
+}
+
+/// Reloads the configuration on every SIGHUP; a bad one is refused and logged, and the
+/// running one stays.
+async fn reload_on_sighup(node: Arc<Node>, config_dir: PathBuf, env: HashMap<String, String>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(hangup) => hangup,
+            Err(error) => {
+                warn!(%error, "cannot listen for SIGHUP; configuration reload is off");
+                return;
+            }
+        };
+        while hangup.recv().await.is_some() {
+            reload(&node, &config_dir, &env).await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (node, config_dir, env);
+}
+
+/// Loads the configuration again and applies it, or logs why not. Returns whether it
+/// was applied.
+pub async fn reload(node: &Node, config_dir: &Path, env: &HashMap<String, String>) -> bool {
+    match config::load(config_dir, env) {
+        Ok(new) => {
+            let old = node.config();
+            for line in old.diff_summary(&new) {
+                info!("reload: {line}");
+            }
+            if new.node != old.node || new.tls != old.tls || new.database != old.database {
+                warn!(
+                    "reload: [node], [tls] and [database] changes take effect at the next restart"
+                );
+            }
+            match node.reload(new).await {
+                Ok(()) => true,
+                Err(error) => {
+                    error!(%error, "reload refused; the running configuration stays");
+                    false
+                }
+            }
+        }
+        Err(errors) => {
+            error!("reload refused; the running configuration stays:\n{errors}");
+            false
+        }
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test of plenum: formatting and lints, the unit, scenario and property tests,
+# the store tests against SQLite and a throwaway PostgreSQL, and the whole-node tests.
+# Installs what is missing (Debian packages, PostgreSQL) first. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+plenum_require_cargo
+plenum_apt_install "${PLENUM_BUILD_PACKAGES[@]}"
+
+# A throwaway PostgreSQL cluster on a loopback port, stopped again on exit.
+eval "$(scripts/test-postgres.sh env)"
+trap 'scripts/test-postgres.sh stop >/dev/null 2>&1 || true' EXIT
+
+echo "== rustfmt" >&2
+cargo fmt --all --check
+echo "== clippy" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== tests" >&2
+cargo test --workspace --locked
+echo "== benches compile" >&2
+cargo bench --workspace --no-run --locked

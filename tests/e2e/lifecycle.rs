@@ -1,0 +1,133 @@
+//! The node's own lifecycle: redirect, reload, shutdown, restart, join refusals.
+
+use plenum_core::{DisconnectReason, EntryRefusal};
+use plenum_node::node::JoinRefusal;
+
+use crate::support::{TestNode, shipped_config, test_env};
+
+#[tokio::test]
+async fn plain_http_redirects_to_https() {
+    let node = TestNode::start_with(|c| {
+        c.node.http_redirect_listen = Some("127.0.0.1:0".parse().expect("addr"))
+    })
+    .await;
+    let base = node.redirect_base.clone().expect("redirect listener");
+    let response = node
+        .client
+        .get(format!("{base}/webapp/home?x=1"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 308);
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_eq!(location, format!("{}/webapp/home?x=1", node.base));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn the_gate_applies_pins_switches_and_limits() {
+    let node = TestNode::start().await;
+    assert_eq!(
+        node.try_join("meet.pin", "x", None).await.err(),
+        Some(JoinRefusal::Gate(EntryRefusal::PinRequired {
+            guest_pin: false
+        }))
+    );
+    assert_eq!(
+        node.try_join("nowhere", "x", None).await.err(),
+        Some(JoinRefusal::Gate(EntryRefusal::AliasNotFound))
+    );
+    node.join("meet.limit2", "a", None).await;
+    node.join("meet.limit2", "b", None).await;
+    assert_eq!(
+        node.try_join("meet.limit2", "c", None).await.err(),
+        Some(JoinRefusal::Refused(
+            DisconnectReason::ParticipantLimitReached
+        ))
+    );
+    node.stop().await;
+
+    let node = TestNode::start_with(|c| c.switches.maintenance_mode = true).await;
+    assert_eq!(
+        node.try_join("meet.open", "x", None).await.err(),
+        Some(JoinRefusal::Refused(DisconnectReason::MaintenanceMode))
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn test_calls_run_one_conference_per_caller() {
+    let node = TestNode::start().await;
+    let a = node.join("test", "a", None).await;
+    let b = node.join("test", "b", None).await;
+    assert_ne!(a.conference.id, b.conference.id);
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_valid_reload_applies_to_new_joins_and_a_bad_one_is_refused() {
+    let node = TestNode::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for file in ["plenum.toml", "services.toml"] {
+        std::fs::copy(shipped_config().join(file), dir.path().join(file)).expect("copy config");
+    }
+    let env = test_env(node.data_dir.path());
+    let services = dir.path().join("services.toml");
+    let original = std::fs::read_to_string(&services).expect("read");
+
+    // A broken file is refused and the running configuration stays.
+    std::fs::write(
+        &services,
+        format!("{original}\n[[service]]\nname = \"broken\"\n"),
+    )
+    .expect("write");
+    assert!(!plenum_node::run::reload(&node.node, dir.path(), &env).await);
+    assert!(node.try_join("meet.open", "x", None).await.is_ok());
+
+    // A valid one adds a room for new joins.
+    std::fs::write(
+        &services,
+        format!("{original}\n[[service]]\nname = \"meet.new\"\ntype = \"vmr\"\naliases = [\"meet.new\"]\n"),
+    )
+    .expect("write");
+    assert!(plenum_node::run::reload(&node.node, dir.path(), &env).await);
+    assert!(node.try_join("meet.new", "x", None).await.is_ok());
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_conferences_and_a_restart_keeps_the_history() {
+    let node = TestNode::start().await;
+    let joined = node.join("meet.open", "Alice", None).await;
+    let id = joined.conference.id;
+    let data_dir = node.stop().await;
+
+    let node = TestNode::start_in(data_dir, |_| {}).await;
+    let (_, history) = node.admin_get("history/conference/").await;
+    assert_eq!(history["objects"][0]["id"], id.to_string());
+    assert!(history["objects"][0]["end_time"].is_number(), "{history}");
+    let (_, people) = node
+        .admin_get(&format!("history/conference/{id}/participant/"))
+        .await;
+    assert_eq!(people["objects"][0]["pex_code"], 129, "{people}");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_corrupt_database_is_reported_and_left_alone() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let db = data_dir.path().join("plenum.sqlite");
+    std::fs::write(&db, b"this is not a database, and it must survive").expect("write");
+    let env = test_env(data_dir.path());
+    let config = plenum_node::config::load(&shipped_config(), &env).expect("config");
+    let error = plenum_node::run::start(config).await.expect_err("refused");
+    let message = format!("{error:#}");
+    assert!(message.contains("plenum.sqlite"), "{message}");
+    assert_eq!(
+        std::fs::read(&db).expect("read"),
+        b"this is not a database, and it must survive"
+    );
+}

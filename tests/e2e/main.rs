@@ -1,0 +1,6 @@
+//! Whole-node tests: a real node (HTTPS, SQLite history, conference drivers) on
+//! 127.0.0.1:0, driven over HTTPS and through its Rust API.
+
+mod admin_status;
+mod lifecycle;
+mod support;
