@@ -117,27 +117,30 @@ pub const ROOM_WINDOW: Duration = Duration::from_secs(600);
 /// Counts wrong PINs per caller and per service, so that guessing does not pay.
 ///
 /// A caller (the node passes the client address) has [`CALLER_FAILURE_LIMIT`] tries per
-/// service; after that every attempt is refused until `caller_lockout` has passed
-/// since the last failure. Independently, a service that sees [`ROOM_FAILURE_LIMIT`]
-/// failures within [`ROOM_WINDOW`] from anyone refuses all PIN attempts until the window
-/// ends, which stops a distributed guesser. A success clears the caller's count.
-#[derive(Debug)]
+/// service; after that every attempt is refused until the service's lockout (its PIN
+/// entry timeout) has passed since the last failure. Independently, a service that sees
+/// [`ROOM_FAILURE_LIMIT`] failures within [`ROOM_WINDOW`] from anyone refuses all PIN
+/// attempts until the window ends, which stops a distributed guesser. A success clears
+/// the caller's count.
+#[derive(Debug, Default)]
 pub struct PinGuard {
-    caller_lockout: Duration,
-    /// (service, caller) → failures and time of the latest one.
-    callers: HashMap<(String, String), (u32, Instant)>,
+    /// (service, caller) → failures, time of the latest one, and how long it counts.
+    callers: HashMap<(String, String), CallerFailures>,
     /// service → failures in the current window and the window's start.
     rooms: HashMap<String, (u32, Instant)>,
 }
 
+#[derive(Debug)]
+struct CallerFailures {
+    count: u32,
+    last: Instant,
+    lockout: Duration,
+}
+
 impl PinGuard {
-    /// `caller_lockout` is how long a caller who used up their tries stays refused.
-    pub fn new(caller_lockout: Duration) -> PinGuard {
-        PinGuard {
-            caller_lockout,
-            callers: HashMap::new(),
-            rooms: HashMap::new(),
-        }
+    /// A guard with no failures recorded.
+    pub fn new() -> PinGuard {
+        PinGuard::default()
     }
 
     /// Whether this caller may try a PIN at this service now.
@@ -146,7 +149,7 @@ impl PinGuard {
         let caller_ok = self
             .callers
             .get(&(service.to_owned(), caller.to_owned()))
-            .is_none_or(|(n, _)| *n < CALLER_FAILURE_LIMIT);
+            .is_none_or(|f| f.count < CALLER_FAILURE_LIMIT);
         let room_ok = self
             .rooms
             .get(service)
@@ -154,16 +157,28 @@ impl PinGuard {
         caller_ok && room_ok
     }
 
-    /// Records a wrong PIN; returns true when this failure used up the caller's tries.
-    pub fn record_failure(&mut self, now: Instant, service: &str, caller: &str) -> bool {
+    /// Records a wrong PIN; returns true when this failure used up the caller's tries,
+    /// who is then refused for `lockout`.
+    pub fn record_failure(
+        &mut self,
+        now: Instant,
+        service: &str,
+        caller: &str,
+        lockout: Duration,
+    ) -> bool {
         self.expire(now);
         let entry = self
             .callers
             .entry((service.to_owned(), caller.to_owned()))
-            .or_insert((0, now));
-        entry.0 += 1;
-        entry.1 = now;
-        let exhausted = entry.0 >= CALLER_FAILURE_LIMIT;
+            .or_insert(CallerFailures {
+                count: 0,
+                last: now,
+                lockout,
+            });
+        entry.count += 1;
+        entry.last = now;
+        entry.lockout = lockout;
+        let exhausted = entry.count >= CALLER_FAILURE_LIMIT;
         let room = self.rooms.entry(service.to_owned()).or_insert((0, now));
         room.0 += 1;
         exhausted
@@ -178,9 +193,8 @@ impl PinGuard {
     /// Forgets failures old enough not to matter, so memory stays bounded by recent
     /// activity.
     fn expire(&mut self, now: Instant) {
-        let lockout = self.caller_lockout;
         self.callers
-            .retain(|_, (_, last)| now.saturating_duration_since(*last) < lockout);
+            .retain(|_, f| now.saturating_duration_since(f.last) < f.lockout);
         self.rooms
             .retain(|_, (_, start)| now.saturating_duration_since(*start) < ROOM_WINDOW);
     }
@@ -246,10 +260,11 @@ mod tests {
     #[test]
     fn third_failure_locks_the_caller_but_not_others() {
         let t0 = Instant::now();
-        let mut guard = PinGuard::new(Duration::from_secs(120));
-        assert!(!guard.record_failure(t0, "room", "10.0.0.1"));
-        assert!(!guard.record_failure(t0, "room", "10.0.0.1"));
-        assert!(guard.record_failure(t0, "room", "10.0.0.1"));
+        let mut guard = PinGuard::new();
+        let lockout = Duration::from_secs(120);
+        assert!(!guard.record_failure(t0, "room", "10.0.0.1", lockout));
+        assert!(!guard.record_failure(t0, "room", "10.0.0.1", lockout));
+        assert!(guard.record_failure(t0, "room", "10.0.0.1", lockout));
         assert!(!guard.may_attempt(t0, "room", "10.0.0.1"));
         assert!(guard.may_attempt(t0, "room", "10.0.0.2"));
         assert!(guard.may_attempt(t0, "other", "10.0.0.1"));
@@ -260,9 +275,10 @@ mod tests {
     #[test]
     fn many_callers_failing_lock_the_room_for_everyone() {
         let t0 = Instant::now();
-        let mut guard = PinGuard::new(Duration::from_secs(120));
+        let mut guard = PinGuard::new();
+        let lockout = Duration::from_secs(120);
         for i in 0..ROOM_FAILURE_LIMIT {
-            guard.record_failure(t0, "room", &format!("caller-{i}"));
+            guard.record_failure(t0, "room", &format!("caller-{i}"), lockout);
         }
         assert!(!guard.may_attempt(t0, "room", "fresh-caller"));
         assert!(guard.may_attempt(t0, "other-room", "fresh-caller"));
@@ -272,11 +288,12 @@ mod tests {
     #[test]
     fn success_clears_the_callers_count() {
         let t0 = Instant::now();
-        let mut guard = PinGuard::new(Duration::from_secs(120));
-        guard.record_failure(t0, "room", "a");
-        guard.record_failure(t0, "room", "a");
+        let mut guard = PinGuard::new();
+        let lockout = Duration::from_secs(120);
+        guard.record_failure(t0, "room", "a", lockout);
+        guard.record_failure(t0, "room", "a", lockout);
         guard.record_success("room", "a");
-        assert!(!guard.record_failure(t0, "room", "a"));
+        assert!(!guard.record_failure(t0, "room", "a", lockout));
         assert!(guard.may_attempt(t0, "room", "a"));
     }
 }

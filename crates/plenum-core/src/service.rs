@@ -63,6 +63,9 @@ impl Default for Timeouts {
     }
 }
 
+/// Longest timer a service may configure (a week): deadlines stay far from overflow.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Largest participant limit a service may configure.
 pub const MAX_PARTICIPANT_LIMIT: u32 = 10_000;
 
@@ -150,6 +153,21 @@ impl ServiceConfig {
         {
             return Err(ServiceError::ZeroTimeout);
         }
+        let t = &self.timeouts;
+        let longest = [
+            t.waiting_for_host,
+            t.admission,
+            t.hosts_left_grace,
+            t.pin_entry,
+            t.test_call,
+        ]
+        .into_iter()
+        .chain(t.alone)
+        .max()
+        .unwrap_or_default();
+        if longest > MAX_TIMEOUT {
+            return Err(ServiceError::TimeoutTooLong);
+        }
         Ok(())
     }
 }
@@ -190,6 +208,8 @@ pub enum ServiceError {
     BadLimit(u32),
     #[error("timeouts must be longer than zero (leave alone_timeout out to switch it off)")]
     ZeroTimeout,
+    #[error("timeouts may be at most a week (604800 seconds)")]
+    TimeoutTooLong,
 }
 
 /// A configuration-wide problem with the set of services.
@@ -375,12 +395,12 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// A gate over `directory`. A caller who used up their PIN tries is refused for
-    /// `pin_lockout`.
-    pub fn new(directory: Directory, pin_lockout: Duration) -> Gate {
+    /// A gate over `directory`. A caller who used up their PIN tries at a service is
+    /// refused for that service's PIN entry timeout.
+    pub fn new(directory: Directory) -> Gate {
         Gate {
             directory,
-            guard: PinGuard::new(pin_lockout),
+            guard: PinGuard::new(),
         }
     }
 
@@ -438,7 +458,10 @@ impl Gate {
             }
             PinVerdict::Prompt { guest_pin } => Err(EntryRefusal::PinRequired { guest_pin }),
             PinVerdict::Wrong => {
-                if self.guard.record_failure(now, &service.name, caller) {
+                if self
+                    .guard
+                    .record_failure(now, &service.name, caller, service.timeouts.pin_entry)
+                {
                     Err(EntryRefusal::TooManyPinAttempts)
                 } else {
                     Err(EntryRefusal::InvalidPin)

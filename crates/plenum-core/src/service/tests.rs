@@ -82,10 +82,7 @@ fn trailing_hash_on_a_pin_is_optional() {
 }
 
 fn gate(services: Vec<ServiceConfig>) -> Gate {
-    Gate::new(
-        Directory::new(services, &[]).expect("valid directory"),
-        Duration::from_secs(120),
-    )
+    Gate::new(Directory::new(services, &[]).expect("valid directory"))
 }
 
 #[test]
@@ -111,8 +108,14 @@ fn third_wrong_pin_ends_with_pex192() {
         gate.enter(now, "1.2.3.4", "room", None, &right),
         Err(EntryRefusal::TooManyPinAttempts)
     );
-    // ...but another caller is not affected.
+    // ...but another caller is not affected...
     assert!(gate.enter(now, "5.6.7.8", "room", None, &right).is_ok());
+    // ...and the lockout ends after the service's PIN entry timeout.
+    let later = now + Duration::from_secs(120);
+    assert!(gate.enter(later, "1.2.3.4", "room", None, &right).is_ok());
+    // ...and the lockout ends after the service's PIN entry timeout.
+    let later = now + Duration::from_secs(120);
+    assert!(gate.enter(later, "1.2.3.4", "room", None, &right).is_ok());
     assert_eq!(
         crate::DisconnectReason::TooManyPinAttempts.pex_code(),
         Some(192)
@@ -203,6 +206,9 @@ fn invalid_services_are_refused() {
     s = room(None, None, true);
     s.participant_limit = Some(0);
     assert_eq!(s.validate(), Err(ServiceError::BadLimit(0)));
+    s = room(None, None, true);
+    s.timeouts.alone = Some(Duration::from_secs(u64::MAX));
+    assert_eq!(s.validate(), Err(ServiceError::TimeoutTooLong));
     s = ServiceConfig::new("x", ServiceKind::Vmr, &["has space"]);
     assert!(matches!(s.validate(), Err(ServiceError::BadAlias(_))));
 }

@@ -1,0 +1,181 @@
+//! The `plenum` binary as an admin uses it: check-config, hash-password, --version, and
+//! serve (refusing bad config before binding, serving /health, stopping on SIGTERM).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn plenum() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_plenum"))
+}
+
+fn shipped_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+/// A copy of the shipped config in a temp dir, with `services.toml` replaced if given.
+fn config_copy(services: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for file in ["plenum.toml", "services.toml"] {
+        std::fs::copy(shipped_config().join(file), dir.path().join(file)).expect("copy");
+    }
+    if let Some(services) = services {
+        std::fs::write(dir.path().join("services.toml"), services).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let out = plenum().arg("--version").output().expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn check_config_accepts_the_shipped_config() {
+    let out = plenum()
+        .args(["check-config", "--config"])
+        .arg(shipped_config())
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("meet.open"), "{stdout}");
+    assert!(
+        !stdout.contains("1234"),
+        "a PIN leaked into the summary:\n{stdout}"
+    );
+}
+
+#[test]
+fn check_config_rejects_a_broken_config_with_file_line_and_exit_64() {
+    let dir = config_copy(Some(
+        "[[service]]\nname = \"a\"\ntype = \"vmr\"\naliases = [\"x\"]\nhost_pin = \"12\"\n",
+    ));
+    let out = plenum()
+        .args(["check-config", "--config"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("services.toml:5:"), "{stderr}");
+    assert!(!stderr.contains("\"12\""), "the PIN leaked:\n{stderr}");
+}
+
+#[test]
+fn serve_refuses_a_broken_config_before_binding_anything() {
+    let dir = config_copy(Some("[[service]\nname = \n"));
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = plenum()
+        .args(["serve", "--config"])
+        .arg(dir.path())
+        .env("PLENUM_LISTEN", "127.0.0.1:0")
+        .env("PLENUM_DATA_DIR", data.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("services.toml:1:"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(data.path()).expect("read").count(),
+        0,
+        "nothing may be created"
+    );
+}
+
+#[test]
+fn hash_password_prints_an_argon2id_hash_that_verifies() {
+    let mut child = plenum()
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"s3cret\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let phc = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(phc.starts_with("$argon2id$"), "{phc}");
+    assert!(plenum_node::cli::verify_password(phc.trim(), "s3cret"));
+    assert!(!plenum_node::cli::verify_password(phc.trim(), "wrong"));
+}
+
+#[test]
+fn serve_answers_health_and_stops_cleanly_on_sigterm() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut child = plenum()
+        .args(["serve", "--config"])
+        .arg(shipped_config())
+        .env("PLENUM_LISTEN", "127.0.0.1:0")
+        .env("PLENUM_DATA_DIR", data.path())
+        .env("PLENUM_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut log = String::new();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("the node logs its address before anything else ends")
+            .expect("read");
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(rest) = line.split("listening on https://").nth(1) {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    assert!(log.contains("fingerprint"), "{log}");
+    assert!(
+        data.path().join("tls").exists(),
+        "self-signed certificate is kept in the data dir"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let status = runtime.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        client
+            .get(format!("https://{address}/health"))
+            .send()
+            .await
+            .expect("request")
+            .status()
+    });
+    assert_eq!(status, 200);
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let exit = child.wait().expect("wait");
+    for line in lines.map_while(Result::ok) {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    assert!(exit.success(), "exit {exit:?}\n{log}");
+    assert!(log.contains("SIGTERM received"), "{log}");
+}
