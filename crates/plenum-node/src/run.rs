@@ -144,13 +144,14 @@ pub async fn serve_command(
 ) -> Result<(), ServeError> {
     let config =
         config::load(&config_dir, &env).map_err(|errors| ServeError::Config(errors.to_string()))?;
+    // Handlers are installed before the node announces itself, so that no signal sent
+    // after "listening" can hit the default action (which for SIGHUP ends the process).
+    let signals = Signals::install().map_err(|e| ServeError::Startup(e.into()))?;
     let running = start(config).await.map_err(ServeError::Startup)?;
     let node = running.node.clone();
-    tokio::spawn(reload_on_sighup(node, config_dir, env));
-    running
-        .serve(shutdown_signal())
-        .await
-        .map_err(ServeError::Startup)?;
+    let Signals { stop, hangup } = signals;
+    tokio::spawn(reload_on_hangup(hangup, node, config_dir, env));
+    running.serve(stop).await.map_err(ServeError::Startup)?;
     info!("stopped");
     Ok(())
 }
@@ -166,52 +167,62 @@ pub enum ServeError {
     Startup(anyhow::Error),
 }
 
-/// Resolves on the first SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The process signals the node acts on, with their handlers installed.
+struct Signals {
+    /// Resolves on the first SIGINT or SIGTERM.
+    stop: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    /// Yields on every SIGHUP (never on platforms without it).
+    hangup: Hangup,
+}
+
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = ();
+
+impl Signals {
     #[cfg(unix)]
-    {
+    fn install() -> std::io::Result<Signals> {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => info!("SIGINT received, shutting down"),
-                    _ = term.recv() => info!("SIGTERM received, shutting down"),
-                }
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let hangup = signal(SignalKind::hangup())?;
+        let stop = Box::pin(async move {
+            tokio::select! {
+                _ = interrupt.recv() => info!("SIGINT received, shutting down"),
+                _ = terminate.recv() => info!("SIGTERM received, shutting down"),
             }
-            Err(error) => {
-                warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the node");
-                let _ = ctrl_c.await;
-            }
-        }
+        });
+        Ok(Signals { stop, hangup })
     }
+
     #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-        info!("interrupt received, shutting down");
+    fn install() -> std::io::Result<Signals> {
+        let stop = Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+            info!("interrupt received, shutting down");
+        });
+        Ok(Signals { stop, hangup: () })
     }
 }
 
 /// Reloads the configuration on every SIGHUP; a bad one is refused and logged, and the
 /// running one stays.
-async fn reload_on_sighup(node: Arc<Node>, config_dir: PathBuf, env: HashMap<String, String>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangup = match signal(SignalKind::hangup()) {
-            Ok(hangup) => hangup,
-            Err(error) => {
-                warn!(%error, "cannot listen for SIGHUP; configuration reload is off");
-                return;
-            }
-        };
-        while hangup.recv().await.is_some() {
-            reload(&node, &config_dir, &env).await;
-        }
+#[cfg(unix)]
+async fn reload_on_hangup(
+    mut hangup: Hangup,
+    node: Arc<Node>,
+    config_dir: PathBuf,
+    env: HashMap<String, String>,
+) {
+    while hangup.recv().await.is_some() {
+        info!("SIGHUP received, reloading the configuration");
+        reload(&node, &config_dir, &env).await;
     }
-    #[cfg(not(unix))]
-    let _ = (node, config_dir, env);
 }
+
+#[cfg(not(unix))]
+async fn reload_on_hangup(_: Hangup, _: Arc<Node>, _: PathBuf, _: HashMap<String, String>) {}
 
 /// Loads the configuration again and applies it, or logs why not. Returns whether it
 /// was applied.

@@ -112,70 +112,150 @@ fn hash_password_prints_an_argon2id_hash_that_verifies() {
     assert!(!plenum_node::cli::verify_password(phc.trim(), "wrong"));
 }
 
+/// A `plenum serve` child process and its log.
+struct Served {
+    child: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
+    log: String,
+    address: String,
+}
+
+impl Served {
+    fn start(config: &Path, data: &Path) -> Served {
+        let mut child = plenum()
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("PLENUM_LISTEN", "127.0.0.1:0")
+            .env("PLENUM_DATA_DIR", data)
+            .env("PLENUM_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        let lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let mut served = Served {
+            child,
+            lines,
+            log: String::new(),
+            address: String::new(),
+        };
+        let line = served.read_until("listening on https://");
+        served.address = line
+            .split("listening on https://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("address")
+            .to_owned();
+        served
+    }
+
+    /// Reads log lines until one contains `needle`, and returns it.
+    fn read_until(&mut self, needle: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .next()
+                .unwrap_or_else(|| {
+                    panic!("the node ended before logging {needle:?}:\n{}", self.log)
+                })
+                .expect("read");
+            self.log.push_str(&line);
+            self.log.push('\n');
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    fn health(&self) -> u16 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let client = reqwest::Client::builder()
+                .danger_accept_invalid_certs(true)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client");
+            let url = format!("https://{}/health", self.address);
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        })
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([name, &pid])
+                .status()
+                .expect("kill")
+                .success()
+        );
+    }
+
+    /// Sends SIGTERM and returns whether the node exited successfully, with its log.
+    fn terminate(mut self) -> (bool, String) {
+        self.signal("-TERM");
+        let exit = self.child.wait().expect("wait");
+        for line in self.lines.map_while(Result::ok) {
+            self.log.push_str(&line);
+            self.log.push('\n');
+        }
+        (exit.success(), self.log)
+    }
+}
+
 #[test]
 fn serve_answers_health_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().expect("temp dir");
-    let mut child = plenum()
-        .args(["serve", "--config"])
-        .arg(shipped_config())
-        .env("PLENUM_LISTEN", "127.0.0.1:0")
-        .env("PLENUM_DATA_DIR", data.path())
-        .env("PLENUM_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut log = String::new();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("the node logs its address before anything else ends")
-            .expect("read");
-        log.push_str(&line);
-        log.push('\n');
-        if let Some(rest) = line.split("listening on https://").nth(1) {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    assert!(log.contains("fingerprint"), "{log}");
+    let served = Served::start(&shipped_config(), data.path());
+    assert!(served.log.contains("fingerprint"), "{}", served.log);
     assert!(
         data.path().join("tls").exists(),
         "self-signed certificate is kept in the data dir"
     );
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let status = runtime.block_on(async {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client");
-        client
-            .get(format!("https://{address}/health"))
-            .send()
-            .await
-            .expect("request")
-            .status()
-    });
-    assert_eq!(status, 200);
-
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
-    let exit = child.wait().expect("wait");
-    for line in lines.map_while(Result::ok) {
-        log.push_str(&line);
-        log.push('\n');
-    }
-    assert!(exit.success(), "exit {exit:?}\n{log}");
+    assert_eq!(served.health(), 200);
+    let (success, log) = served.terminate();
+    assert!(success, "{log}");
     assert!(log.contains("SIGTERM received"), "{log}");
+}
+
+#[test]
+fn sighup_reloads_a_valid_config_and_refuses_a_broken_one() {
+    let config = config_copy(None);
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut served = Served::start(config.path(), data.path());
+    let services = config.path().join("services.toml");
+    let original = std::fs::read_to_string(&services).expect("read");
+
+    std::fs::write(
+        &services,
+        format!("{original}\n[[service]]\nname = \"broken\"\n"),
+    )
+    .expect("write");
+    served.signal("-HUP");
+    let refused = served.read_until("reload refused");
+    assert!(refused.contains("running configuration stays"), "{refused}");
+    assert_eq!(
+        served.health(),
+        200,
+        "the node keeps running on the old configuration"
+    );
+
+    let added = format!(
+        "{original}\n[[service]]\nname = \"meet.new\"\ntype = \"vmr\"\naliases = [\"meet.new\"]\n"
+    );
+    std::fs::write(&services, added).expect("write");
+    served.signal("-HUP");
+    served.read_until("meet.new\" added");
+    served.read_until("configuration reloaded");
+    let (success, log) = served.terminate();
+    assert!(success, "{log}");
 }

@@ -1167,3 +1167,80 @@ fn every_disconnect_reason_has_the_client_api_text() {
         );
     }
 }
+
+#[test]
+fn participants_inside_are_told_about_each_waiting_participant() {
+    let mut t = TestConference::hosted();
+    let host = t.host();
+    t.cmd(host, Command::Lock).expect("lock");
+    let waiting = t.guest();
+    let announced = t.events.iter().any(|e| {
+        matches!(e, Event::ParticipantJoined(p) if p.id == waiting && p.waiting == Some(Waiting::ForAdmission))
+    });
+    assert!(announced, "the roster shows the waiting participant");
+    t.cmd(host, Command::Admit(waiting)).expect("admit");
+    let admitted = t.events.iter().any(
+        |e| matches!(e, Event::ParticipantUpdated(p) if p.id == waiting && p.waiting.is_none()),
+    );
+    assert!(admitted, "admission is announced as an update");
+}
+
+#[test]
+fn presentation_can_be_hidden_on_one_participants_endpoint() {
+    let mut t = TestConference::hosted();
+    let host = t.host();
+    let guest = t.guest();
+    let other = t.guest();
+    assert_eq!(
+        t.cmd(guest, Command::DenyPresentation(other)),
+        Err(Refusal::HostOnly)
+    );
+    t.cmd(host, Command::DenyPresentation(guest))
+        .expect("host denies");
+    assert!(!t.state(guest).receives_presentation);
+    t.cmd(guest, Command::AllowPresentation(guest))
+        .expect("self allows");
+    assert!(t.state(guest).receives_presentation);
+}
+
+#[test]
+fn camera_is_turned_off_by_self_or_host() {
+    let mut t = TestConference::hosted();
+    let host = t.host();
+    let guest = t.guest();
+    let other = t.guest();
+    assert_eq!(
+        t.cmd(guest, Command::VideoMute(other)),
+        Err(Refusal::HostOnly)
+    );
+    t.cmd(guest, Command::VideoMute(guest)).expect("self");
+    assert!(t.state(guest).is_video_muted);
+    t.cmd(host, Command::VideoUnmute(guest)).expect("host");
+    assert!(!t.state(guest).is_video_muted);
+}
+
+#[test]
+fn media_reports_update_the_roster() {
+    let mut t = TestConference::vmr();
+    let a = t.host();
+    let now = t.now;
+    t.conference.handle_media(now, a, MediaReport::Media(true));
+    t.drain();
+    assert!(t.state(a).has_media);
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, Event::ParticipantUpdated(p) if p.id == a && p.has_media))
+    );
+}
+
+#[test]
+fn reloaded_settings_apply_to_new_joins() {
+    let mut t = TestConference::vmr();
+    t.host();
+    let mut stricter = ServiceConfig::new("room", ServiceKind::Vmr, &["room"]);
+    stricter.participant_limit = Some(1);
+    t.conference.replace_service(Arc::new(stricter));
+    let (_, outcome) = t.try_join(|r| r.role = Role::Host);
+    assert_eq!(outcome, Err(JoinError::Full));
+}
