@@ -14,7 +14,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin plenum \
+RUN cargo build --release --locked -p plenum-node --bin plenum \
  && strip target/release/plenum
 
 FROM debian:bookworm-slim AS runtime

@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 plenum_require_cargo
 plenum_apt_install "${PLENUM_BUILD_PACKAGES[@]}"
-cargo build --release --locked --bin plenum
+cargo build --release --locked -p plenum-node --bin plenum
 exec target/release/plenum serve "$@"

@@ -1,6 +1,6 @@
 //! The `plenum` binary: a thin main over plenum-node (command line, logging, exit codes).
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -104,7 +104,8 @@ fn init_tracing(env: &std::collections::HashMap<String, String>) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if env.get("PLENUM_LOG_FORMAT").is_some_and(|f| f == "json") {
         builder.json().init();
     } else {
