@@ -117,6 +117,7 @@ async fn admin_lock_is_applied_and_audited() {
             .snapshot()
             .await
             .expect("live")
+            .state
             .status
             .locked
     );
@@ -126,8 +127,14 @@ async fn admin_lock_is_applied_and_audited() {
     let (status, _) = node.admin_post(&format!("conference/{id}/unlock")).await;
     assert_eq!(status, 200);
     let snapshot = host.conference.snapshot().await.expect("live");
-    assert!(!snapshot.status.locked);
-    assert!(snapshot.participants.iter().all(|p| p.waiting.is_none()));
+    assert!(!snapshot.state.status.locked);
+    assert!(
+        snapshot
+            .state
+            .participants
+            .iter()
+            .all(|p| p.waiting.is_none())
+    );
 
     let (_, audit) = node.admin_get("audit/").await;
     let actions: Vec<_> = audit["objects"]

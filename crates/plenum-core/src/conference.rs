@@ -9,6 +9,7 @@ use crate::disconnect::DisconnectReason;
 use crate::layout::Layout;
 use crate::participant::{ParticipantId, ParticipantState, Waiting};
 use crate::role::{CallType, Protocol, Role};
+use crate::secret::Secret;
 use crate::service::{ServiceConfig, ServiceKind};
 
 /// Longest chat message payload, in bytes.
@@ -165,6 +166,7 @@ pub enum Command {
         target: ParticipantId,
         alias: String,
         role: Role,
+        ticket: Secret,
     },
     /// Send DTMF tones toward a participant (Host; self).
     SendDtmf {
@@ -233,6 +235,9 @@ impl JoinError {
 /// What the media engine reports about a participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaReport {
+    /// A media call started or changed: the participant now exchanges this kind of
+    /// media (a Host with audio or video starts the meeting).
+    CallType(CallType),
     /// Media started or stopped flowing.
     Media(bool),
     /// Voice activity started or stopped.
@@ -256,6 +261,25 @@ pub struct ConferenceStatus {
     pub chat_enabled: bool,
     /// Someone holds the floor.
     pub presentation_active: bool,
+}
+
+/// Everything a client needs to show the conference at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConferenceSnapshot {
+    /// The service and its settings.
+    pub service: Arc<ServiceConfig>,
+    /// When the conference started.
+    pub created_at: Instant,
+    /// Flags.
+    pub status: ConferenceStatus,
+    /// Layout and who is on screen.
+    pub layout: LayoutState,
+    /// Speaker order.
+    pub stage: Vec<StageEntry>,
+    /// Who holds the floor.
+    pub presenter: Option<ParticipantId>,
+    /// Participants in arrival order, waiting ones included.
+    pub participants: Vec<ParticipantState>,
 }
 
 /// One line of the speaker order: index 0 is the main speaker.
@@ -321,6 +345,8 @@ pub enum Event {
         id: ParticipantId,
         alias: String,
         role: Role,
+        /// One-time join token the participant presents at `alias`.
+        ticket: Secret,
     },
     /// DTMF tones for a participant's leg.
     DtmfSent {
@@ -455,6 +481,19 @@ impl Conference {
     /// The current layout and who is on screen.
     pub fn layout(&self) -> LayoutState {
         self.last_layout.clone()
+    }
+
+    /// A copy of everything clients show.
+    pub fn snapshot(&self) -> ConferenceSnapshot {
+        ConferenceSnapshot {
+            service: self.service.clone(),
+            created_at: self.created_at,
+            status: self.status(),
+            layout: self.layout(),
+            stage: self.last_stage.clone(),
+            presenter: self.presenter,
+            participants: self.participants().cloned().collect(),
+        }
     }
 
     /// The current speaker order.
@@ -603,6 +642,9 @@ impl Conference {
         let Some(i) = self.index_of(id) else { return };
         let state = &mut self.slots[i].state;
         let changed = match report {
+            MediaReport::CallType(call_type) => {
+                std::mem::replace(&mut state.call_type, call_type) != call_type
+            }
             MediaReport::Media(on) => std::mem::replace(&mut state.has_media, on) != on,
             MediaReport::Speaking(on) => {
                 if on {
@@ -613,6 +655,10 @@ impl Conference {
         };
         if changed {
             self.push_updated(i);
+            let state = &self.slots[i].state;
+            if state.is_host() && state.call_type.has_audio_or_video() {
+                self.start_meeting(now);
+            }
             self.after_change(now);
         }
     }
@@ -918,6 +964,7 @@ impl Conference {
                 target,
                 alias,
                 role,
+                ticket,
             } => {
                 let i = self.require_self_or_host(actor, target)?;
                 if self.slots[i].state.waiting.is_some() {
@@ -927,6 +974,7 @@ impl Conference {
                     id: target,
                     alias,
                     role,
+                    ticket,
                 });
             }
             Command::SendDtmf { target, digits } => {

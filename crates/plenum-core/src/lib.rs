@@ -11,18 +11,22 @@ pub mod layout;
 pub mod participant;
 pub mod pin;
 pub mod role;
+pub mod secret;
 pub mod service;
+pub mod time;
 
 pub use conference::{
-    Actor, Command, Conference, ConferenceStatus, Event, JoinError, JoinOutcome, JoinRequest,
-    LayoutState, MediaReport, MessageKind, Refusal, StageEntry,
+    Actor, Command, Conference, ConferenceSnapshot, ConferenceStatus, Event, JoinError,
+    JoinOutcome, JoinRequest, LayoutState, MediaReport, MessageKind, Refusal, StageEntry,
 };
 pub use disconnect::DisconnectReason;
 pub use layout::{ALL_LAYOUTS, Layout, UnknownLayout};
 pub use participant::{ParticipantId, ParticipantState, Waiting};
 pub use pin::{Pin, PinError, PinGuard, PinInput};
 pub use role::{CallType, Protocol, Role};
+pub use secret::Secret;
 pub use service::{
     Directory, DirectoryError, Entry, EntryRefusal, Gate, PinVerdict, ServiceConfig, ServiceError,
     ServiceKind, Timeouts, judge_pin, normalize_alias,
 };
+pub use time::WallClock;

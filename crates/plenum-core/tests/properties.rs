@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use plenum_core::{
     Actor, CallType, Command, Conference, Event, JoinRequest, Layout, MediaReport, MessageKind,
-    ParticipantId, Pin, Role, ServiceConfig, ServiceKind,
+    ParticipantId, Pin, Role, Secret, ServiceConfig, ServiceKind,
 };
 use proptest::prelude::*;
 
@@ -215,6 +215,7 @@ fn to_command(cmd: Cmd, target: ParticipantId) -> Command {
             target,
             alias: "elsewhere".into(),
             role: Role::Guest,
+            ticket: Secret::new("t"),
         },
         Cmd::Dtmf => Command::SendDtmf {
             target,

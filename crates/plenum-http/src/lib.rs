@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 mod admin;
 mod auth;
 mod backend;
+pub mod client;
 mod error;
 mod health;
 mod timestamp;

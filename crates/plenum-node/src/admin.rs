@@ -40,7 +40,7 @@ impl NodeAdmin {
                 snapshots.push(snapshot);
             }
         }
-        snapshots.sort_by_key(|s| s.started_at);
+        snapshots.sort_by_key(|s| s.state.created_at);
         snapshots
     }
 
@@ -94,19 +94,20 @@ fn store_page(page: PageRequest) -> plenum_store::Page {
 fn live_conference(s: &Snapshot, clock: &WallClock) -> LiveConference {
     LiveConference {
         id: s.id,
-        service_name: s.service.name.clone(),
-        service_type: s.service.kind,
+        service_name: s.state.service.name.clone(),
+        service_type: s.state.service.kind,
         alias: s.alias.clone(),
-        started_at: clock.to_system(s.started_at),
-        locked: s.status.locked,
-        guests_muted: s.status.guests_muted,
-        started: s.status.started,
-        participant_count: u32::try_from(s.participants.len()).unwrap_or(u32::MAX),
+        started_at: clock.to_system(s.state.created_at),
+        locked: s.state.status.locked,
+        guests_muted: s.state.status.guests_muted,
+        started: s.state.status.started,
+        participant_count: u32::try_from(s.state.participants.len()).unwrap_or(u32::MAX),
     }
 }
 
 fn live_participants(s: &Snapshot, clock: &WallClock) -> Vec<LiveParticipant> {
-    s.participants
+    s.state
+        .participants
         .iter()
         .map(|p| LiveParticipant {
             id: p.id.0,
@@ -349,7 +350,12 @@ impl AdminBackend for NodeAdmin {
                 let Ok(snapshot) = conference.snapshot().await else {
                     continue;
                 };
-                if snapshot.participants.iter().any(|p| p.id == participant) {
+                if snapshot
+                    .state
+                    .participants
+                    .iter()
+                    .any(|p| p.id == participant)
+                {
                     self.admin_command(&conference, Command::Disconnect(participant))
                         .await?;
                     self.audit(&admin, "disconnect_participant", id.to_string())

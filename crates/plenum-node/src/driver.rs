@@ -2,11 +2,11 @@
 //! inputs and deadlines, and fans its events out (subscribers, history).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use plenum_core::{
-    Actor, Command, Conference, ConferenceStatus, DisconnectReason, Event, JoinError, JoinOutcome,
-    JoinRequest, LayoutState, MediaReport, ParticipantId, ParticipantState, Refusal, ServiceConfig,
+    Actor, Command, Conference, ConferenceSnapshot, DisconnectReason, Event, JoinError,
+    JoinOutcome, JoinRequest, MediaReport, ParticipantId, ParticipantState, Refusal, ServiceConfig,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{Instrument, info, info_span, warn};
@@ -18,28 +18,7 @@ pub const EVENT_BUFFER: usize = 1024;
 /// How many inputs may queue for one conference before senders wait.
 const INPUT_BUFFER: usize = 256;
 
-/// Maps the monotonic clock the core runs on to wall-clock time for clients and
-/// history. Fixed once at start, so the mapping never jumps.
-#[derive(Debug, Clone, Copy)]
-pub struct WallClock {
-    instant: Instant,
-    system: SystemTime,
-}
-
-impl WallClock {
-    /// Anchors the mapping at the current moment.
-    pub fn new(instant: Instant, system: SystemTime) -> WallClock {
-        WallClock { instant, system }
-    }
-
-    /// The wall-clock time of a core instant.
-    pub fn to_system(&self, at: Instant) -> SystemTime {
-        match at.checked_duration_since(self.instant) {
-            Some(after) => self.system + after,
-            None => self.system - self.instant.duration_since(at),
-        }
-    }
-}
+pub use plenum_core::WallClock;
 
 /// The node's current instant, from tokio's clock so that tests can pause it.
 pub fn now() -> Instant {
@@ -72,6 +51,8 @@ pub enum Input {
     },
     /// A copy of the whole state.
     Snapshot { reply: oneshot::Sender<Snapshot> },
+    /// A copy of the whole state and a subscription starting right after it.
+    Subscribe { reply: oneshot::Sender<Feed> },
     /// End the conference for everyone.
     End { reason: DisconnectReason },
     /// Reloaded settings for this service.
@@ -83,18 +64,20 @@ pub enum Input {
 pub struct Snapshot {
     /// Conference instance id.
     pub id: Uuid,
-    /// The service and its settings.
-    pub service: Arc<ServiceConfig>,
     /// The alias the first participant dialled.
     pub alias: String,
-    /// When it started.
-    pub started_at: Instant,
-    /// Flags.
-    pub status: ConferenceStatus,
-    /// Layout.
-    pub layout: LayoutState,
-    /// Participants in arrival order.
-    pub participants: Vec<ParticipantState>,
+    /// What clients show.
+    pub state: ConferenceSnapshot,
+}
+
+/// A subscription to a conference's events, with the state they start from: no event
+/// is missed between the snapshot and the first received event.
+#[derive(Debug)]
+pub struct Feed {
+    /// The state when the subscription started.
+    pub snapshot: Snapshot,
+    /// Every event after it.
+    pub events: broadcast::Receiver<Arc<Event>>,
 }
 
 /// What the driver reports for history, in order.
@@ -182,6 +165,13 @@ impl ConferenceHandle {
     pub async fn snapshot(&self) -> Result<Snapshot, Gone> {
         let (reply, rx) = oneshot::channel();
         self.send(Input::Snapshot { reply }).await?;
+        rx.await.map_err(|_| Gone)
+    }
+
+    /// Subscribes to the conference's events, starting from a snapshot.
+    pub async fn feed(&self) -> Result<Feed, Gone> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Input::Subscribe { reply }).await?;
         rx.await.map_err(|_| Gone)
     }
 
@@ -318,6 +308,12 @@ impl Driver {
             Input::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
             }
+            Input::Subscribe { reply } => {
+                let _ = reply.send(Feed {
+                    snapshot: self.snapshot(),
+                    events: self.events.subscribe(),
+                });
+            }
             Input::End { reason } => self.conference.handle_end(now, reason),
             Input::ReplaceService(service) => self.conference.replace_service(service),
         }
@@ -326,12 +322,8 @@ impl Driver {
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             id: self.id,
-            service: self.conference.service().clone(),
             alias: self.alias.clone(),
-            started_at: self.conference.created_at(),
-            status: self.conference.status(),
-            layout: self.conference.layout(),
-            participants: self.conference.participants().cloned().collect(),
+            state: self.conference.snapshot(),
         }
     }
 

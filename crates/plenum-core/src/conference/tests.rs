@@ -995,7 +995,8 @@ fn transfer_refers_the_participant_to_the_new_room() {
             Command::Transfer {
                 target: host,
                 alias: "x".into(),
-                role: Role::Guest
+                role: Role::Guest,
+                ticket: Secret::new("t")
             }
         ),
         Err(Refusal::HostOnly)
@@ -1006,16 +1007,18 @@ fn transfer_refers_the_participant_to_the_new_room() {
             target: guest,
             alias: "meet.other".into(),
             role: Role::Host,
+            ticket: Secret::new("t"),
         },
     )
     .expect("transfer");
-    assert!(t.events.iter().any(|e| matches!(e, Event::ParticipantReferred { id, alias, role: Role::Host } if *id == guest && alias == "meet.other")));
+    assert!(t.events.iter().any(|e| matches!(e, Event::ParticipantReferred { id, alias, role: Role::Host, ticket } if *id == guest && alias == "meet.other" && ticket.expose() == "t")));
     t.cmd(
         guest,
         Command::Transfer {
             target: guest,
             alias: "meet.other".into(),
             role: Role::Guest,
+            ticket: Secret::new("t"),
         },
     )
     .expect("self transfer");
@@ -1243,4 +1246,38 @@ fn reloaded_settings_apply_to_new_joins() {
     t.conference.replace_service(Arc::new(stricter));
     let (_, outcome) = t.try_join(|r| r.role = Role::Host);
     assert_eq!(outcome, Err(JoinError::Full));
+}
+
+#[test]
+fn a_control_only_host_starting_a_media_call_starts_the_meeting() {
+    let mut t = TestConference::hosted();
+    let guest = t.guest();
+    let host = t.join_as(Role::Host, |r| r.call_type = CallType::ControlOnly);
+    assert_eq!(t.waiting(guest), Some(Waiting::ForHost));
+    let now = t.now;
+    t.conference
+        .handle_media(now, host, MediaReport::CallType(CallType::AudioOnly));
+    t.drain();
+    assert_eq!(t.state(host).call_type, CallType::AudioOnly);
+    assert_eq!(t.waiting(guest), None);
+}
+
+#[test]
+fn the_snapshot_holds_everything_clients_show() {
+    let mut t = TestConference::hosted();
+    let host = t.host();
+    let guest = t.guest();
+    t.cmd(guest, Command::TakeFloor).expect("present");
+    let snapshot = t.conference.snapshot();
+    assert_eq!(
+        snapshot
+            .participants
+            .iter()
+            .map(|p| p.id)
+            .collect::<Vec<_>>(),
+        vec![host, guest]
+    );
+    assert_eq!(snapshot.presenter, Some(guest));
+    assert!(snapshot.status.started && snapshot.status.presentation_active);
+    assert_eq!(snapshot.stage.len(), 2);
 }
