@@ -18,6 +18,8 @@ pub enum DisconnectReason {
     MaintenanceMode,
     /// #pex113: the token was not refreshed in time.
     TokenExpired,
+    /// #pex113: a token (or a one-time join ticket) that is unknown, used or expired.
+    InvalidToken,
     /// #pex114: the node has no capacity left.
     OutOfResource,
     /// #pex115.
@@ -69,6 +71,7 @@ impl DisconnectReason {
             InvalidPin => "Invalid PIN",
             MaintenanceMode => "System in maintenance mode",
             TokenExpired => "Timer expired awaiting token refresh",
+            InvalidToken => "Invalid token",
             OutOfResource => "Out of resource",
             TransferFailed => "transfer failed",
             ApiConferenceTermination => "API initiated conference termination",
@@ -100,7 +103,7 @@ impl DisconnectReason {
             InvalidRole => 100,
             InvalidPin => 101,
             MaintenanceMode => 110,
-            TokenExpired => 113,
+            TokenExpired | InvalidToken => 113,
             OutOfResource => 114,
             TransferFailed => 115,
             ApiConferenceTermination => 121,

@@ -206,6 +206,7 @@ pub fn spawn(
     service: Arc<ServiceConfig>,
     alias: String,
     history: mpsc::UnboundedSender<HistoryEvent>,
+    departures: mpsc::UnboundedSender<ParticipantId>,
     on_end: impl FnOnce(Uuid) + Send + 'static,
 ) -> ConferenceHandle {
     let id = Uuid::new_v4();
@@ -224,6 +225,7 @@ pub fn spawn(
         conference: Conference::new(now(), service),
         events,
         history,
+        departures,
     };
     tokio::spawn(
         async move {
@@ -242,6 +244,8 @@ struct Driver {
     conference: Conference,
     events: broadcast::Sender<Arc<Event>>,
     history: mpsc::UnboundedSender<HistoryEvent>,
+    /// Told about every participant who leaves (their API session ends).
+    departures: mpsc::UnboundedSender<ParticipantId>,
 }
 
 impl Driver {
@@ -343,6 +347,7 @@ impl Driver {
                     participant,
                     reason,
                 } => {
+                    let _ = self.departures.send(participant.id);
                     info!(participant = %participant.id, %reason, "participant left");
                     let _ = self.history.send(HistoryEvent::ParticipantLeft {
                         participant: participant.clone(),

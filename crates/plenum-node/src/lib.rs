@@ -2,10 +2,12 @@
 
 pub mod admin;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod driver;
 pub mod history;
 pub mod node;
 pub mod run;
 pub mod server;
+pub mod session;
 pub mod tls;

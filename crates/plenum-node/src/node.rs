@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use plenum_core::{
     CallType, DisconnectReason, Entry, EntryRefusal, Gate, JoinError, JoinOutcome, JoinRequest,
-    ParticipantId, PinInput, Protocol, ServiceConfig, ServiceKind,
+    ParticipantId, PinInput, Protocol, Role, Secret, ServiceConfig, ServiceKind, normalize_alias,
 };
 use plenum_store::Store;
 use tokio::sync::{Notify, mpsc};
@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::config::{Config, Switches};
 use crate::driver::{self, ConferenceHandle, HistoryEvent, WallClock};
 use crate::history;
+use crate::session::{self, Session, Sessions, Tickets};
 
 /// A caller asking to join.
 #[derive(Debug, Clone)]
@@ -74,6 +75,14 @@ pub struct Node {
     config: RwLock<Arc<Config>>,
     /// Where drivers send history.
     history: mpsc::UnboundedSender<HistoryEvent>,
+    /// Where drivers report participants who left (their sessions end).
+    departures: mpsc::UnboundedSender<ParticipantId>,
+    /// Client API sessions and their tokens.
+    sessions: Mutex<Sessions>,
+    /// Woken when a session is added or refreshed, so the reaper re-reads deadlines.
+    sessions_changed: Arc<Notify>,
+    /// One-time join tickets from transfers.
+    tickets: Mutex<Tickets>,
     /// The database.
     store: Store,
 }
@@ -86,15 +95,26 @@ impl Node {
         let clock = WallClock::new(driver::now(), SystemTime::now());
         let (history, rx) = mpsc::unbounded_channel();
         tokio::spawn(history::write(store.clone(), clock, rx));
-        Ok(Arc::new(Node {
+        let (departures, departed) = mpsc::unbounded_channel();
+        let node = Arc::new(Node {
             clock,
             gate: Mutex::new(Gate::new(directory)),
             conferences: Arc::new(Mutex::new(HashMap::new())),
             conference_ended: Arc::new(Notify::new()),
             config: RwLock::new(Arc::new(config)),
             history,
+            departures,
+            sessions: Mutex::new(Sessions::default()),
+            sessions_changed: Arc::new(Notify::new()),
+            tickets: Mutex::new(Tickets::default()),
             store,
-        }))
+        });
+        tokio::spawn(reap_sessions(
+            Arc::downgrade(&node),
+            node.sessions_changed.clone(),
+            departed,
+        ));
+        Ok(node)
     }
 
     /// The configuration in force.
@@ -117,13 +137,7 @@ impl Node {
 
     /// Lets a caller in: switches, gate, then the conference (started if needed).
     pub async fn join(&self, attempt: JoinAttempt) -> Result<Joined, JoinRefusal> {
-        let switches = self.switches();
-        if switches.maintenance_mode {
-            return Err(JoinRefusal::Refused(DisconnectReason::MaintenanceMode));
-        }
-        if !switches.client_access_enabled {
-            return Err(JoinRefusal::Refused(DisconnectReason::ClientAccessDisabled));
-        }
+        self.check_switches()?;
         let entry = {
             let mut gate = self.gate.lock().expect("gate lock is never poisoned");
             gate.enter(
@@ -135,6 +149,71 @@ impl Node {
             )
         }
         .map_err(JoinRefusal::Gate)?;
+        self.admit(entry, attempt).await
+    }
+
+    /// Lets a transferred participant in with its one-time ticket: no PIN, the role the
+    /// transfer granted. The ticket must be for the service behind `attempt.alias`.
+    pub async fn join_with_ticket(
+        &self,
+        ticket: &Secret,
+        attempt: JoinAttempt,
+    ) -> Result<Joined, JoinRefusal> {
+        self.check_switches()?;
+        let entry = self
+            .tickets
+            .lock()
+            .expect("tickets lock is never poisoned")
+            .redeem(driver::now(), ticket.expose());
+        let target = self
+            .gate
+            .lock()
+            .expect("gate lock is never poisoned")
+            .directory()
+            .lookup(&attempt.alias)
+            .cloned();
+        match (entry, target) {
+            (Some(entry), Some(target)) if target.name == entry.service.name => {
+                self.admit(entry, attempt).await
+            }
+            _ => Err(JoinRefusal::Refused(DisconnectReason::InvalidToken)),
+        }
+    }
+
+    /// Issues a one-time ticket to join as `entry` says (a transfer).
+    pub fn issue_ticket(&self, entry: Entry) -> Secret {
+        self.tickets
+            .lock()
+            .expect("tickets lock is never poisoned")
+            .issue(driver::now(), entry)
+    }
+
+    /// Checks a transfer destination: alias, role and the PIN the Host gave.
+    pub fn check_transfer(
+        &self,
+        alias: &str,
+        role: Role,
+        pin: Option<&str>,
+    ) -> Result<Entry, EntryRefusal> {
+        self.gate
+            .lock()
+            .expect("gate lock is never poisoned")
+            .check_transfer(alias, role, pin)
+    }
+
+    fn check_switches(&self) -> Result<(), JoinRefusal> {
+        let switches = self.switches();
+        if switches.maintenance_mode {
+            return Err(JoinRefusal::Refused(DisconnectReason::MaintenanceMode));
+        }
+        if !switches.client_access_enabled {
+            return Err(JoinRefusal::Refused(DisconnectReason::ClientAccessDisabled));
+        }
+        Ok(())
+    }
+
+    /// Adds a participant the gate let through to its service's conference.
+    async fn admit(&self, entry: Entry, attempt: JoinAttempt) -> Result<Joined, JoinRefusal> {
         let participant = ParticipantId(Uuid::new_v4());
         let request = JoinRequest {
             id: participant,
@@ -173,6 +252,77 @@ impl Node {
         Err(JoinRefusal::Refused(DisconnectReason::OutOfResource))
     }
 
+    /// Starts an API session for a participant who just joined; returns its first token.
+    pub fn open_session(&self, joined: &Joined, alias: &str) -> Secret {
+        let token = session::new_token();
+        let session = Session {
+            participant: joined.participant,
+            conference: joined.conference.clone(),
+            service_name: joined.entry.service.name.clone(),
+            joined_alias: normalize_alias(alias),
+            expires_at: driver::now() + session::TOKEN_LIFETIME,
+        };
+        self.sessions
+            .lock()
+            .expect("sessions lock is never poisoned")
+            .insert(&token, session);
+        self.sessions_changed.notify_one();
+        token
+    }
+
+    /// The session a live token acts for, if `alias` reaches its conference (any alias
+    /// of its service, or the alias it dialled, e.g. a reception).
+    pub fn session(&self, alias: &str, token: &str) -> Option<Session> {
+        let session = self
+            .sessions
+            .lock()
+            .expect("sessions lock is never poisoned")
+            .lookup(driver::now(), token)?
+            .clone();
+        let same_service = || {
+            let gate = self.gate.lock().expect("gate lock is never poisoned");
+            gate.directory()
+                .lookup(alias)
+                .is_some_and(|s| s.name == session.service_name)
+        };
+        (normalize_alias(alias) == session.joined_alias || same_service()).then_some(session)
+    }
+
+    /// The session of a participant.
+    pub fn session_of(&self, participant: ParticipantId) -> Option<Session> {
+        self.sessions
+            .lock()
+            .expect("sessions lock is never poisoned")
+            .session(participant)
+            .cloned()
+    }
+
+    /// Rotates a live token; `None` if it is not live for `alias`.
+    pub fn refresh_session(&self, alias: &str, token: &str) -> Option<(Session, Secret)> {
+        self.session(alias, token)?;
+        let new = session::new_token();
+        let session = self
+            .sessions
+            .lock()
+            .expect("sessions lock is never poisoned")
+            .refresh(driver::now(), token, &new)?
+            .clone();
+        self.sessions_changed.notify_one();
+        Some((session, new))
+    }
+
+    /// Ends a session: its tokens stop working and the participant leaves.
+    pub async fn close_session(&self, participant: ParticipantId, reason: DisconnectReason) {
+        let session = self
+            .sessions
+            .lock()
+            .expect("sessions lock is never poisoned")
+            .remove(participant);
+        if let Some(session) = session {
+            session.conference.leave(participant, reason).await;
+        }
+    }
+
     /// The running conference of a service, started if there is none. Each test call
     /// runs alone.
     fn conference_for(
@@ -199,6 +349,7 @@ impl Node {
             service.clone(),
             alias.to_owned(),
             self.history.clone(),
+            self.departures.clone(),
             move |id| {
                 if let Some(registry) = registry.upgrade() {
                     let mut conferences = registry.lock().expect("registry lock is never poisoned");
@@ -302,6 +453,48 @@ impl Node {
             .is_err()
         {
             warn!("history not fully written at the end of the shutdown grace period");
+        }
+    }
+}
+
+/// Ends API sessions whose token was not refreshed in time (the participant leaves with
+/// "Timer expired awaiting token refresh"), and forgets the sessions of participants who
+/// left for any other reason. Runs until the node is gone.
+async fn reap_sessions(
+    node: std::sync::Weak<Node>,
+    sessions_changed: Arc<Notify>,
+    mut departed: mpsc::UnboundedReceiver<ParticipantId>,
+) {
+    loop {
+        let changed = sessions_changed.notified();
+        let Some(strong) = node.upgrade() else { return };
+        let next = strong
+            .sessions
+            .lock()
+            .expect("sessions lock is never poisoned")
+            .next_expiry();
+        drop(strong);
+        let sleep = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = sleep => {
+                let Some(node) = node.upgrade() else { return };
+                let expired = node.sessions.lock().expect("sessions lock is never poisoned").take_expired(driver::now());
+                for session in expired {
+                    info!(participant = %session.participant, "token not refreshed in time; the participant leaves");
+                    session.conference.leave(session.participant, DisconnectReason::TokenExpired).await;
+                }
+            }
+            participant = departed.recv() => {
+                let Some(participant) = participant else { return };
+                let Some(node) = node.upgrade() else { return };
+                node.sessions.lock().expect("sessions lock is never poisoned").remove(participant);
+            }
+            () = changed => {}
         }
     }
 }

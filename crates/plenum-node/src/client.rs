@@ -1,0 +1,240 @@
+//! The node's side of the client REST API v2: tokens and sessions, event feeds, commands
+//! and transfers, on top of the gate and the conference drivers.
+
+use std::sync::Arc;
+
+use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
+use plenum_core::{
+    Actor, CallType, Command, ConferenceSnapshot, DisconnectReason, EntryRefusal, ParticipantId,
+    Protocol, Refusal, Role, WallClock,
+};
+use plenum_http::client::backend::{
+    Caller, ClientBackend, EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal,
+    TokenRequest, TransferError,
+};
+use tracing::{debug, info};
+
+use crate::node::{JoinAttempt, JoinRefusal, Node};
+use crate::session::Session;
+
+/// The client API backed by a running node.
+#[derive(Debug, Clone)]
+pub struct NodeClient(pub Arc<Node>);
+
+impl NodeClient {
+    fn caller_session(&self, caller: &Caller) -> Result<Session, InvalidToken> {
+        self.0.session_of(caller.participant).ok_or(InvalidToken)
+    }
+}
+
+fn refusal(refusal: JoinRefusal) -> TokenRefusal {
+    match refusal {
+        JoinRefusal::Gate(EntryRefusal::PinRequired { guest_pin }) => {
+            TokenRefusal::PinRequired { guest_pin }
+        }
+        JoinRefusal::Gate(EntryRefusal::ExtensionRequired) => TokenRefusal::ExtensionRequired,
+        JoinRefusal::Gate(EntryRefusal::AliasNotFound) => {
+            TokenRefusal::Refused(DisconnectReason::AliasNotFound)
+        }
+        JoinRefusal::Gate(EntryRefusal::ExtensionNotFound) => {
+            TokenRefusal::Refused(DisconnectReason::ExtensionNotFound)
+        }
+        JoinRefusal::Gate(EntryRefusal::InvalidPin) => {
+            TokenRefusal::Refused(DisconnectReason::InvalidPin)
+        }
+        JoinRefusal::Gate(EntryRefusal::TooManyPinAttempts) => {
+            TokenRefusal::Refused(DisconnectReason::TooManyPinAttempts)
+        }
+        JoinRefusal::Refused(reason) => TokenRefusal::Refused(reason),
+    }
+}
+
+/// The reason a client gave when releasing its token, as the node records it.
+fn release_reason(reason: Option<&str>) -> DisconnectReason {
+    match reason {
+        Some("Transfer") | Some("DirectMediaTransfer") => DisconnectReason::Transferred,
+        _ => DisconnectReason::UserInitiated,
+    }
+}
+
+impl ClientBackend for NodeClient {
+    fn request_token(
+        &self,
+        request: TokenRequest,
+    ) -> BoxFuture<'_, Result<TokenGrant, TokenRefusal>> {
+        async move {
+            let attempt = JoinAttempt {
+                caller: request.client_addr.to_string(),
+                alias: request.alias.clone(),
+                extension: request.conference_extension.clone(),
+                pin: request.pin.clone(),
+                display_name: request.display_name.clone(),
+                call_type: CallType::ControlOnly,
+                protocol: Protocol::Api,
+            };
+            let joined = match &request.join_ticket {
+                Some(ticket) => self.0.join_with_ticket(ticket, attempt).await,
+                None => self.0.join(attempt).await,
+            };
+            let joined = joined.map_err(|r| {
+                debug!(alias = %request.alias, client = %request.client_addr, refusal = ?r, "token refused");
+                refusal(r)
+            })?;
+            let token = self.0.open_session(&joined, &request.alias);
+            let conference = match joined.conference.snapshot().await {
+                Ok(snapshot) => snapshot.state,
+                // The conference ended in the instant after the join: the caller is out.
+                Err(_) => {
+                    self.0.close_session(joined.participant, DisconnectReason::UserInitiated).await;
+                    return Err(TokenRefusal::Refused(DisconnectReason::OutOfResource));
+                }
+            };
+            info!(
+                participant = %joined.participant,
+                alias = %request.alias,
+                role = %joined.entry.role,
+                client = %request.client_addr,
+                "token issued"
+            );
+            Ok(TokenGrant {
+                token,
+                participant: joined.participant,
+                role: joined.entry.role,
+                display_name: request.display_name,
+                conference,
+            })
+        }
+        .boxed()
+    }
+
+    fn refresh_token(
+        &self,
+        alias: &str,
+        token: &str,
+    ) -> BoxFuture<'_, Result<Refreshed, InvalidToken>> {
+        let refreshed = self.0.refresh_session(alias, token);
+        async move {
+            let (session, token) = refreshed.ok_or(InvalidToken)?;
+            let snapshot = session
+                .conference
+                .snapshot()
+                .await
+                .map_err(|_| InvalidToken)?;
+            let role = snapshot
+                .state
+                .participants
+                .iter()
+                .find(|p| p.id == session.participant)
+                .map(|p| p.role)
+                .ok_or(InvalidToken)?;
+            Ok(Refreshed { token, role })
+        }
+        .boxed()
+    }
+
+    fn release_token(
+        &self,
+        alias: &str,
+        token: &str,
+        reason: Option<String>,
+    ) -> BoxFuture<'_, Result<(), InvalidToken>> {
+        let session = self.0.session(alias, token);
+        async move {
+            let session = session.ok_or(InvalidToken)?;
+            self.0
+                .close_session(session.participant, release_reason(reason.as_deref()))
+                .await;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn authenticate(&self, alias: &str, token: &str) -> Result<Caller, InvalidToken> {
+        let session = self.0.session(alias, token).ok_or(InvalidToken)?;
+        Ok(Caller {
+            participant: session.participant,
+            conference: session.conference.id,
+        })
+    }
+
+    fn events(&self, caller: &Caller) -> BoxFuture<'_, Result<EventFeed, InvalidToken>> {
+        let session = self.caller_session(caller);
+        async move {
+            let feed = session?.conference.feed().await.map_err(|_| InvalidToken)?;
+            Ok(EventFeed {
+                snapshot: feed.snapshot.state,
+                events: feed.events,
+            })
+        }
+        .boxed()
+    }
+
+    fn snapshot(&self, caller: &Caller) -> BoxFuture<'_, Result<ConferenceSnapshot, InvalidToken>> {
+        let session = self.caller_session(caller);
+        async move {
+            let snapshot = session?
+                .conference
+                .snapshot()
+                .await
+                .map_err(|_| InvalidToken)?;
+            Ok(snapshot.state)
+        }
+        .boxed()
+    }
+
+    fn command(
+        &self,
+        caller: &Caller,
+        command: Command,
+    ) -> BoxFuture<'_, Result<Result<(), Refusal>, InvalidToken>> {
+        let session = self.caller_session(caller);
+        let actor = Actor::Participant(caller.participant);
+        async move {
+            session?
+                .conference
+                .command(actor, command)
+                .await
+                .map_err(|_| InvalidToken)
+        }
+        .boxed()
+    }
+
+    fn transfer(
+        &self,
+        caller: &Caller,
+        target: ParticipantId,
+        alias: String,
+        role: Role,
+        pin: Option<String>,
+    ) -> BoxFuture<'_, Result<(), TransferError>> {
+        let session = self.caller_session(caller);
+        let actor = Actor::Participant(caller.participant);
+        async move {
+            let session =
+                session.map_err(|_| TransferError::Refused(Refusal::UnknownParticipant))?;
+            let entry = self
+                .0
+                .check_transfer(&alias, role, pin.as_deref())
+                .map_err(|_| TransferError::Failed)?;
+            let granted_role = entry.role;
+            let ticket = self.0.issue_ticket(entry);
+            let command = Command::Transfer {
+                target,
+                alias,
+                role: granted_role,
+                ticket,
+            };
+            match session.conference.command(actor, command).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(refusal)) => Err(TransferError::Refused(refusal)),
+                Err(_) => Err(TransferError::Refused(Refusal::Ended)),
+            }
+        }
+        .boxed()
+    }
+
+    fn clock(&self) -> WallClock {
+        self.0.clock
+    }
+}
