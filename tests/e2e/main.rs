@@ -2,5 +2,6 @@
 //! 127.0.0.1:0, driven over HTTPS and through its Rust API.
 
 mod admin_status;
+mod client_api;
 mod lifecycle;
 mod support;

@@ -160,3 +160,170 @@ pub fn test_env(data_dir: &Path) -> HashMap<String, String> {
         ("PLENUM_DATA_DIR".to_owned(), data_dir.display().to_string()),
     ])
 }
+
+/// One server-sent event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub name: String,
+    pub data: serde_json::Value,
+}
+
+/// Reads server-sent events from a streaming response.
+pub struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    pub fn new(response: reqwest::Response) -> SseReader {
+        SseReader {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (comments skipped); `None` when the stream ends.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() && name == "message" {
+                    continue; // a keep-alive comment
+                }
+                let data = serde_json::from_str(&data)
+                    .unwrap_or_else(|e| panic!("event {name} has non-JSON data {data:?}: {e}"));
+                return Some(SseEvent { name, data });
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), self.response.chunk())
+                .await
+                .expect("an event within 30 s")
+                .expect("stream readable")?;
+            self.buffer
+                .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        }
+    }
+
+    /// Skips events until one named `name` arrives.
+    pub async fn until(&mut self, name: &str) -> SseEvent {
+        loop {
+            let event = self
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("stream ended before {name}"));
+            if event.name == name {
+                return event;
+            }
+        }
+    }
+}
+
+impl TestNode {
+    /// POSTs to the client API (`/api/client/v2/conferences/{alias}/{path}`).
+    pub async fn client_post(
+        &self,
+        alias: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/api/client/v2/conferences/{alias}/{path}")));
+        if let Some(token) = token {
+            request = request.header("token", token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// GETs from the client API.
+    pub async fn client_get(
+        &self,
+        alias: &str,
+        path: &str,
+        token: &str,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .get(self.url(&format!("/api/client/v2/conferences/{alias}/{path}")))
+            .header("token", token)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// `request_token` with an optional PIN header; returns status and body.
+    pub async fn request_token(
+        &self,
+        alias: &str,
+        name: &str,
+        pin: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/api/client/v2/conferences/{alias}/request_token")))
+            .json(&serde_json::json!({ "display_name": name }));
+        if let Some(pin) = pin {
+            request = request.header("pin", pin);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Joins and returns (token, participant uuid).
+    pub async fn token(&self, alias: &str, name: &str, pin: Option<&str>) -> (String, String) {
+        let (status, body) = self.request_token(alias, name, pin).await;
+        assert_eq!(status, 200, "{body}");
+        let result = &body["result"];
+        (
+            result["token"].as_str().expect("token").to_owned(),
+            result["participant_uuid"]
+                .as_str()
+                .expect("uuid")
+                .to_owned(),
+        )
+    }
+
+    /// Opens the event stream with the token in the query, as the SDK does.
+    pub async fn events(&self, alias: &str, token: &str) -> SseReader {
+        let response = self
+            .client
+            .get(self.url(&format!(
+                "/api/client/v2/conferences/{alias}/events?token={token}"
+            )))
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"].to_str().expect("ascii"),
+            "text/event-stream"
+        );
+        SseReader::new(response)
+    }
+}

@@ -1,4 +1,176 @@
 //! The client REST API v2 (`/api/client/v2/conferences/{alias}/…`) and its event
-//! stream, as Pexip's published SDK speaks it.
+//! stream, as Pexip's published SDK speaks it: the route table, CORS, and the modules
+//! that own each group of endpoints.
+//!
+//! Every answer is JSON with `Content-Type: application/json` (except `theme/`'s 204 and
+//! the stream); errors are `{"status":"failed","result":"<reason>"}`. Tokens come from
+//! the `token` header or the `?token=` query and are never logged.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::{get, post};
+use plenum_core::Command;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::warn;
+
+use crate::AppState;
 
 pub mod backend;
+mod body;
+mod conference;
+mod dto;
+mod error;
+mod events;
+mod layout_svg;
+mod participant;
+mod rate_limit;
+mod session;
+mod token;
+
+pub(crate) use rate_limit::RateLimiter;
+pub(crate) use rate_limit::{BURST as REQUEST_TOKEN_BURST, REFILL as REQUEST_TOKEN_REFILL};
+
+/// How long browsers may cache a CORS preflight answer.
+const CORS_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// The routes of the client API, relative to `/api/client/v2`.
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    const CONF: &str = "/conferences/{alias}";
+    const PART: &str = "/conferences/{alias}/participants/{uuid}";
+    let conference_actions = [
+        ("lock", Command::Lock),
+        ("unlock", Command::Unlock),
+        ("start_conference", Command::StartConference),
+        ("muteguests", Command::MuteGuests),
+        ("unmuteguests", Command::UnmuteGuests),
+        ("disconnect", Command::DisconnectAll),
+        ("clearallbuzz", Command::LowerAllHands),
+    ];
+    let participant_actions: [(&str, participant::MakeCommand); 14] = [
+        ("disconnect", Command::Disconnect),
+        ("mute", Command::Mute),
+        ("unmute", Command::Unmute),
+        ("client_mute", Command::ClientMute),
+        ("client_unmute", Command::ClientUnmute),
+        ("video_muted", Command::VideoMute),
+        ("video_unmuted", Command::VideoUnmute),
+        ("allowrxpresentation", Command::AllowPresentation),
+        ("denyrxpresentation", Command::DenyPresentation),
+        ("spotlighton", Command::SpotlightOn),
+        ("spotlightoff", Command::SpotlightOff),
+        ("unlock", Command::Admit),
+        ("buzz", Command::RaiseHand),
+        ("clearbuzz", Command::LowerHand),
+    ];
+
+    let mut router = Router::new()
+        // Tokens.
+        .route(&format!("{CONF}/request_token"), post(token::request_token))
+        .route(&format!("{CONF}/refresh_token"), post(token::refresh_token))
+        .route(&format!("{CONF}/release_token"), post(token::release_token))
+        // The event stream.
+        .route(&format!("{CONF}/events"), get(events::events))
+        // Conference group.
+        .route(
+            &format!("{CONF}/conference_status"),
+            get(conference::conference_status),
+        )
+        .route(
+            &format!("{CONF}/participants"),
+            get(conference::participants),
+        )
+        .route(
+            &format!("{CONF}/set_guests_can_unmute"),
+            post(conference::set_guests_can_unmute),
+        )
+        .route(&format!("{CONF}/message"), post(conference::message))
+        .route(
+            &format!("{CONF}/transform_layout"),
+            post(conference::transform_layout),
+        )
+        .route(
+            &format!("{CONF}/available_layouts"),
+            get(conference::available_layouts),
+        )
+        .route(&format!("{CONF}/layout_svgs"), get(conference::layout_svgs))
+        .route(&format!("{CONF}/theme/"), get(conference::theme))
+        .route(&format!("{CONF}/theme"), get(conference::theme))
+        .route(&format!("{CONF}/dial"), post(conference::dial))
+        // Participant group.
+        .route(&format!("{PART}/dtmf"), post(participant::dtmf))
+        .route(
+            &format!("{PART}/overlaytext"),
+            post(participant::overlay_text),
+        )
+        .route(&format!("{PART}/role"), post(participant::role))
+        .route(&format!("{PART}/transfer"), post(participant::transfer))
+        .route(&format!("{PART}/message"), post(participant::message))
+        .route(&format!("{PART}/avatar.jpg"), get(participant::avatar))
+        .route(
+            &format!("{PART}/take_floor"),
+            participant::floor(Command::TakeFloor),
+        )
+        .route(
+            &format!("{PART}/release_floor"),
+            participant::floor(Command::ReleaseFloor),
+        )
+        .route(
+            &format!("{PART}/preferred_aspect_ratio"),
+            post(participant::preferred_aspect_ratio),
+        )
+        .route(&format!("{PART}/notify_not_afk"), participant::self_hint())
+        .route(
+            &format!("{PART}/show_live_captions"),
+            post(participant::live_captions),
+        )
+        .route(
+            &format!("{PART}/hide_live_captions"),
+            post(participant::live_captions),
+        );
+    for (name, command) in conference_actions {
+        router = router.route(&format!("{CONF}/{name}"), conference::action(command));
+    }
+    for (name, make) in participant_actions {
+        router = router.route(&format!("{PART}/{name}"), participant::action(make));
+    }
+    let router = router
+        .fallback(conference::not_found)
+        .method_not_allowed_fallback(|| async { error::ClientError::MethodNotAllowed });
+    match cors(&state.cors_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// CORS for the configured origins (none: no CORS headers at all, so browsers allow
+/// only same-origin use).
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(
+            |o| match HeaderValue::from_str(o.trim().trim_end_matches('/')) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    warn!(origin = %o, "ignoring a CORS origin that is not a valid header value");
+                    None
+                }
+            },
+        )
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                HeaderName::from_static("token"),
+                HeaderName::from_static("pin"),
+                header::CONTENT_TYPE,
+            ])
+            .max_age(CORS_MAX_AGE),
+    )
+}

@@ -1,6 +1,7 @@
-//! plenum-http: the HTTP front end of the plenum node (health check and admin status
-//! API v1 for now). Owns every JSON shape; reaches the node only through the
-//! [`AdminBackend`] trait object in [`AppState`].
+//! plenum-http: the HTTP front end of the plenum node: health check, client REST API v2
+//! with its event stream, and admin status API v1. Owns every JSON shape; reaches the
+//! node only through the [`AdminBackend`] and [`ClientBackend`] trait objects in
+//! [`AppState`].
 //!
 //! Handlers read the client address from `ConnectInfo<SocketAddr>`, so the router must
 //! be served with connect info (the node's server inserts it on every request).
@@ -11,6 +12,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::from_fn_with_state;
+use client::RateLimiter;
+use client::backend::ClientBackend;
 use tokio::sync::Semaphore;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -31,7 +34,7 @@ pub use view::{
     LiveParticipant, Page, PageRequest, ParticipantRecord,
 };
 
-/// Largest request body accepted (none of the API's requests needs a body yet).
+/// Largest request body accepted (chat payloads are capped lower by the core).
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// How many admin credential checks (argon2) may run at once.
@@ -42,17 +45,36 @@ const CONCURRENT_CREDENTIAL_CHECKS: usize = 2;
 pub struct AppState {
     /// The node, as seen by the admin status API.
     admin: Arc<dyn AdminBackend>,
+    /// The node, as seen by the client REST API v2.
+    client: Arc<dyn ClientBackend>,
+    /// Per-address budget of `request_token` calls.
+    client_limiter: Arc<RateLimiter>,
+    /// Origins allowed to call the client API cross-origin; empty = no CORS.
+    cors_origins: Arc<[String]>,
     /// Bounds concurrent credential checks so a flood of logins can't occupy every core.
     verify_permits: Arc<Semaphore>,
 }
 
 impl AppState {
-    /// State over the given admin backend.
-    pub fn new(admin: Arc<dyn AdminBackend>) -> AppState {
+    /// State over the given admin and client backends, without CORS.
+    pub fn new(admin: Arc<dyn AdminBackend>, client: Arc<dyn ClientBackend>) -> AppState {
         AppState {
             admin,
+            client,
+            client_limiter: Arc::new(RateLimiter::new(
+                client::REQUEST_TOKEN_BURST,
+                client::REQUEST_TOKEN_REFILL,
+            )),
+            cors_origins: Arc::from(Vec::new()),
             verify_permits: Arc::new(Semaphore::new(CONCURRENT_CREDENTIAL_CHECKS)),
         }
+    }
+
+    /// Lets browsers on `origins` (e.g. `https://app.example.com`) call the client API
+    /// cross-origin, with the `token`, `pin` and `content-type` request headers.
+    pub fn with_cors_origins(mut self, origins: Vec<String>) -> AppState {
+        self.cors_origins = Arc::from(origins);
+        self
     }
 }
 
@@ -62,12 +84,14 @@ impl fmt::Debug for AppState {
     }
 }
 
-/// The whole HTTP API: `GET /health` (no auth) and the admin status API under
-/// `/api/admin/status/v1/` (HTTP Basic auth). Unknown paths answer a JSON 404.
+/// The whole HTTP API: `GET /health` (no auth), the client REST API v2 under
+/// `/api/client/v2/` (tokens), and the admin status API under `/api/admin/status/v1/`
+/// (HTTP Basic auth). Unknown paths answer a JSON 404.
 pub fn router(state: AppState) -> Router {
     let admin = admin::routes().layer(from_fn_with_state(state.clone(), auth::require_admin));
     Router::new()
         .route("/health", axum::routing::get(health::health))
+        .nest("/api/client/v2", client::routes(&state))
         .nest("/api/admin/status/v1", admin)
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

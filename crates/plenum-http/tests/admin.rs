@@ -11,7 +11,14 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
-use plenum_core::{CallType, Protocol, Role, ServiceKind, Waiting};
+use plenum_core::{
+    CallType, Command, ConferenceSnapshot, ParticipantId, Protocol, Refusal, Role, ServiceKind,
+    Waiting, WallClock,
+};
+use plenum_http::client::backend::{
+    Caller, ClientBackend, EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal,
+    TokenRequest, TransferError,
+};
 use plenum_http::{
     AdminActor, AdminBackend, AppState, AuditRecord, BackendError, ConferenceRecord,
     LiveConference, LiveConferenceDetail, LiveParticipant, Page, PageRequest, ParticipantRecord,
@@ -228,6 +235,71 @@ impl AdminBackend for FakeBackend {
     }
 }
 
+/// A client API backend that knows no tokens: these tests exercise the admin API only.
+struct NoClients;
+
+impl ClientBackend for NoClients {
+    fn request_token(
+        &self,
+        _request: TokenRequest,
+    ) -> BoxFuture<'_, Result<TokenGrant, TokenRefusal>> {
+        async {
+            Err(TokenRefusal::Refused(
+                plenum_core::DisconnectReason::AliasNotFound,
+            ))
+        }
+        .boxed()
+    }
+
+    fn refresh_token(&self, _: &str, _: &str) -> BoxFuture<'_, Result<Refreshed, InvalidToken>> {
+        async { Err(InvalidToken) }.boxed()
+    }
+
+    fn release_token(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<String>,
+    ) -> BoxFuture<'_, Result<(), InvalidToken>> {
+        async { Err(InvalidToken) }.boxed()
+    }
+
+    fn authenticate(&self, _: &str, _: &str) -> Result<Caller, InvalidToken> {
+        Err(InvalidToken)
+    }
+
+    fn events(&self, _: &Caller) -> BoxFuture<'_, Result<EventFeed, InvalidToken>> {
+        async { Err(InvalidToken) }.boxed()
+    }
+
+    fn snapshot(&self, _: &Caller) -> BoxFuture<'_, Result<ConferenceSnapshot, InvalidToken>> {
+        async { Err(InvalidToken) }.boxed()
+    }
+
+    fn command(
+        &self,
+        _: &Caller,
+        _: Command,
+    ) -> BoxFuture<'_, Result<Result<(), Refusal>, InvalidToken>> {
+        async { Err(InvalidToken) }.boxed()
+    }
+
+    fn transfer(
+        &self,
+        _: &Caller,
+        _: ParticipantId,
+        _: String,
+        _: Role,
+        _: Option<String>,
+    ) -> BoxFuture<'_, Result<(), TransferError>> {
+        async { Err(TransferError::Failed) }.boxed()
+    }
+
+    fn clock(&self) -> WallClock {
+        WallClock::new(std::time::Instant::now(), SystemTime::now())
+    }
+}
+
 fn client() -> SocketAddr {
     CLIENT.parse().expect("test address")
 }
@@ -251,7 +323,7 @@ impl Harness {
 
     fn with(backend: FakeBackend) -> Harness {
         let backend = Arc::new(backend);
-        let app = router(AppState::new(backend.clone()));
+        let app = router(AppState::new(backend.clone(), Arc::new(NoClients)));
         Harness { backend, app }
     }
 

@@ -100,6 +100,9 @@ pub struct NodeConfig {
     pub media_ports: PortRange,
     /// Addresses advertised to clients for media (`public_ips`); empty = local addresses.
     pub public_ips: Vec<IpAddr>,
+    /// Web origins allowed to call the client API from a browser (`cors_origins`);
+    /// empty = no cross-origin access.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for NodeConfig {
@@ -111,6 +114,7 @@ impl Default for NodeConfig {
             data_dir: PathBuf::from("data"),
             media_ports: PortRange::default(),
             public_ips: Vec::new(),
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -83,6 +83,8 @@ pub struct Node {
     sessions_changed: Arc<Notify>,
     /// One-time join tickets from transfers.
     tickets: Mutex<Tickets>,
+    /// Set once shutdown has begun: new joins are refused.
+    shutting_down: std::sync::atomic::AtomicBool,
     /// The database.
     store: Store,
 }
@@ -107,6 +109,7 @@ impl Node {
             sessions: Mutex::new(Sessions::default()),
             sessions_changed: Arc::new(Notify::new()),
             tickets: Mutex::new(Tickets::default()),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             store,
         });
         tokio::spawn(reap_sessions(
@@ -202,6 +205,13 @@ impl Node {
     }
 
     fn check_switches(&self) -> Result<(), JoinRefusal> {
+        // A node on its way down sends callers elsewhere, as maintenance mode does.
+        if self
+            .shutting_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(JoinRefusal::Refused(DisconnectReason::MaintenanceMode));
+        }
         let switches = self.switches();
         if switches.maintenance_mode {
             return Err(JoinRefusal::Refused(DisconnectReason::MaintenanceMode));
@@ -430,6 +440,8 @@ impl Node {
     /// Ends every conference and waits (up to `grace`) for the drivers to finish and
     /// the history to be written.
     pub async fn shutdown(&self, grace: Duration) {
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         for conference in self.conferences() {
             conference.end(DisconnectReason::NodeShuttingDown).await;
         }

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
 use crate::admin::NodeAdmin;
+use crate::client::NodeClient;
 use crate::config::{self, Config};
 use crate::node::Node;
 use crate::server::{self, RedirectListener};
@@ -116,11 +117,23 @@ impl Running {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let app = plenum_http::router(AppState::new(Arc::new(NodeAdmin(self.node.clone()))));
+        let state = AppState::new(
+            Arc::new(NodeAdmin(self.node.clone())),
+            Arc::new(NodeClient(self.node.clone())),
+        )
+        .with_cors_origins(self.node.config().node.cors_origins.clone());
+        let app = plenum_http::router(state);
         info!(address = %self.https_addr, fingerprint = %self.fingerprint, "listening on https://{}", self.https_addr);
         if let Some(addr) = self.redirect_addr {
             info!(address = %addr, "redirecting plain HTTP to HTTPS");
         }
+        // On the signal, conferences end first: every event stream gets its `disconnect`
+        // and closes, so the connection drain that follows has nothing long-lived left.
+        let node = self.node.clone();
+        let shutdown = async move {
+            shutdown.await;
+            node.shutdown(CONFERENCE_GRACE).await;
+        };
         let served = server::serve(
             self.https,
             self.redirect,
@@ -130,7 +143,6 @@ impl Running {
             DRAIN_GRACE,
         )
         .await;
-        self.node.shutdown(CONFERENCE_GRACE).await;
         self.store.close().await;
         served.context("the HTTPS server failed")
     }

@@ -46,6 +46,7 @@ struct NodeToml {
     data_dir: Option<Spanned<String>>,
     media_port_range: Option<Spanned<Vec<i64>>>,
     public_ips: Option<Vec<Spanned<String>>>,
+    cors_origins: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,6 +358,23 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
                     );
                     cx.at(file, ip.span(), message);
                 }
+            }
+        }
+    }
+    if let Some(origins) = &n.cors_origins {
+        out.cors_origins.clear();
+        for origin in origins {
+            let value = origin.get_ref().trim().trim_end_matches('/');
+            let scheme_ok = value.starts_with("https://") || value.starts_with("http://");
+            let host = value.split_once("://").map_or("", |(_, rest)| rest);
+            if scheme_ok && !host.is_empty() && !host.contains(['/', ' ', '?', '#']) {
+                out.cors_origins.push(value.to_owned());
+            } else {
+                let message = format!(
+                    "node.cors_origins: {:?} is not an origin like https://app.example.com (scheme, host and optional port, no path)",
+                    origin.get_ref()
+                );
+                cx.at(file, origin.span(), message);
             }
         }
     }

@@ -913,3 +913,22 @@ fn diff_summary_names_what_changed_without_secrets() {
     );
     assert!(old.diff_summary(&old).is_empty());
 }
+
+#[test]
+fn cors_origins_are_read_and_checked() {
+    let text = "[node]\ncors_origins = [\"https://app.example.com\", \"http://localhost:5173/\"]\n";
+    let config = load_from_sources(&[("plenum.toml", text)]).expect("valid");
+    assert_eq!(
+        config.node.cors_origins,
+        vec!["https://app.example.com", "http://localhost:5173"]
+    );
+    let text = "[node]\ncors_origins = [\"app.example.com\", \"https://x.example.com/path\"]\n";
+    let errors = load_from_sources(&[("plenum.toml", text)])
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        errors.contains("plenum.toml:2:17: node.cors_origins"),
+        "{errors}"
+    );
+    assert_eq!(errors.lines().count(), 2, "{errors}");
+}

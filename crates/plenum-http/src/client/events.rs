@@ -1,0 +1,327 @@
+//! The server-sent event stream (`GET …/events`, §3): the sync burst on every open, then
+//! the conference's events mapped per viewer by the pure [`sse_events`] (who sees what:
+//! private chat, presenter exclusion, disconnect to self, refer to its target).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{self, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use plenum_core::{
+    ConferenceSnapshot, Event, LayoutState, MessageKind, ParticipantId, Role, ServiceConfig,
+    WallClock,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tracing::debug;
+
+use super::dto::{ConferenceStatusDto, LayoutDto, ParticipantDto, stage};
+use super::error::ClientError;
+use super::session::Session;
+use crate::AppState;
+
+/// Interval of `: ping` comments that keep proxies from closing an idle stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// One event as sent: `event: <name>` and JSON `data` (`{}` when there is nothing to
+/// say: the SDK ignores empty data).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SseEvent {
+    pub(crate) name: &'static str,
+    pub(crate) data: Value,
+}
+
+impl SseEvent {
+    fn new(name: &'static str, data: impl Serialize) -> SseEvent {
+        // Every DTO here is a struct of strings, numbers and bools: serialising to a
+        // `Value` cannot fail.
+        let data = serde_json::to_value(data).expect("event data is plain JSON");
+        SseEvent { name, data }
+    }
+
+    fn empty(name: &'static str) -> SseEvent {
+        SseEvent {
+            name,
+            data: json!({}),
+        }
+    }
+
+    fn into_sse(self) -> sse::Event {
+        // Compact JSON has no line breaks (strings escape them), so it is one data line.
+        sse::Event::default()
+            .event(self.name)
+            .data(self.data.to_string())
+    }
+}
+
+/// Who a stream is for, and what the mapping needs to know about them.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    /// The participant reading the stream.
+    pub(crate) id: ParticipantId,
+    /// Its role now (tracked from its own updates: the auditorium view depends on it).
+    pub(crate) role: Role,
+    /// The service (kind for views and service types, alias for `local_alias`).
+    pub(crate) service: Arc<ServiceConfig>,
+    /// The layout last published, to re-send the view when the role changes.
+    pub(crate) layout: LayoutState,
+}
+
+impl Viewer {
+    /// The viewer `id` of the conference in `snapshot`, if it is there.
+    pub(crate) fn from_snapshot(
+        id: ParticipantId,
+        snapshot: &ConferenceSnapshot,
+    ) -> Option<Viewer> {
+        let me = snapshot.participants.iter().find(|p| p.id == id)?;
+        Some(Viewer {
+            id,
+            role: me.role,
+            service: snapshot.service.clone(),
+            layout: snapshot.layout.clone(),
+        })
+    }
+
+    /// Tracks what the viewer's later events depend on; returns the `layout` event to
+    /// send when a role change changes what this viewer sees.
+    pub(crate) fn observe(&mut self, event: &Event) -> Option<SseEvent> {
+        match event {
+            Event::ParticipantUpdated(p) if p.id == self.id && p.role != self.role => {
+                let before = self.view();
+                self.role = p.role;
+                (self.view() != before).then(|| self.layout_event(&self.layout))
+            }
+            Event::LayoutChanged(layout) => {
+                self.layout = layout.clone();
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn view(&self) -> plenum_core::Layout {
+        super::dto::viewed_layout(self.service.kind, self.role, &self.layout)
+    }
+
+    fn participant(&self, p: &plenum_core::ParticipantState, clock: &WallClock) -> ParticipantDto {
+        ParticipantDto::new(p, &self.service, clock)
+    }
+
+    fn layout_event(&self, layout: &LayoutState) -> SseEvent {
+        SseEvent::new(
+            "layout",
+            LayoutDto::new(self.service.kind, self.role, layout),
+        )
+    }
+}
+
+/// The burst sent on every open: the roster between `participant_sync_begin` and
+/// `participant_sync_end` (self included), then `conference_update`, `layout`,
+/// `presentation_start` when someone other than the viewer presents, and `stage`.
+pub(crate) fn sync_events(
+    viewer: &Viewer,
+    snapshot: &ConferenceSnapshot,
+    clock: &WallClock,
+) -> Vec<SseEvent> {
+    let mut out = Vec::with_capacity(snapshot.participants.len() + 6);
+    out.push(SseEvent::empty("participant_sync_begin"));
+    for p in &snapshot.participants {
+        out.push(SseEvent::new(
+            "participant_create",
+            viewer.participant(p, clock),
+        ));
+    }
+    out.push(SseEvent::empty("participant_sync_end"));
+    out.push(SseEvent::new(
+        "conference_update",
+        ConferenceStatusDto::from(&snapshot.status),
+    ));
+    out.push(viewer.layout_event(&snapshot.layout));
+    // A presenter told about its own presentation would release the floor (§9).
+    if let Some(presenter) = snapshot.presenter.filter(|p| *p != viewer.id) {
+        let name = snapshot
+            .participants
+            .iter()
+            .find(|p| p.id == presenter)
+            .map(|p| p.display_name.as_str())
+            .unwrap_or_default();
+        out.push(presentation_start(presenter, name));
+    }
+    out.push(SseEvent::new("stage", stage(&snapshot.stage)));
+    out
+}
+
+/// What `viewer` is sent for `event`.
+pub(crate) fn sse_events(viewer: &Viewer, event: &Event, clock: &WallClock) -> Vec<SseEvent> {
+    let one = |e| vec![e];
+    match event {
+        Event::ParticipantJoined(p) => one(SseEvent::new(
+            "participant_create",
+            viewer.participant(p, clock),
+        )),
+        Event::ParticipantUpdated(p) => one(SseEvent::new(
+            "participant_update",
+            viewer.participant(p, clock),
+        )),
+        Event::ParticipantLeft {
+            participant,
+            reason,
+        } if participant.id == viewer.id => one(SseEvent::new(
+            "disconnect",
+            json!({ "reason": reason.text() }),
+        )),
+        Event::ParticipantLeft { participant, .. } => one(SseEvent::new(
+            "participant_delete",
+            json!({ "uuid": participant.id.to_string() }),
+        )),
+        Event::ConferenceUpdated(status) => one(SseEvent::new(
+            "conference_update",
+            ConferenceStatusDto::from(status),
+        )),
+        Event::MessageSent {
+            from,
+            from_name,
+            to,
+            kind,
+            payload,
+        } => {
+            let addressed = match to {
+                None => *from != viewer.id,
+                Some(to) => *to == viewer.id,
+            };
+            if !addressed {
+                return Vec::new();
+            }
+            one(SseEvent::new(
+                "message_received",
+                json!({
+                    "origin": from_name,
+                    "uuid": from.to_string(),
+                    "type": match kind {
+                        MessageKind::Text => "text/plain",
+                        MessageKind::Json => "application/json",
+                    },
+                    "payload": payload,
+                    "direct": to.is_some(),
+                }),
+            ))
+        }
+        Event::PresentationStarted {
+            presenter,
+            presenter_name,
+            ..
+        } if *presenter != viewer.id => one(presentation_start(*presenter, presenter_name)),
+        Event::PresentationStopped { presenter } if *presenter != viewer.id => {
+            one(SseEvent::empty("presentation_stop"))
+        }
+        Event::LayoutChanged(layout) => one(viewer.layout_event(layout)),
+        Event::StageChanged(entries) => one(SseEvent::new("stage", stage(entries))),
+        Event::ParticipantReferred {
+            id, alias, ticket, ..
+        } if *id == viewer.id => one(SseEvent::new(
+            "refer",
+            json!({ "alias": alias, "token": ticket.expose() }),
+        )),
+        Event::PresentationStarted { .. }
+        | Event::PresentationStopped { .. }
+        | Event::ParticipantReferred { .. }
+        | Event::DtmfSent { .. }
+        | Event::ConferenceEnded { .. } => Vec::new(),
+    }
+}
+
+/// Whether the stream ends after `event`: the viewer left (it was sent `disconnect`),
+/// or the conference is over.
+pub(crate) fn ends_stream(viewer: &Viewer, event: &Event) -> bool {
+    match event {
+        Event::ParticipantLeft { participant, .. } => participant.id == viewer.id,
+        Event::ConferenceEnded { .. } => true,
+        _ => false,
+    }
+}
+
+fn presentation_start(presenter: ParticipantId, name: &str) -> SseEvent {
+    SseEvent::new(
+        "presentation_start",
+        json!({
+            "presenter_name": name,
+            "presenter_uri": "",
+            "presenter_uuid": presenter.to_string(),
+        }),
+    )
+}
+
+// === the stream ===
+
+/// `GET …/events?token=`.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, ClientError> {
+    let feed = state.client.events(&session.caller).await?;
+    let clock = state.client.clock();
+    let viewer = Viewer::from_snapshot(session.caller.participant, &feed.snapshot)
+        .ok_or(ClientError::InvalidToken)?;
+    let sync = sync_events(&viewer, &feed.snapshot, &clock);
+    let stream = live(Live {
+        viewer,
+        clock,
+        pending: sync.into(),
+        events: feed.events,
+        finished: false,
+    });
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("ping"))
+        .into_response();
+    // Tells nginx-style proxies not to buffer the stream.
+    response.headers_mut().insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
+    Ok(response)
+}
+
+/// The state of one open stream.
+struct Live {
+    viewer: Viewer,
+    clock: WallClock,
+    /// Mapped events not yet sent.
+    pending: VecDeque<SseEvent>,
+    events: broadcast::Receiver<Arc<Event>>,
+    /// Send what is pending, then end.
+    finished: bool,
+}
+
+fn live(state: Live) -> impl Stream<Item = Result<sse::Event, Infallible>> + Send + 'static {
+    futures_util::stream::unfold(state, |mut s| async move {
+        loop {
+            if let Some(event) = s.pending.pop_front() {
+                return Some((Ok(event.into_sse()), s));
+            }
+            if s.finished {
+                return None;
+            }
+            match s.events.recv().await {
+                Ok(event) => {
+                    s.pending.extend(sse_events(&s.viewer, &event, &s.clock));
+                    s.finished = ends_stream(&s.viewer, &event);
+                    s.pending.extend(s.viewer.observe(&event));
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    // The client reconnects and gets a fresh sync.
+                    debug!(participant = %s.viewer.id, missed, "event stream lagged; closing");
+                    return None;
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

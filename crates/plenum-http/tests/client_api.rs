@@ -1,0 +1,12 @@
+//! The client REST API v2 and its event stream, driven through `router(..).oneshot(..)`
+//! over a fake node that runs a real plenum-core conference.
+
+mod client_api {
+    pub mod support;
+
+    mod conference;
+    mod events;
+    mod participant;
+    mod routing;
+    mod token;
+}
