@@ -1,15 +1,21 @@
-//! Client API costs on a whole node (in-memory database, no HTTP): request_token and
-//! release throughput.
+//! Client API costs: request_token and release throughput on a whole node (in-memory
+//! database, no HTTP), and the fan-out of one roster change to 500 open event streams
+//! (each stream maps the event for its viewer and renders the SSE text).
 //!
 //! Run with `cargo bench --bench api`; figures go to docs/performance.md.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use plenum_core::PinInput;
+use plenum_core::{
+    Actor, Command, Conference, JoinRequest, ParticipantId, PinInput, Role, ServiceConfig,
+    ServiceKind, WallClock,
+};
+use plenum_http::client::StreamRenderer;
 use plenum_http::client::backend::{ClientBackend, TokenRequest};
 use plenum_node::client::NodeClient;
 use plenum_node::node::Node;
@@ -86,6 +92,63 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
     drop(keeper);
+
+    fanout(c);
+}
+
+/// One roster change in a 500-participant conference, rendered for all 500 streams.
+fn fanout(c: &mut Criterion) {
+    const N: usize = 500;
+    let now = Instant::now();
+    let clock = WallClock::new(now, SystemTime::now());
+    let service = Arc::new(ServiceConfig::new("bench", ServiceKind::Vmr, &["bench"]));
+    let mut conference = Conference::new(now, service);
+    let ids: Vec<ParticipantId> = (0..N)
+        .map(|i| ParticipantId(uuid::Uuid::from_u128(i as u128 + 1)))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let request = JoinRequest::caller(*id, &format!("Participant {i}"), Role::Host);
+        conference.handle_join(now, request).expect("join");
+    }
+    while conference.poll_event().is_some() {}
+    let snapshot = conference.snapshot();
+    let mut streams: Vec<StreamRenderer> = ids
+        .iter()
+        .map(|id| StreamRenderer::new(*id, &snapshot, clock).expect("viewer"))
+        .collect();
+    let host = Actor::Participant(ids[0]);
+    let target = ids[N / 2];
+    let mut muted = false;
+    let mut out = String::with_capacity(1 << 20);
+
+    let mut group = c.benchmark_group("api");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements(N as u64));
+    group.bench_function("roster_change_to_500_event_streams", |b| {
+        b.iter(|| {
+            muted = !muted;
+            let command = if muted {
+                Command::Mute(target)
+            } else {
+                Command::Unmute(target)
+            };
+            conference
+                .handle_command(now, host, command)
+                .expect("command");
+            let mut bytes = 0;
+            while let Some(event) = conference.poll_event() {
+                for stream in &mut streams {
+                    out.clear();
+                    stream.render(&event, &mut out);
+                    bytes += out.len();
+                }
+            }
+            black_box(bytes)
+        });
+    });
+    group.finish();
 }
 
 criterion_group!(api, benches);

@@ -23,6 +23,7 @@ mod conference;
 mod dto;
 mod error;
 mod events;
+pub use events::StreamRenderer;
 mod layout_svg;
 mod participant;
 mod rate_limit;

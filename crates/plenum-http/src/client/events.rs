@@ -286,6 +286,39 @@ pub(crate) async fn events(
     Ok(response)
 }
 
+/// What one open stream does with each conference event: map it for its viewer and
+/// render the SSE wire text. Public so that the fan-out cost can be benchmarked; the
+/// stream handler uses the same steps.
+#[derive(Debug, Clone)]
+pub struct StreamRenderer {
+    viewer: Viewer,
+    clock: WallClock,
+}
+
+impl StreamRenderer {
+    /// The renderer for `viewer`'s stream, if the viewer is in the conference.
+    pub fn new(
+        viewer: ParticipantId,
+        snapshot: &ConferenceSnapshot,
+        clock: WallClock,
+    ) -> Option<StreamRenderer> {
+        Some(StreamRenderer {
+            viewer: Viewer::from_snapshot(viewer, snapshot)?,
+            clock,
+        })
+    }
+
+    /// Appends the wire text this stream sends for `event` to `out`.
+    pub fn render(&mut self, event: &Event, out: &mut String) {
+        use std::fmt::Write as _;
+        let mut events = sse_events(&self.viewer, event, &self.clock);
+        events.extend(self.viewer.observe(event));
+        for e in events {
+            let _ = write!(out, "event: {}\ndata: {}\n\n", e.name, e.data);
+        }
+    }
+}
+
 /// The state of one open stream.
 struct Live {
     viewer: Viewer,
