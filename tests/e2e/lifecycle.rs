@@ -131,3 +131,17 @@ async fn a_corrupt_database_is_reported_and_left_alone() {
         b"this is not a database, and it must survive"
     );
 }
+
+#[tokio::test]
+async fn a_full_node_answers_out_of_resource() {
+    let node = TestNode::start_with(|c| c.node.max_participants = Some(2)).await;
+    node.join("meet.open", "a", None).await;
+    node.join("meet.pin", "b", Some("1234")).await;
+    assert_eq!(
+        node.try_join("meet.twopins", "c", Some("1234")).await.err(),
+        Some(JoinRefusal::Refused(DisconnectReason::OutOfResource))
+    );
+    let (status, body) = node.request_token("meet.open", "d", None).await;
+    assert_eq!((status, body["result"].as_str()), (503, Some("Out of resource")));
+    node.stop().await;
+}

@@ -103,6 +103,9 @@ pub struct NodeConfig {
     /// Web origins allowed to call the client API from a browser (`cors_origins`);
     /// empty = no cross-origin access.
     pub cors_origins: Vec<String>,
+    /// Most participants on the node at once, all conferences together
+    /// (`max_participants`); one more gets "Out of resource" (#pex114). `None` = no limit.
+    pub max_participants: Option<u32>,
 }
 
 impl Default for NodeConfig {
@@ -115,6 +118,7 @@ impl Default for NodeConfig {
             media_ports: PortRange::default(),
             public_ips: Vec::new(),
             cors_origins: Vec::new(),
+            max_participants: None,
         }
     }
 }

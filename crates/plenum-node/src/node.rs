@@ -83,6 +83,8 @@ pub struct Node {
     sessions_changed: Arc<Notify>,
     /// One-time join tickets from transfers.
     tickets: Mutex<Tickets>,
+    /// Participants on the node now, all conferences together.
+    participants: std::sync::atomic::AtomicUsize,
     /// Set once shutdown has begun: new joins are refused.
     shutting_down: std::sync::atomic::AtomicBool,
     /// The database.
@@ -109,6 +111,7 @@ impl Node {
             sessions: Mutex::new(Sessions::default()),
             sessions_changed: Arc::new(Notify::new()),
             tickets: Mutex::new(Tickets::default()),
+            participants: std::sync::atomic::AtomicUsize::new(0),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             store,
         });
@@ -224,6 +227,38 @@ impl Node {
 
     /// Adds a participant the gate let through to its service's conference.
     async fn admit(&self, entry: Entry, attempt: JoinAttempt) -> Result<Joined, JoinRefusal> {
+        // Count the seat before joining, so concurrent joins can't overshoot the cap.
+        let seats = self
+            .participants
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let full = self
+            .config()
+            .node
+            .max_participants
+            .is_some_and(|max| seats > max as usize);
+        let admitted = if full {
+            Err(JoinRefusal::Refused(DisconnectReason::OutOfResource))
+        } else {
+            self.join_conference(entry, attempt).await
+        };
+        if admitted.is_err() {
+            self.participants
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        admitted
+    }
+
+    /// Participants on the node now, all conferences together.
+    pub fn participant_count(&self) -> usize {
+        self.participants.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn join_conference(
+        &self,
+        entry: Entry,
+        attempt: JoinAttempt,
+    ) -> Result<Joined, JoinRefusal> {
         let participant = ParticipantId(Uuid::new_v4());
         let request = JoinRequest {
             id: participant,
@@ -504,6 +539,7 @@ async fn reap_sessions(
             participant = departed.recv() => {
                 let Some(participant) = participant else { return };
                 let Some(node) = node.upgrade() else { return };
+                node.participants.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 node.sessions.lock().expect("sessions lock is never poisoned").remove(participant);
             }
             () = changed => {}

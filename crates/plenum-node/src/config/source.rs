@@ -47,6 +47,7 @@ struct NodeToml {
     media_port_range: Option<Spanned<Vec<i64>>>,
     public_ips: Option<Vec<Spanned<String>>>,
     cors_origins: Option<Vec<Spanned<String>>>,
+    max_participants: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,6 +360,19 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
                     cx.at(file, ip.span(), message);
                 }
             }
+        }
+    }
+    if let Some(max) = &n.max_participants {
+        match u32::try_from(*max.get_ref()) {
+            Ok(n) if (1..=100_000).contains(&n) => out.max_participants = Some(n),
+            _ => cx.at(
+                file,
+                max.span(),
+                format!(
+                    "node.max_participants: {} is out of range; use 1 to 100000, or leave it out for no limit",
+                    max.get_ref()
+                ),
+            ),
         }
     }
     if let Some(origins) = &n.cors_origins {
