@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of plenum: formatting and lints, the unit, scenario and property tests,
-# the store tests against SQLite and a throwaway PostgreSQL, and the whole-node tests.
-# Installs what is missing (Debian packages, PostgreSQL) first. Exits non-zero on any failure.
+# the store tests against SQLite and a throwaway PostgreSQL, the whole-node tests, the
+# client API conformance suite (Pexip's own validators) and the real Pexip SDK in headless
+# Chromium. Installs what is missing (Debian packages, PostgreSQL, Chromium, npm packages)
+# first. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -18,5 +20,7 @@ echo "== clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests" >&2
 cargo test --workspace --locked
+echo "== client API conformance and SDK-in-Chromium suites" >&2
+scripts/test-node-suites.sh
 echo "== benches compile" >&2
 cargo bench --workspace --no-run --locked

@@ -142,6 +142,9 @@ async fn a_full_node_answers_out_of_resource() {
         Some(JoinRefusal::Refused(DisconnectReason::OutOfResource))
     );
     let (status, body) = node.request_token("meet.open", "d", None).await;
-    assert_eq!((status, body["result"].as_str()), (503, Some("Out of resource")));
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (503, Some("Out of resource"))
+    );
     node.stop().await;
 }

@@ -1,0 +1,4 @@
+// SDK scenario with the page served from the node's own origin (no CORS involved).
+import { runScenario } from '../lib/scenario.js';
+
+runScenario({ crossOrigin: false });
