@@ -10,7 +10,7 @@
 
 FROM rust:1.95-slim-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential pkg-config \
+ && apt-get install -y --no-install-recommends build-essential pkg-config libopus-dev libvpx-dev libyuv-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -19,7 +19,7 @@ RUN cargo build --release --locked -p plenum-node --bin plenum \
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libopus0 libvpx7 libyuv0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/plenum --shell /usr/sbin/nologin plenum \
  && mkdir -p /var/lib/plenum /etc/plenum \

@@ -3,8 +3,9 @@
 # Sourced by run.sh and test.sh; safe to run on its own. Needs root for apt-get.
 set -euo pipefail
 
-# Debian packages the build needs (C compiler for ring/sqlite, pkg-config).
-PLENUM_BUILD_PACKAGES=(build-essential pkg-config ca-certificates)
+# Debian packages the build needs: a C compiler (ring, SQLite), pkg-config, and the media
+# libraries (Opus, VP8, libyuv for SIMD scaling).
+PLENUM_BUILD_PACKAGES=(build-essential pkg-config ca-certificates libopus-dev libvpx-dev libyuv-dev)
 
 plenum_missing_packages() {
     local missing=() p

@@ -5,6 +5,8 @@
 //! every timer of the spec is a deadline reported by [`Conference::poll_timeout`].
 //! The node drives one [`Conference`] per running meeting from one task.
 
+#![forbid(unsafe_code)]
+
 pub mod conference;
 pub mod disconnect;
 pub mod layout;

@@ -6,6 +6,8 @@
 //! Handlers read the client address from `ConnectInfo<SocketAddr>`, so the router must
 //! be served with connect info (the node's server inserts it on every request).
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::sync::Arc;
 

@@ -1,5 +1,7 @@
 //! plenum-node: configuration, TLS, wiring of the crates, conference drivers, shutdown.
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 pub mod cli;
 pub mod client;

@@ -18,6 +18,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 use sqlx::{PgPool, SqlitePool};
