@@ -355,6 +355,11 @@ impl Driver {
                         at: now,
                     });
                 }
+                Event::DtmfSent { target, digits, .. } => {
+                    // Digits may carry an IVR or bridge PIN: only their count is logged.
+                    // There is no media leg to play them on until the media engine lands.
+                    info!(participant = %target, digits = digits.len(), "DTMF for participant");
+                }
                 Event::ConferenceEnded { reason } => {
                     info!(%reason, "conference ended");
                     let _ = self.history.send(HistoryEvent::ConferenceEnded {
