@@ -1,1 +1,22 @@
 //! Video: I420 frames, layouts and tile geometry, SIMD scaling, the compositor and the VP8 codec.
+//!
+//! * [`frame`]: `I420Frame`, colours, buffer reuse.
+//! * [`layout`]: tile rectangles per `plenum_core::Layout` (worked numbers in its docs).
+//! * [`scale`]: libyuv `I420Scale` into a canvas sub-rectangle (FFI, safe API).
+//! * [`compose`]: the `Compositor` (video and name tiles) and the per-viewer tile order.
+//! * [`vpx`]: VP8 encoder and decoder over libvpx (FFI, safe API).
+
+pub mod compose;
+pub mod frame;
+pub mod layout;
+pub mod scale;
+pub mod vpx;
+
+pub use compose::{
+    Compositor, CompositorConfig, DEFAULT_FONT_PATH, FontError, NAME_TILE_PALETTE, NameFont,
+    TileSource, name_tile_color, tile_order, tile_order_into,
+};
+pub use frame::{I420Frame, MAX_DIMENSION, Rgb, Yuv};
+pub use layout::{Rect, tiles, tiles_into};
+pub use scale::{Filter, ScaleError, scale_frame_into, scale_into};
+pub use vpx::{Decoder, EncodedFrame, Encoder, EncoderConfig, RTP_TIMEBASE, VpxError};
