@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plenum_core::{
-    Actor, Command, Conference, JoinRequest, ParticipantId, PinInput, Role, ServiceConfig,
-    ServiceKind, WallClock,
+    Actor, Command, Conference, JoinRequest, ParticipantId, PinInput, Published, Role,
+    ServiceConfig, ServiceKind, WallClock,
 };
 use plenum_http::client::StreamRenderer;
 use plenum_http::client::backend::{ClientBackend, TokenRequest};
@@ -139,6 +139,8 @@ fn fanout(c: &mut Criterion) {
                 .expect("command");
             let mut bytes = 0;
             while let Some(event) = conference.poll_event() {
+                // As the conference driver publishes it: one shared envelope per event.
+                let event = Published::new(event);
                 for stream in &mut streams {
                     out.clear();
                     stream.render(&event, &mut out);

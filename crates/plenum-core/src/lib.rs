@@ -12,6 +12,7 @@ pub mod disconnect;
 pub mod layout;
 pub mod participant;
 pub mod pin;
+pub mod publish;
 pub mod role;
 pub mod secret;
 pub mod service;
@@ -25,6 +26,7 @@ pub use disconnect::DisconnectReason;
 pub use layout::{ALL_LAYOUTS, Layout, UnknownLayout};
 pub use participant::{ParticipantId, ParticipantState, Waiting};
 pub use pin::{Pin, PinError, PinGuard, PinInput};
+pub use publish::Published;
 pub use role::{CallType, Protocol, Role};
 pub use secret::Secret;
 pub use service::{

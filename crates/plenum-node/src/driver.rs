@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use plenum_core::{
     Actor, Command, Conference, ConferenceSnapshot, DisconnectReason, Event, JoinError,
-    JoinOutcome, JoinRequest, MediaReport, ParticipantId, ParticipantState, Refusal, ServiceConfig,
+    JoinOutcome, JoinRequest, MediaReport, ParticipantId, ParticipantState, Published, Refusal,
+    ServiceConfig,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{Instrument, info, info_span, warn};
@@ -77,7 +78,7 @@ pub struct Feed {
     /// The state when the subscription started.
     pub snapshot: Snapshot,
     /// Every event after it.
-    pub events: broadcast::Receiver<Arc<Event>>,
+    pub events: broadcast::Receiver<Arc<Published>>,
 }
 
 /// What the driver reports for history, in order.
@@ -119,7 +120,7 @@ pub struct ConferenceHandle {
     /// Name of the service it runs.
     pub service_name: String,
     inputs: mpsc::Sender<Input>,
-    events: broadcast::Sender<Arc<Event>>,
+    events: broadcast::Sender<Arc<Published>>,
 }
 
 /// The conference is over (or its task is gone); start a new one.
@@ -186,7 +187,7 @@ impl ConferenceHandle {
     }
 
     /// Subscribes to the conference's events from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.events.subscribe()
     }
 
@@ -242,7 +243,7 @@ struct Driver {
     id: Uuid,
     alias: String,
     conference: Conference,
-    events: broadcast::Sender<Arc<Event>>,
+    events: broadcast::Sender<Arc<Published>>,
     history: mpsc::UnboundedSender<HistoryEvent>,
     /// Told about every participant who leaves (their API session ends).
     departures: mpsc::UnboundedSender<ParticipantId>,
@@ -371,7 +372,7 @@ impl Driver {
                 _ => {}
             }
             // No subscribers is fine: nobody is listening yet.
-            let _ = self.events.send(Arc::new(event));
+            let _ = self.events.send(Arc::new(Published::new(event)));
         }
     }
 }

@@ -68,7 +68,7 @@ async fn an_unrefreshed_token_expires_and_its_participant_leaves() {
             .token;
     }
     let left = loop {
-        match feed.events.recv().await.expect("event").as_ref() {
+        match &feed.events.recv().await.expect("event").event {
             Event::ParticipantLeft {
                 participant,
                 reason,
@@ -219,7 +219,7 @@ async fn transfer_refers_the_target_with_a_one_time_ticket() {
     let ticket = loop {
         if let Event::ParticipantReferred {
             id, alias, ticket, ..
-        } = feed.events.recv().await.expect("event").as_ref()
+        } = &feed.events.recv().await.expect("event").event
         {
             assert_eq!((*id, alias.as_str()), (guest.participant, "meet.twopins"));
             break ticket.clone();

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use plenum_core::{
-    Command, ConferenceSnapshot, DisconnectReason, Event, ParticipantId, PinInput, Refusal, Role,
-    Secret, WallClock,
+    Command, ConferenceSnapshot, DisconnectReason, ParticipantId, PinInput, Published, Refusal,
+    Role, Secret, WallClock,
 };
 use tokio::sync::broadcast;
 
@@ -93,7 +93,7 @@ pub struct EventFeed {
     pub snapshot: ConferenceSnapshot,
     /// Every event after it. `Lagged` means the reader fell too far behind: end the
     /// stream; the client reconnects and re-syncs.
-    pub events: broadcast::Receiver<Arc<Event>>,
+    pub events: broadcast::Receiver<Arc<Published>>,
 }
 
 /// Why a transfer did not happen.

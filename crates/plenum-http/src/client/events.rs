@@ -12,8 +12,8 @@ use axum::response::sse::{self, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use plenum_core::{
-    ConferenceSnapshot, Event, LayoutState, MessageKind, ParticipantId, Role, ServiceConfig,
-    WallClock,
+    ConferenceSnapshot, Event, LayoutState, MessageKind, ParticipantId, Published, Role,
+    ServiceConfig, WallClock,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -271,7 +271,7 @@ pub(crate) async fn events(
     let stream = live(Live {
         viewer,
         clock,
-        pending: sync.into(),
+        pending: sync.into_iter().map(SseEvent::into_sse).collect(),
         events: feed.events,
         finished: false,
     });
@@ -309,23 +309,67 @@ impl StreamRenderer {
     }
 
     /// Appends the wire text this stream sends for `event` to `out`.
-    pub fn render(&mut self, event: &Event, out: &mut String) {
+    pub fn render(&mut self, event: &Published, out: &mut String) {
         use std::fmt::Write as _;
-        let mut events = sse_events(&self.viewer, event, &self.clock);
-        events.extend(self.viewer.observe(event));
-        for e in events {
-            let _ = write!(out, "event: {}\ndata: {}\n\n", e.name, e.data);
+        let mut rendered = Vec::new();
+        render_for_stream(&mut self.viewer, event, &self.clock, &mut rendered);
+        for r in rendered {
+            let _ = match r {
+                Rendered::Shared(name, text) => write!(out, "event: {name}\ndata: {text}\n\n"),
+                Rendered::Own(e) => write!(out, "event: {}\ndata: {}\n\n", e.name, e.data),
+            };
         }
     }
+}
+
+/// One event as a stream sends it: either the viewer-independent text every stream
+/// shares, or an event mapped for this viewer.
+enum Rendered<'a> {
+    Shared(&'static str, &'a str),
+    Own(SseEvent),
+}
+
+/// What one stream sends for a published event, in order. Participant objects are the
+/// same for every viewer of a conference, so they are serialised once per event (by
+/// whichever stream gets there first) and shared; everything else goes through the
+/// per-viewer mapping [`sse_events`]. Also lets the viewer track its role and layout.
+fn render_for_stream<'a>(
+    viewer: &mut Viewer,
+    published: &'a Published,
+    clock: &WallClock,
+    out: &mut Vec<Rendered<'a>>,
+) {
+    let event = &published.event;
+    match event {
+        Event::ParticipantJoined(p) | Event::ParticipantUpdated(p) => {
+            let name = if matches!(event, Event::ParticipantJoined(_)) {
+                "participant_create"
+            } else {
+                "participant_update"
+            };
+            let text = published.shared_text(|_| {
+                // A struct of strings, numbers and bools always serialises.
+                serde_json::to_string(&viewer.participant(p, clock))
+                    .expect("participant object is plain JSON")
+            });
+            out.push(Rendered::Shared(name, text));
+        }
+        _ => out.extend(
+            sse_events(viewer, event, clock)
+                .into_iter()
+                .map(Rendered::Own),
+        ),
+    }
+    out.extend(viewer.observe(event).map(Rendered::Own));
 }
 
 /// The state of one open stream.
 struct Live {
     viewer: Viewer,
     clock: WallClock,
-    /// Mapped events not yet sent.
-    pending: VecDeque<SseEvent>,
-    events: broadcast::Receiver<Arc<Event>>,
+    /// Rendered events not yet sent.
+    pending: VecDeque<sse::Event>,
+    events: broadcast::Receiver<Arc<Published>>,
     /// Send what is pending, then end.
     finished: bool,
 }
@@ -334,16 +378,22 @@ fn live(state: Live) -> impl Stream<Item = Result<sse::Event, Infallible>> + Sen
     futures_util::stream::unfold(state, |mut s| async move {
         loop {
             if let Some(event) = s.pending.pop_front() {
-                return Some((Ok(event.into_sse()), s));
+                return Some((Ok(event), s));
             }
             if s.finished {
                 return None;
             }
             match s.events.recv().await {
                 Ok(event) => {
-                    s.pending.extend(sse_events(&s.viewer, &event, &s.clock));
-                    s.finished = ends_stream(&s.viewer, &event);
-                    s.pending.extend(s.viewer.observe(&event));
+                    s.finished = ends_stream(&s.viewer, &event.event);
+                    let mut rendered = Vec::new();
+                    render_for_stream(&mut s.viewer, &event, &s.clock, &mut rendered);
+                    s.pending.extend(rendered.into_iter().map(|r| match r {
+                        Rendered::Shared(name, text) => {
+                            sse::Event::default().event(name).data(text)
+                        }
+                        Rendered::Own(e) => e.into_sse(),
+                    }));
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // The client reconnects and gets a fresh sync.

@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, Stream, StreamExt as _};
 use plenum_core::{
-    Actor, Command, Conference, ConferenceSnapshot, Event, JoinRequest, ParticipantId, Refusal,
-    Role, Secret, ServiceConfig, ServiceKind, WallClock,
+    Actor, Command, Conference, ConferenceSnapshot, Event, JoinRequest, ParticipantId, Published,
+    Refusal, Role, Secret, ServiceConfig, ServiceKind, WallClock,
 };
 use plenum_http::client::backend::{
     Caller, ClientBackend, EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal,
@@ -82,7 +82,7 @@ struct State {
 /// The fake node: one conference at [`ALIAS`] with a Host and a Guest.
 pub struct Fake {
     state: Mutex<State>,
-    events: broadcast::Sender<Arc<Event>>,
+    events: broadcast::Sender<Arc<Published>>,
     clock: WallClock,
 }
 
@@ -155,7 +155,7 @@ impl Fake {
 
     /// Publishes an event to every open stream, as the node's driver would.
     pub fn publish(&self, event: Event) {
-        let _ = self.events.send(Arc::new(event));
+        let _ = self.events.send(Arc::new(Published::new(event)));
     }
 
     /// Runs a command on the conference directly (as another participant's request
@@ -173,7 +173,7 @@ impl Fake {
 
     fn flush(&self, state: &mut State) {
         while let Some(event) = state.conference.poll_event() {
-            let _ = self.events.send(Arc::new(event));
+            let _ = self.events.send(Arc::new(Published::new(event)));
         }
     }
 }
