@@ -10,4 +10,5 @@
 #![deny(unsafe_code)]
 
 pub mod audio;
+pub mod peer;
 pub mod video;
