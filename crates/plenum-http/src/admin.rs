@@ -28,11 +28,14 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/conference/", get(list_conferences))
         .route("/conference/{id}/", get(show_conference))
-        .route("/conference/{id}/lock", post(lock_conference))
-        .route("/conference/{id}/unlock", post(unlock_conference))
-        .route("/conference/{id}/disconnect", post(disconnect_conference))
+        .route("/conference/{id}/lock", action(Action::Lock))
+        .route("/conference/{id}/unlock", action(Action::Unlock))
+        .route("/conference/{id}/disconnect", action(Action::EndConference))
         .route("/participant/", get(list_participants))
-        .route("/participant/{id}/disconnect", post(disconnect_participant))
+        .route(
+            "/participant/{id}/disconnect",
+            action(Action::DisconnectParticipant),
+        )
         .route("/history/conference/", get(conference_history))
         .route(
             "/history/conference/{id}/participant/",
@@ -133,59 +136,43 @@ async fn audit_log(
     Ok(Json(List::paged(request, page, |a| AuditDto::from(a))))
 }
 
-async fn lock_conference(
-    State(state): State<AppState>,
-    Extension(admin): Extension<AdminActor>,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Success>, ApiError> {
-    let id = parse_id(id, CONFERENCE_NOT_FOUND)?;
-    state
-        .admin
-        .lock_conference(id, true, admin)
-        .await
-        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
-    Ok(Json(Success::OK))
+/// An admin action on a live conference or participant.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Lock,
+    Unlock,
+    EndConference,
+    DisconnectParticipant,
 }
 
-async fn unlock_conference(
-    State(state): State<AppState>,
-    Extension(admin): Extension<AdminActor>,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Success>, ApiError> {
-    let id = parse_id(id, CONFERENCE_NOT_FOUND)?;
-    state
-        .admin
-        .lock_conference(id, false, admin)
-        .await
-        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
-    Ok(Json(Success::OK))
+/// `POST` route for one admin action.
+fn action(action: Action) -> axum::routing::MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>,
+              Extension(admin): Extension<AdminActor>,
+              id: Result<Path<String>, PathRejection>| run_action(state, admin, id, action),
+    )
 }
 
-async fn disconnect_conference(
-    State(state): State<AppState>,
-    Extension(admin): Extension<AdminActor>,
+/// Carries out an action through the backend (which audits it); unknown ids are 404.
+async fn run_action(
+    state: AppState,
+    admin: AdminActor,
     id: Result<Path<String>, PathRejection>,
+    action: Action,
 ) -> Result<Json<Success>, ApiError> {
-    let id = parse_id(id, CONFERENCE_NOT_FOUND)?;
-    state
-        .admin
-        .disconnect_conference(id, admin)
-        .await
-        .map_err(|e| ApiError::from_backend(e, CONFERENCE_NOT_FOUND))?;
-    Ok(Json(Success::OK))
-}
-
-async fn disconnect_participant(
-    State(state): State<AppState>,
-    Extension(admin): Extension<AdminActor>,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Success>, ApiError> {
-    let id = parse_id(id, PARTICIPANT_NOT_FOUND)?;
-    state
-        .admin
-        .disconnect_participant(id, admin)
-        .await
-        .map_err(|e| ApiError::from_backend(e, PARTICIPANT_NOT_FOUND))?;
+    let not_found = match action {
+        Action::DisconnectParticipant => PARTICIPANT_NOT_FOUND,
+        _ => CONFERENCE_NOT_FOUND,
+    };
+    let id = parse_id(id, not_found)?;
+    let done = match action {
+        Action::Lock => state.admin.lock_conference(id, true, admin).await,
+        Action::Unlock => state.admin.lock_conference(id, false, admin).await,
+        Action::EndConference => state.admin.disconnect_conference(id, admin).await,
+        Action::DisconnectParticipant => state.admin.disconnect_participant(id, admin).await,
+    };
+    done.map_err(|e| ApiError::from_backend(e, not_found))?;
     Ok(Json(Success::OK))
 }
 
