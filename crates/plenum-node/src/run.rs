@@ -143,6 +143,9 @@ impl Running {
             DRAIN_GRACE,
         )
         .await;
+        // Also when the server stopped on its own (an error): end what still runs and
+        // write its history before the database closes. After a signal this is a no-op.
+        self.node.shutdown(CONFERENCE_GRACE).await;
         self.store.close().await;
         served.context("the HTTPS server failed")
     }
