@@ -242,6 +242,9 @@ pub enum MediaReport {
     Media(bool),
     /// Voice activity started or stopped.
     Speaking(bool),
+    /// Video from the participant started (`true`) or stopped arriving during a video
+    /// call (`is_video_silent` is its negation).
+    VideoFlowing(bool),
 }
 
 /// The conference-wide flags clients show.
@@ -336,6 +339,9 @@ pub enum Event {
     },
     /// The floor is free again.
     PresentationStopped { presenter: ParticipantId },
+    /// A new still image of the presentation is available (`id` increases; clients
+    /// that show stills fetch `presentation.jpeg` with it).
+    PresentationFrame { presenter: ParticipantId, id: u64 },
     /// The layout or who is on screen changed.
     LayoutChanged(LayoutState),
     /// The speaker order changed.
@@ -584,6 +590,7 @@ impl Conference {
             overlay_text: String::new(),
             has_media: false,
             is_speaking: false,
+            is_video_silent: false,
             last_spoken_at: None,
             bypasses_lock: request.via_host_pin || (request.invited && role == Role::Host),
         };
@@ -637,13 +644,34 @@ impl Conference {
         Ok(())
     }
 
+    /// The media engine made a new still of the presentation. Ignored when nobody
+    /// presents (the still was of a presentation that just ended).
+    pub fn handle_presentation_frame(&mut self, id: u64) {
+        if let Some(presenter) = self.presenter {
+            self.events
+                .push_back(Event::PresentationFrame { presenter, id });
+        }
+    }
+
     /// Takes a report from the media engine. Unknown ids are ignored.
     pub fn handle_media(&mut self, now: Instant, id: ParticipantId, report: MediaReport) {
         let Some(i) = self.index_of(id) else { return };
         let state = &mut self.slots[i].state;
         let changed = match report {
             MediaReport::CallType(call_type) => {
-                std::mem::replace(&mut state.call_type, call_type) != call_type
+                let protocol = if call_type.has_audio_or_video() {
+                    Protocol::WebRtc
+                } else {
+                    Protocol::Api
+                };
+                let protocol_changed = std::mem::replace(&mut state.protocol, protocol) != protocol;
+                let silent = call_type == CallType::Video && state.is_video_silent;
+                state.is_video_silent = silent;
+                (std::mem::replace(&mut state.call_type, call_type) != call_type) | protocol_changed
+            }
+            MediaReport::VideoFlowing(flowing) => {
+                let silent = !flowing && state.call_type == CallType::Video;
+                std::mem::replace(&mut state.is_video_silent, silent) != silent
             }
             MediaReport::Media(on) => std::mem::replace(&mut state.has_media, on) != on,
             MediaReport::Speaking(on) => {

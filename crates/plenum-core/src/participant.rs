@@ -67,6 +67,8 @@ pub struct ParticipantState {
     pub has_media: bool,
     /// Voice activity right now (reported by the media engine).
     pub is_speaking: bool,
+    /// A video call whose video stopped arriving (reported by the media engine).
+    pub is_video_silent: bool,
     /// When the participant last spoke.
     pub last_spoken_at: Option<Instant>,
     /// Entered with the Host PIN (or dialled as Host): passes the lock.

@@ -1238,6 +1238,39 @@ fn media_reports_update_the_roster() {
 }
 
 #[test]
+fn a_media_call_sets_protocol_and_stalled_video_is_reported_silent() {
+    let mut t = TestConference::vmr();
+    let a = t.join_as(Role::Host, |r| {
+        r.call_type = CallType::ControlOnly;
+        r.protocol = Protocol::Api;
+    });
+    let now = t.now;
+    t.conference
+        .handle_media(now, a, MediaReport::CallType(CallType::Video));
+    t.drain();
+    assert_eq!(t.state(a).protocol, Protocol::WebRtc);
+    t.conference
+        .handle_media(now, a, MediaReport::VideoFlowing(false));
+    t.drain();
+    assert!(t.state(a).is_video_silent);
+    t.conference
+        .handle_media(now, a, MediaReport::VideoFlowing(true));
+    t.drain();
+    assert!(!t.state(a).is_video_silent);
+    // Audio-only calls are never "video silent"; hanging up goes back to the API.
+    t.conference
+        .handle_media(now, a, MediaReport::CallType(CallType::AudioOnly));
+    t.conference
+        .handle_media(now, a, MediaReport::VideoFlowing(false));
+    t.drain();
+    assert!(!t.state(a).is_video_silent);
+    t.conference
+        .handle_media(now, a, MediaReport::CallType(CallType::ControlOnly));
+    t.drain();
+    assert_eq!(t.state(a).protocol, Protocol::Api);
+}
+
+#[test]
 fn reloaded_settings_apply_to_new_joins() {
     let mut t = TestConference::vmr();
     t.host();
