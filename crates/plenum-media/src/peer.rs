@@ -1,25 +1,54 @@
 //! The WebRTC peer adapter: one browser's PeerConnection, seen by the rest of the media
 //! engine through our own small types ([`PeerConfig`], [`IncomingMedia`], [`PeerEvent`],
-//! [`PeerState`], [`PeerError`]).
+//! [`PeerState`], [`MediaDirection`], [`PeerError`]).
 //!
 //! webrtc-rs (`webrtc`/`rtc` 0.21.1) types never leave this module (STYLE principle 4): the
 //! backend lives in `peer::webrtc_rs` and [`Peer`] only delegates to it, so another stack
 //! (str0m) can replace it behind the same surface.
 //!
-//! What the answerer negotiates: only Opus/48000/2 and VP8/90000 are registered, so the
-//! answer picks them whatever the offer's order (the Pexip SDK lists H.264 first); VP8
-//! carries `nack`, `nack pli`, `ccm fir` and `goog-remb` feedback. webrtc-rs drops the
-//! offer's `a=content:` attributes, so [`echo_content_attributes`] copies them back into
-//! the answer text by mid.
+//! What the answerer negotiates (client API §4):
+//!
+//! * **Codecs.** Only Opus/48000/2 and VP8/90000 are registered, so the answer picks them
+//!   whatever the offer's order (the Pexip SDK lists H.264 first). An offer whose audio lacks
+//!   Opus, or whose video lacks VP8, is refused with [`PeerError::NoCommonCodec`] rather than
+//!   answered with a rejected line. VP8 carries `nack`, `nack pli`, `ccm fir`, `goog-remb`
+//!   and `transport-cc` feedback.
+//! * **Streams.** The m-lines are found by kind and `a=content`: the first audio line is
+//!   [`MediaKind::Audio`], the first video line without `a=content:slides` is
+//!   [`MediaKind::Video`], the video line with `a=content:slides` is [`MediaKind::Slides`]
+//!   (the presentation). Further lines are answered `inactive`.
+//! * **Directions** follow RFC 3264 §6.1 for every line: an offered `sendonly` is answered
+//!   `recvonly`, `recvonly` → `sendonly`, `inactive` → `inactive`, `sendrecv` → `sendrecv`.
+//!   So the SDK's presentation line (`sendonly` while it presents, `recvonly` while someone
+//!   else does) tells us whether to receive or to send slides; [`Peer::direction`] says which.
+//!   Sending a kind the answer does not send is [`PeerError::NotNegotiated`].
+//! * **`a=content`** is echoed on every m-line ([`echo_content_attributes`]).
+//! * **Renegotiation** ([`Peer::update`]) runs on the same PeerConnection: direction changes
+//!   and ICE restarts (fresh `ice-ufrag`/`ice-pwd`), with the same outgoing SSRCs.
+//! * **RTCP from the browser** about what we send becomes [`PeerEvent::KeyframeRequested`]
+//!   (PLI, FIR), [`PeerEvent::ReceiverEstimate`] (REMB) and [`PeerEvent::ReceiverLoss`]
+//!   (receiver report blocks). NACKs are answered inside webrtc-rs from its send buffer; see
+//!   `peer::webrtc_rs` for what is active and what is not.
+//!
+//! Garbage never reaches the WebRTC stack: `Offer::parse` checks an offer's shape first
+//! (an SDP, a first offer's `a=setup:actpass`, a fingerprint, ICE credentials, mids,
+//! codecs) and names what is wrong in [`PeerError::InvalidOffer`]; refusals are errors,
+//! never panics, and a refused first offer leaves no socket or task behind.
 //!
 //! Ports: webrtc-rs 0.21 has no UDP mux, so every peer binds its own socket. [`Peer::answer`]
 //! binds one port from [`PeerConfig::port_range`] on [`PeerConfig::udp_bind`].
+//!
+//! Sharing: [`Peer`] is `Send + Sync` and meant to sit in an `Arc`. One task per peer sends
+//! media while others add candidates or renegotiate; sends never wait for a renegotiation
+//! (they read the negotiated state under a short lock that is never held across an await).
 
 mod webrtc_rs;
 
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
+use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -36,9 +65,9 @@ pub struct PeerConfig {
     pub port_range: (u16, u16),
     /// Public addresses advertised instead of the bound one (NAT 1:1), if any.
     pub public_ips: Vec<IpAddr>,
-    /// How long [`Peer::answer`] waits for candidate gathering before it returns the
-    /// answer anyway (later candidates then arrive as [`PeerEvent::LocalCandidate`]).
-    /// The client API must answer within 5 s.
+    /// How long [`Peer::answer`] (and [`Peer::update`] after an ICE restart) waits for
+    /// candidate gathering before it returns the answer anyway (later candidates then
+    /// arrive as [`PeerEvent::LocalCandidate`]). The client API must answer within 5 s.
     pub gather_timeout: Duration,
 }
 
@@ -54,11 +83,78 @@ impl PeerConfig {
     }
 }
 
-/// Audio or video.
+/// Which stream of the call: main audio, main video, or the presentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaKind {
+    /// The `a=content:main` audio line (Opus).
     Audio,
+    /// The `a=content:main` video line (VP8): cameras in, composites out.
     Video,
+    /// The `a=content:slides` video line (VP8): the presentation, in one direction at a time.
+    Slides,
+}
+
+impl MediaKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [MediaKind; 3] = [MediaKind::Audio, MediaKind::Video, MediaKind::Slides];
+
+    /// A dense index for per-kind arrays.
+    fn index(self) -> usize {
+        match self {
+            MediaKind::Audio => 0,
+            MediaKind::Video => 1,
+            MediaKind::Slides => 2,
+        }
+    }
+
+    /// Whether the kind is carried in VP8 (everything but audio).
+    pub fn is_video(self) -> bool {
+        self != MediaKind::Audio
+    }
+}
+
+/// Which way a negotiated stream flows, from our side (the answer's `a=` direction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MediaDirection {
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    /// Also what a kind that the offer did not carry at all reports.
+    #[default]
+    Inactive,
+}
+
+impl MediaDirection {
+    /// Whether we send on the stream.
+    pub fn sends(self) -> bool {
+        matches!(self, MediaDirection::SendRecv | MediaDirection::SendOnly)
+    }
+
+    /// Whether we receive on the stream.
+    pub fn receives(self) -> bool {
+        matches!(self, MediaDirection::SendRecv | MediaDirection::RecvOnly)
+    }
+
+    /// RFC 3264 §6.1: what an answerer able to send and receive answers to an offered
+    /// direction (the offerer's own view).
+    fn answering(offered: MediaDirection) -> MediaDirection {
+        match offered {
+            MediaDirection::SendRecv => MediaDirection::SendRecv,
+            MediaDirection::SendOnly => MediaDirection::RecvOnly,
+            MediaDirection::RecvOnly => MediaDirection::SendOnly,
+            MediaDirection::Inactive => MediaDirection::Inactive,
+        }
+    }
+
+    /// The SDP attribute name (`sendrecv`, …).
+    pub fn as_sdp(self) -> &'static str {
+        match self {
+            MediaDirection::SendRecv => "sendrecv",
+            MediaDirection::SendOnly => "sendonly",
+            MediaDirection::RecvOnly => "recvonly",
+            MediaDirection::Inactive => "inactive",
+        }
+    }
 }
 
 /// Media received from the remote peer.
@@ -91,10 +187,20 @@ pub enum PeerEvent {
     StateChanged(PeerState),
     /// A local ICE candidate (`candidate:…`) for trickling to the browser. Candidates
     /// gathered before [`Peer::answer`] returned are in the answer too; re-sending them
-    /// is harmless.
+    /// is harmless. After an ICE restart the new generation's candidates come again.
     LocalCandidate { candidate: String, mid: String },
     /// Local gathering finished (send the empty end-of-candidates marker if trickling).
     LocalCandidatesComplete,
+    /// The browser asked for a keyframe (RTCP PLI or FIR) of what we send on `kind`
+    /// ([`MediaKind::Video`] or [`MediaKind::Slides`]). Browsers repeat these under loss;
+    /// coalesce them before encoding a keyframe.
+    KeyframeRequested { kind: MediaKind },
+    /// The browser's receive-side bandwidth estimate (RTCP REMB) for what we send. One REMB
+    /// covers every stream it lists, so each listed kind reports the same total.
+    ReceiverEstimate { kind: MediaKind, bitrate_bps: u64 },
+    /// The browser's receiver report about what we send on `kind`: the fraction of packets
+    /// lost since its previous report, in 1/256 (RFC 3550 §6.4.1).
+    ReceiverLoss { kind: MediaKind, fraction_lost: u8 },
 }
 
 /// The receiving ends of a peer's events.
@@ -102,7 +208,7 @@ pub enum PeerEvent {
 pub struct PeerEvents {
     /// Received media; bounded, so a stalled consumer back-pressures the receive tasks.
     pub media: mpsc::Receiver<IncomingMedia>,
-    /// State changes and local candidates.
+    /// State changes, local candidates and RTCP feedback.
     pub control: mpsc::UnboundedReceiver<PeerEvent>,
 }
 
@@ -118,6 +224,18 @@ pub struct Answered {
 /// Why a peer operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
+    /// The offer is not a usable SDP offer (garbage, an answer, truncated, no mids …).
+    #[error("invalid offer: {0}")]
+    InvalidOffer(String),
+    /// The offer's line for `kind` has no codec we can use (Opus for audio, VP8 for video).
+    #[error(
+        "the offer has no codec we support for {kind} (opus/48000 for audio, vp8/90000 for video)"
+    )]
+    NoCommonCodec { kind: MediaKind },
+    /// A trickled candidate that is not one (the WebRTC stack's own refusals of malformed
+    /// candidates come as [`PeerError::Webrtc`]).
+    #[error("invalid candidate: {0}")]
+    InvalidCandidate(&'static str),
     /// The WebRTC stack refused an operation (bad SDP, bad candidate, closed, …).
     #[error("webrtc {op} failed")]
     Webrtc {
@@ -128,31 +246,45 @@ pub enum PeerError {
     /// No port of the configured range could be bound.
     #[error("no free udp port in {first}..={last} on {ip}")]
     NoPort { ip: IpAddr, first: u16, last: u16 },
-    /// The offer did not negotiate this kind (no m-line, or no common codec).
+    /// The current negotiation does not let us send this kind (no m-line, or a direction
+    /// without send).
     #[error("{0:?} was not negotiated")]
     NotNegotiated(MediaKind),
 }
 
 // === impl Peer ===
 
-/// One browser's PeerConnection, answering its offer.
+/// One browser's PeerConnection, answering its offers.
 #[derive(Debug)]
 pub struct Peer {
     backend: webrtc_rs::Backend,
 }
 
 impl Peer {
-    /// Applies the browser's offer, adds our sendrecv audio and video tracks, and returns
-    /// the answer once candidate gathering completes (or after `config.gather_timeout`).
+    /// Checks and applies the browser's offer, adds our outgoing tracks (audio, video and
+    /// slides, for the lines the offer has), and returns the answer once candidate
+    /// gathering completes (or after `config.gather_timeout`). On any error nothing is
+    /// left behind: the PeerConnection, its socket and its tasks are closed.
     pub async fn answer(offer_sdp: &str, config: PeerConfig) -> Result<Answered, PeerError> {
-        let (backend, answer, events) = webrtc_rs::Backend::answer(offer_sdp, &config).await?;
-        let sdp =
-            answer_inactive_as_inactive(offer_sdp, &echo_content_attributes(offer_sdp, &answer));
+        let offer = Offer::parse(offer_sdp)?;
+        offer.check_initial()?;
+        let (backend, answer, events) =
+            webrtc_rs::Backend::answer(&offer, offer_sdp, &config).await?;
         Ok(Answered {
             peer: Peer { backend },
-            sdp,
+            sdp: finish_answer(offer_sdp, &answer),
             events,
         })
+    }
+
+    /// Applies a new offer from the browser on the same connection (presentation direction
+    /// changes, ICE restarts) and returns the answer. After an ICE restart the answer
+    /// carries the new credentials and, if gathered within `gather_timeout`, candidates.
+    /// A refused offer leaves the current session as it was.
+    pub async fn update(&self, offer_sdp: &str) -> Result<String, PeerError> {
+        let offer = Offer::parse(offer_sdp)?;
+        let answer = self.backend.update(&offer, offer_sdp).await?;
+        Ok(finish_answer(offer_sdp, &answer))
     }
 
     /// Adds a trickled remote candidate (`candidate:…`, with or without the prefix). The
@@ -162,6 +294,14 @@ impl Peer {
         candidate: &str,
         mid: Option<&str>,
     ) -> Result<(), PeerError> {
+        if candidate
+            .trim()
+            .strip_prefix("candidate:")
+            .is_some_and(|value| value.trim().is_empty())
+        {
+            // webrtc-rs would take a bare prefix for the end-of-candidates marker.
+            return Err(PeerError::InvalidCandidate("nothing after candidate:"));
+        }
         self.backend.add_remote_candidate(candidate, mid).await
     }
 
@@ -175,10 +315,29 @@ impl Peer {
         self.backend.send(MediaKind::Video, frame, duration).await
     }
 
-    /// Asks the remote video sender for a keyframe (RTCP PLI). A no-op until its video
-    /// track has arrived.
-    pub async fn request_keyframe(&self) -> Result<(), PeerError> {
-        self.backend.request_keyframe().await
+    /// Sends one VP8 presentation frame lasting `duration`. Only while the slides line is
+    /// negotiated for sending ([`Peer::slides_direction`]`.sends()`), else
+    /// [`PeerError::NotNegotiated`].
+    pub async fn send_slides(&self, frame: Bytes, duration: Duration) -> Result<(), PeerError> {
+        self.backend.send(MediaKind::Slides, frame, duration).await
+    }
+
+    /// Asks the browser for a keyframe of what it sends on `kind` (RTCP PLI). A no-op for
+    /// audio and until that kind's track has arrived.
+    pub async fn request_keyframe(&self, kind: MediaKind) -> Result<(), PeerError> {
+        self.backend.request_keyframe(kind).await
+    }
+
+    /// The negotiated direction of `kind` from our side; [`MediaDirection::Inactive`] for
+    /// a kind the offer did not carry.
+    pub fn direction(&self, kind: MediaKind) -> MediaDirection {
+        self.backend.direction(kind)
+    }
+
+    /// The presentation's direction: `SendOnly` means we send slides, `RecvOnly` that the
+    /// browser presents to us.
+    pub fn slides_direction(&self) -> MediaDirection {
+        self.direction(MediaKind::Slides)
     }
 
     /// The UDP port the peer bound.
@@ -186,9 +345,247 @@ impl Peer {
         self.backend.local_port()
     }
 
-    /// Closes the connection; the event channels end afterwards.
+    /// Closes the connection; the event channels end afterwards. Dropping a [`Peer`]
+    /// without closing it closes it in the background.
     pub async fn close(&self) -> Result<(), PeerError> {
         self.backend.close().await
+    }
+}
+
+/// The answer text as the browser gets it: `a=content` echoed, inactive kept inactive.
+fn finish_answer(offer: &str, answer: &str) -> String {
+    answer_inactive_as_inactive(offer, &echo_content_attributes(offer, answer))
+}
+
+// === Offer inspection ===
+
+/// What an offer asks for, read from its text before the WebRTC stack sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Offer {
+    /// Every m-line, in order.
+    media: Vec<OfferedMedia>,
+    /// The first `a=setup` value other than `actpass`, if any.
+    setup: Option<String>,
+}
+
+/// One m-line of an offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OfferedMedia {
+    /// The `a=mid` value (empty only for lines we ignore, which webrtc-rs then refuses).
+    mid: String,
+    /// The stream this line carries for us; `None` for lines answered inactive (extra
+    /// lines, data channels, rejected lines).
+    role: Option<MediaKind>,
+    /// The offerer's direction (its own view).
+    offered: MediaDirection,
+    /// Port 0: the offerer rejected or stopped the line.
+    rejected: bool,
+    /// The offerer's SSRCs on this line (`a=ssrc`), to tell its streams apart on arrival.
+    ssrcs: Vec<u32>,
+    /// `ice-ufrag` and `ice-pwd` in effect for the line (its own, else the session's).
+    ice: Option<(String, String)>,
+}
+
+impl Offer {
+    /// Reads and checks an offer. Refuses anything that is not an SDP offer we can answer
+    /// with Opus and VP8; never panics on any input.
+    fn parse(sdp: &str) -> Result<Offer, PeerError> {
+        let invalid = |reason: String| Err(PeerError::InvalidOffer(reason));
+        let mut lines = sdp
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .map(str::trim)
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty());
+        match lines.next() {
+            Some((_, "v=0")) => {}
+            Some(_) => return invalid("not an sdp (the first line must be v=0)".into()),
+            None => return invalid("empty".into()),
+        }
+
+        #[derive(Default)]
+        struct Section {
+            media: String,
+            port: u16,
+            mid: Option<String>,
+            content: Option<String>,
+            direction: Option<MediaDirection>,
+            codecs: Vec<String>,
+            ssrcs: Vec<u32>,
+            ufrag: Option<String>,
+            pwd: Option<String>,
+        }
+        let mut session = Section::default();
+        let mut sections: Vec<Section> = Vec::new();
+        let mut fingerprint = false;
+        let mut setup = None;
+        for (n, line) in lines {
+            let bytes = line.as_bytes();
+            if bytes.len() < 2 || !bytes[0].is_ascii_lowercase() || bytes[1] != b'=' {
+                return invalid(format!("line {} is not an sdp line", n + 1));
+            }
+            let current = sections.last_mut().unwrap_or(&mut session);
+            if let Some(m) = line.strip_prefix("m=") {
+                let mut fields = m.split_whitespace();
+                let media = fields.next().unwrap_or_default().to_ascii_lowercase();
+                let port = fields
+                    .next()
+                    .and_then(|p| p.split('/').next())
+                    .and_then(|p| p.parse::<u16>().ok());
+                let (Some(port), Some(_proto)) = (port, fields.next()) else {
+                    return invalid(format!("line {} is a malformed m-line", n + 1));
+                };
+                sections.push(Section {
+                    media,
+                    port,
+                    ..Section::default()
+                });
+                continue;
+            }
+            let Some(attribute) = line.strip_prefix("a=") else {
+                continue;
+            };
+            let (key, value) = attribute.split_once(':').unwrap_or((attribute, ""));
+            let value = value.trim();
+            match key {
+                "setup" if value != "actpass" && setup.is_none() => {
+                    // Shortened: it ends up in an error message.
+                    setup = Some(value.chars().take(16).collect::<String>());
+                }
+                "fingerprint" => fingerprint = true,
+                "ice-ufrag" => current.ufrag = Some(value.to_owned()),
+                "ice-pwd" => current.pwd = Some(value.to_owned()),
+                "mid" => current.mid = Some(value.to_owned()),
+                "content" => current.content = Some(value.to_owned()),
+                "sendrecv" => current.direction = Some(MediaDirection::SendRecv),
+                "sendonly" => current.direction = Some(MediaDirection::SendOnly),
+                "recvonly" => current.direction = Some(MediaDirection::RecvOnly),
+                "inactive" => current.direction = Some(MediaDirection::Inactive),
+                "rtpmap" => {
+                    // `a=rtpmap:<pt> <name>/<clock rate>[/<channels>]`
+                    if let Some((_, codec)) = value.split_once(' ') {
+                        current.codecs.push(codec.trim().to_ascii_lowercase());
+                    }
+                }
+                "ssrc" => {
+                    if let Some(ssrc) = value
+                        .split_whitespace()
+                        .next()
+                        .and_then(|s| s.parse::<u32>().ok())
+                        && !current.ssrcs.contains(&ssrc)
+                    {
+                        current.ssrcs.push(ssrc);
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        if !sections
+            .iter()
+            .any(|s| s.port != 0 && matches!(s.media.as_str(), "audio" | "video"))
+        {
+            return invalid("no audio or video m-line".into());
+        }
+        if !fingerprint {
+            return invalid("no a=fingerprint (DTLS is mandatory)".into());
+        }
+
+        let session_ice = session.ufrag.clone().zip(session.pwd.clone());
+        let mut mids = HashSet::new();
+        let mut taken = HashSet::new();
+        let mut media = Vec::with_capacity(sections.len());
+        for (i, s) in sections.into_iter().enumerate() {
+            let rejected = s.port == 0;
+            let mid = s.mid.unwrap_or_default();
+            let av = matches!(s.media.as_str(), "audio" | "video");
+            if av && mid.is_empty() {
+                return invalid(format!("m-line {} has no a=mid", i + 1));
+            }
+            if !mid.is_empty() && !mids.insert(mid.clone()) {
+                return invalid(format!("a=mid:{mid} appears twice"));
+            }
+            let ice = s.ufrag.zip(s.pwd).or_else(|| session_ice.clone());
+            if av && !rejected && ice.is_none() {
+                return invalid(format!("m-line {} has no ice-ufrag/ice-pwd", i + 1));
+            }
+            let candidate = match (s.media.as_str(), s.content.as_deref()) {
+                ("audio", _) => Some(MediaKind::Audio),
+                ("video", Some("slides")) => Some(MediaKind::Slides),
+                ("video", _) => Some(MediaKind::Video),
+                _ => None,
+            };
+            let role = candidate.filter(|kind| !rejected && taken.insert(*kind));
+            if let Some(kind) = role {
+                let (name, rate) = if kind == MediaKind::Audio {
+                    ("opus", "48000")
+                } else {
+                    ("vp8", "90000")
+                };
+                let usable = s.codecs.iter().any(|c| {
+                    let mut parts = c.split('/');
+                    parts.next() == Some(name) && parts.next() == Some(rate)
+                });
+                if !usable {
+                    return Err(PeerError::NoCommonCodec { kind });
+                }
+            }
+            media.push(OfferedMedia {
+                mid,
+                role,
+                offered: s
+                    .direction
+                    .or(session.direction)
+                    .unwrap_or(MediaDirection::SendRecv),
+                rejected,
+                ssrcs: s.ssrcs,
+                ice,
+            });
+        }
+        Ok(Offer { media, setup })
+    }
+
+    /// The first offer of a call must leave the DTLS role open (`a=setup:actpass`, RFC
+    /// 5763 §5); `active`/`passive` there means an answer was sent as an offer. (Later
+    /// offers may keep the established role, as Firefox's do.)
+    fn check_initial(&self) -> Result<(), PeerError> {
+        match &self.setup {
+            Some(role) => Err(PeerError::InvalidOffer(format!(
+                "a=setup:{role} is an answerer's role (an offer has a=setup:actpass)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The m-line carrying `kind`, if any.
+    fn line(&self, kind: MediaKind) -> Option<&OfferedMedia> {
+        self.media.iter().find(|m| m.role == Some(kind))
+    }
+
+    /// Our answer's direction for `kind`: RFC 3264 against the offer, `Inactive` when the
+    /// offer has no line for it.
+    fn answer_direction(&self, kind: MediaKind) -> MediaDirection {
+        self.line(kind).map_or(MediaDirection::Inactive, |m| {
+            MediaDirection::answering(m.offered)
+        })
+    }
+
+    /// The ICE credentials of the first live line (the BUNDLE transport's).
+    fn ice_credentials(&self) -> Option<&(String, String)> {
+        self.media
+            .iter()
+            .filter(|m| !m.rejected)
+            .find_map(|m| m.ice.as_ref())
+    }
+}
+
+impl fmt::Display for MediaKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+            MediaKind::Slides => "slides",
+        })
     }
 }
 

@@ -1,30 +1,46 @@
-//! Peer adapter tests: the answer to a Chrome-style offer, and an in-process loopback
-//! against a plain webrtc-rs "browser" over 127.0.0.1.
+//! Peer adapter tests: offer checks, the answer to a Chrome-style offer, and in-process
+//! loopbacks against a plain webrtc-rs "browser" over 127.0.0.1 (presentation both ways,
+//! renegotiation, ICE restart, RTCP feedback).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rand::{Rng, SeedableRng};
+use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,
 };
+use tokio::net::UdpSocket as TokioUdpSocket;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription,
+    RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription, Registry, configure_nack,
+    configure_twcc_sender_only,
+};
+use webrtc::rtp_transceiver::{
+    RTCRtpTransceiverDirection, RTCRtpTransceiverInit, RtpSender, RtpTransceiver,
 };
 
+use super::webrtc_rs::RtpClock;
 use super::*;
 use crate::audio::{FRAME_SAMPLES, Frame, OpusConfig, OpusEncoder};
 use crate::video::{Decoder, EncodedFrame, Encoder, EncoderConfig, I420Frame, Yuv};
@@ -68,10 +84,36 @@ fn inactive_offer_lines_are_answered_inactive() {
     );
 }
 
-// === Chrome-style offer ===
+#[test]
+fn rtp_timestamps_advance_by_exact_media_time() {
+    // webrtc-rs's own step for a sample: `(duration.as_secs_f64() * rate) as u32`.
+    let step = |d: Duration, rate: u32| (d.as_secs_f64() * f64::from(rate)) as u32;
+    let check = |rate: u32, frame: Duration, frames: u32, expected_total: u64| {
+        let mut clock = RtpClock::new(rate);
+        let total: u64 = (0..frames)
+            .map(|_| u64::from(step(clock.advance(frame), rate)))
+            .sum();
+        assert_eq!(total, expected_total, "{rate} Hz, {frame:?} × {frames}");
+    };
+    // 1/30 s is 33 333 333 ns: plain truncation would lose a tick per frame.
+    check(
+        90_000,
+        Duration::from_nanos(33_333_333),
+        30 * 600,
+        53_999_999,
+    );
+    check(90_000, Duration::from_secs(1) / 30, 30, 89_999);
+    check(90_000, Duration::from_millis(40), 1000, 3_600_000);
+    check(48_000, Duration::from_millis(20), 50 * 3600, 48_000 * 3600);
+    // Steps stay whole frames of 20 ms audio.
+    let mut clock = RtpClock::new(48_000);
+    for _ in 0..100 {
+        assert_eq!(step(clock.advance(Duration::from_millis(20)), 48_000), 960);
+    }
+}
 
-/// A Chrome-120-style offer after the Pexip SDK's munging: H.264 first, then VP8, VP9,
-/// AV1, RTX/RED/ULPFEC; Opus with RED; `a=content:main`/`slides`; slides inactive.
+// === Offer checks ===
+
 const CHROME_OFFER: &str = "v=0\r
 o=- 4611731400430051336 2 IN IP4 127.0.0.1\r
 s=-\r
@@ -192,6 +234,174 @@ fn sections(sdp: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// [`CHROME_OFFER`] with only the m-lines at `keep` (bundled as such).
+fn chrome_offer_with(keep: &[usize]) -> String {
+    let header_end = CHROME_OFFER.find("\nm=").expect("offer has m-lines") + 1;
+    let mids: Vec<String> = keep.iter().map(usize::to_string).collect();
+    let mut out = CHROME_OFFER[..header_end].replace(
+        "a=group:BUNDLE 0 1 2",
+        &format!("a=group:BUNDLE {}", mids.join(" ")),
+    );
+    for (i, section) in media_sections(CHROME_OFFER).enumerate() {
+        if keep.contains(&i) {
+            out.push_str(section);
+        }
+    }
+    out
+}
+
+#[test]
+fn chrome_offer_lines_get_their_roles() {
+    let offer = Offer::parse(CHROME_OFFER).expect("chrome offer parses");
+    let roles: Vec<_> = offer
+        .media
+        .iter()
+        .map(|m| (m.mid.as_str(), m.role))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("0", Some(MediaKind::Audio)),
+            ("1", Some(MediaKind::Video)),
+            ("2", Some(MediaKind::Slides)),
+        ]
+    );
+    assert_eq!(
+        offer.answer_direction(MediaKind::Slides),
+        MediaDirection::Inactive
+    );
+    assert_eq!(
+        offer.answer_direction(MediaKind::Video),
+        MediaDirection::SendRecv
+    );
+    assert_eq!(
+        offer.line(MediaKind::Video).expect("video").ssrcs,
+        [2001, 2002]
+    );
+    let presenting =
+        Offer::parse(&CHROME_OFFER.replace("a=inactive", "a=sendonly")).expect("presenting offer");
+    assert_eq!(
+        presenting.answer_direction(MediaKind::Slides),
+        MediaDirection::RecvOnly
+    );
+    let watching =
+        Offer::parse(&CHROME_OFFER.replace("a=inactive", "a=recvonly")).expect("watching offer");
+    assert_eq!(
+        watching.answer_direction(MediaKind::Slides),
+        MediaDirection::SendOnly
+    );
+    let audio_only = Offer::parse(&chrome_offer_with(&[0])).expect("audio-only offer");
+    assert_eq!(audio_only.media.len(), 1);
+    assert_eq!(
+        audio_only.answer_direction(MediaKind::Video),
+        MediaDirection::Inactive
+    );
+}
+
+/// `offer` must be refused with an error whose text contains `expected`.
+#[track_caller]
+fn check_refused(offer: &str, expected: &str) {
+    match Offer::parse(offer).and_then(|o| o.check_initial().map(|()| o)) {
+        Ok(parsed) => panic!("accepted {offer:?}: {parsed:?}"),
+        Err(e) => assert!(
+            e.to_string().contains(expected),
+            "{e} does not say {expected:?} (offer {offer:?})"
+        ),
+    }
+}
+
+#[test]
+fn unusable_offers_are_refused_with_a_reason() {
+    check_refused("", "empty");
+    check_refused("   \r\n\r\n", "empty");
+    check_refused("hello world", "not an sdp");
+    check_refused("\u{0}\u{1}\u{2}garbage\u{7f}", "not an sdp");
+    check_refused("v=0\r\nthis is not sdp\r\n", "line 2 is not an sdp line");
+    check_refused(
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+        "no audio or video",
+    );
+    // An answer handed in as an offer (Chrome's answer takes the active DTLS role).
+    check_refused(
+        &CHROME_OFFER.replace("a=setup:actpass", "a=setup:active"),
+        "a=setup:active",
+    );
+    // Truncated before the fingerprint.
+    let cut = CHROME_OFFER.find("a=fingerprint").expect("fingerprint");
+    check_refused(&CHROME_OFFER[..cut], "fingerprint");
+    check_refused(&CHROME_OFFER.replace("a=mid:1\r\n", ""), "no a=mid");
+    check_refused(&CHROME_OFFER.replace("a=mid:1\r\n", "a=mid:0\r\n"), "twice");
+    check_refused(
+        &CHROME_OFFER.replace("m=video 9 UDP/TLS/RTP/SAVPF 102 96", "m=video nine"),
+        "malformed m-line",
+    );
+
+    // No Opus: the audio line has nothing we can decode.
+    let no_opus = CHROME_OFFER.replace("a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000");
+    assert!(matches!(
+        Offer::parse(&no_opus),
+        Err(PeerError::NoCommonCodec {
+            kind: MediaKind::Audio
+        })
+    ));
+    // H.264 only on the main video line.
+    let no_vp8 =
+        chrome_offer_with(&[0, 1]).replace("a=rtpmap:96 VP8/90000", "a=rtpmap:96 VP9/90000");
+    let err = Offer::parse(&no_vp8).expect_err("no vp8");
+    assert!(
+        matches!(
+            err,
+            PeerError::NoCommonCodec {
+                kind: MediaKind::Video
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("vp8"), "{err}");
+    // Only the slides line lacks VP8.
+    let slides_h264 = CHROME_OFFER.replace(
+        "a=rtpmap:96 VP8/90000\r\na=fmtp:96 max-fs=8160;max-fr=30\r\n",
+        "",
+    );
+    assert!(matches!(
+        Offer::parse(&slides_h264),
+        Err(PeerError::NoCommonCodec {
+            kind: MediaKind::Slides
+        })
+    ));
+}
+
+#[test]
+fn no_input_makes_the_offer_checks_panic() {
+    // Every prefix of a real offer: our checks, and webrtc-rs's parser behind them.
+    let mut accepted = 0;
+    for (cut, _) in CHROME_OFFER.char_indices() {
+        let prefix = &CHROME_OFFER[..cut];
+        if Offer::parse(prefix).is_ok() {
+            accepted += 1;
+            let _ = RTCSessionDescription::offer(prefix.to_owned());
+        }
+    }
+    assert!(accepted > 0, "some long prefixes are complete offers");
+    // Random bytes, and random lines behind a valid first line.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+    let alphabet: Vec<char> = "v=0amoscit:/ \r\n\t1235-_.xyzé\u{0}".chars().collect();
+    for round in 0..2_000 {
+        let len = rng.gen_range(0..300);
+        let mut text: String = (0..len)
+            .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+            .collect();
+        if round % 2 == 0 {
+            text.insert_str(0, "v=0\r\n");
+        }
+        let _ = Offer::parse(&text);
+        let bytes: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+        let _ = Offer::parse(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+// === Answering without a browser ===
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chrome_offer_is_answered_with_vp8_and_opus() {
     let mut config = PeerConfig::new(LOOPBACK);
@@ -213,12 +423,16 @@ async fn chrome_offer_is_answered_with_vp8_and_opus() {
     let (video_m, video) = &secs[1];
     assert_eq!(video_m.trim(), "m=video 9 UDP/TLS/RTP/SAVPF 96", "{sdp}");
     assert!(video.contains("a=rtpmap:96 VP8/90000"), "{sdp}");
-    for fb in ["nack", "nack pli", "ccm fir", "goog-remb"] {
+    for fb in ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"] {
         assert!(
             video.contains(&format!("a=rtcp-fb:96 {fb}\r\n")),
             "{fb}: {sdp}"
         );
     }
+    assert!(
+        video.contains("transport-wide-cc-extensions-01"),
+        "transport-wide sequence numbers accepted: {sdp}"
+    );
     for other in ["H264", "VP9", "AV1", "rtx", "red", "ulpfec"] {
         assert!(!video.contains(other), "{other} in answer: {sdp}");
     }
@@ -227,25 +441,209 @@ async fn chrome_offer_is_answered_with_vp8_and_opus() {
 
     let (_, slides) = &secs[2];
     assert!(slides.contains("a=inactive"), "{sdp}");
+    assert!(!slides.contains("a=sendrecv"), "{sdp}");
     assert!(slides.contains("a=content:slides"), "{sdp}");
+    assert!(slides.contains("a=rtpmap:96 VP8/90000"), "{sdp}");
+
+    let peer = &answered.peer;
+    assert_eq!(peer.direction(MediaKind::Audio), MediaDirection::SendRecv);
+    assert_eq!(peer.direction(MediaKind::Video), MediaDirection::SendRecv);
+    assert_eq!(peer.slides_direction(), MediaDirection::Inactive);
+    assert!(matches!(
+        peer.send_slides(
+            Bytes::from_static(b"\x10\x02\x00"),
+            Duration::from_millis(40)
+        )
+        .await,
+        Err(PeerError::NotNegotiated(MediaKind::Slides))
+    ));
 
     // Candidates are in the answer, on the port from the range.
-    let port = answered.peer.local_port();
+    let port = peer.local_port();
     assert!((42_000..=42_999).contains(&port), "port {port}");
     assert!(
         sdp.contains(&format!("127.0.0.1 {port} typ host")),
         "host candidate on {port}: {sdp}"
     );
+    peer.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_only_offer_is_answered_with_audio_only() {
+    let answered = timeout(
+        WAIT,
+        Peer::answer(&chrome_offer_with(&[0]), PeerConfig::new(LOOPBACK)),
+    )
+    .await
+    .expect("answer in time")
+    .expect("answer");
+    let secs = sections(&answered.sdp);
+    assert_eq!(secs.len(), 1, "{}", answered.sdp);
+    assert!(secs[0].0.starts_with("m=audio"), "{}", answered.sdp);
+    assert!(
+        answered.sdp.contains("a=group:BUNDLE 0"),
+        "{}",
+        answered.sdp
+    );
+    let peer = answered.peer;
+    assert_eq!(peer.direction(MediaKind::Audio), MediaDirection::SendRecv);
+    assert_eq!(peer.direction(MediaKind::Video), MediaDirection::Inactive);
+    let frame = Bytes::from_static(b"\x10\x02\x00");
+    assert!(matches!(
+        peer.send_video(frame.clone(), Duration::from_millis(40))
+            .await,
+        Err(PeerError::NotNegotiated(MediaKind::Video))
+    ));
+    assert!(matches!(
+        peer.send_slides(frame, Duration::from_millis(40)).await,
+        Err(PeerError::NotNegotiated(MediaKind::Slides))
+    ));
+    peer.close().await.expect("close");
+
+    // Audio plus the idle presentation line: the slides track sits on the only video line.
+    let answered = timeout(
+        WAIT,
+        Peer::answer(&chrome_offer_with(&[0, 2]), PeerConfig::new(LOOPBACK)),
+    )
+    .await
+    .expect("answer in time")
+    .expect("answer");
+    let secs = sections(&answered.sdp);
+    assert_eq!(secs.len(), 2, "{}", answered.sdp);
+    assert!(secs[1].1.contains("a=mid:2"), "{}", answered.sdp);
+    assert!(secs[1].1.contains("a=content:slides"), "{}", answered.sdp);
+    assert!(secs[1].1.contains("a=inactive"), "{}", answered.sdp);
+    assert_eq!(
+        answered.peer.direction(MediaKind::Video),
+        MediaDirection::Inactive
+    );
+    assert_eq!(answered.peer.slides_direction(), MediaDirection::Inactive);
     answered.peer.close().await.expect("close");
 }
 
-// === Loopback ===
+/// A port nobody holds right now.
+fn free_port() -> u16 {
+    UdpSocket::bind((LOOPBACK, 0))
+        .and_then(|s| s.local_addr())
+        .expect("probe socket")
+        .port()
+}
 
-/// The "browser": a plain webrtc-rs PeerConnection offering H.264 before VP8.
+/// Waits until `port` can be bound again (the peer that held it closed its socket).
+async fn port_released(port: u16) {
+    let addr = SocketAddr::new(LOOPBACK, port);
+    timeout(WAIT, async {
+        while UdpSocket::bind(addr).is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("port {port} still bound after a refused offer"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_offers_are_errors_and_leave_nothing_behind() {
+    let answer_as_offer = CHROME_OFFER.replace("a=setup:actpass", "a=setup:passive");
+    let h264_pcmu = CHROME_OFFER
+        .replace("a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000")
+        .replace("a=rtpmap:96 VP8/90000", "a=rtpmap:96 H264/90000");
+    let cut = CHROME_OFFER.len() / 3;
+    let truncated = &CHROME_OFFER[..CHROME_OFFER.find("a=fingerprint").expect("fp").min(cut)];
+    // Past our checks, refused by webrtc-rs: after the PeerConnection (and its socket)
+    // exists.
+    let bad_candidate = CHROME_OFFER.replace(
+        "a=mid:0\r\n",
+        "a=mid:0\r\na=candidate:1 1 udp notapriority 10.0.0.1 nope typ host\r\n",
+    );
+    let no_origin = CHROME_OFFER.replace("o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n", "");
+    let cases: [(&str, &str); 7] = [
+        ("empty", ""),
+        ("garbage", "\u{1}\u{2}binary\u{ff}junk"),
+        ("answer as offer", &answer_as_offer),
+        ("h264 and pcmu only", &h264_pcmu),
+        ("truncated", truncated),
+        ("bad candidate", &bad_candidate),
+        ("no origin line", &no_origin),
+    ];
+    for (name, offer) in cases {
+        let port = free_port();
+        let mut config = PeerConfig::new(LOOPBACK);
+        config.port_range = (port, port);
+        let result = timeout(WAIT, Peer::answer(offer, config))
+            .await
+            .unwrap_or_else(|_| panic!("{name}: answered in time"));
+        match result {
+            Ok(answered) => panic!("{name}: answered {}", answered.sdp),
+            Err(e) => {
+                let expected = match name {
+                    "h264 and pcmu only" => matches!(e, PeerError::NoCommonCodec { .. }),
+                    "bad candidate" | "no origin line" => matches!(e, PeerError::Webrtc { .. }),
+                    _ => matches!(e, PeerError::InvalidOffer(_)),
+                };
+                assert!(expected, "{name}: unexpected error {e:?}");
+            }
+        }
+        port_released(port).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_candidates_are_errors() {
+    let answered = timeout(WAIT, Peer::answer(CHROME_OFFER, PeerConfig::new(LOOPBACK)))
+        .await
+        .expect("answer in time")
+        .expect("answer");
+    let peer = answered.peer;
+    for candidate in [
+        "garbage",
+        "candidate:",
+        "candidate:1 1 udp",
+        "candidate:1 1 UDP 2122260223 999.1.1.1 54321 typ host",
+        "candidate:1 1 UDP notanumber 192.0.2.1 54321 typ host",
+        "candidate:1 1 UDP 2122260223 192.0.2.1 99999 typ host",
+        "candidate:1 1 UDP 2122260223 192.0.2.1 54321 typ nonsense",
+        "candidate:1 1 UDP 2122260223 192.0.2.1 54321 typ",
+        "candidate:1 x UDP 1 192.0.2.1 1 typ host",
+        "candidate:1 1 UDP 1 192.0.2.1 1",
+        "candidate:1 1 UDP 1 2001:db8::zz 1 typ host",
+    ] {
+        let result = peer.add_remote_candidate(candidate, Some("0")).await;
+        assert!(result.is_err(), "{candidate:?} accepted");
+    }
+    peer.add_remote_candidate(
+        "candidate:842163049 1 udp 1677729535 192.0.2.7 61665 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag Wm3x network-cost 999",
+        Some("0"),
+    )
+    .await
+    .expect("a well-formed candidate");
+    peer.add_remote_candidate("", Some("0"))
+        .await
+        .expect("end of candidates");
+    peer.close().await.expect("close");
+}
+
+// === Loopback against a webrtc-rs "browser" ===
+
+/// What the browser does with its presentation (`a=content:slides`) line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlidesSetup {
+    /// No slides line at all.
+    Absent,
+    /// The SDK's idle line: inactive, with a track ready for presenting.
+    Inactive,
+    /// The browser presents.
+    SendOnly,
+    /// Someone else presents: the browser watches.
+    RecvOnly,
+}
+
+/// The browser's handler: reports gathering, state, and each RTP packet it receives
+/// (by our stream's kind, told from our track ids).
 struct BrowserHandler {
     gathered: mpsc::UnboundedSender<()>,
-    connected: mpsc::UnboundedSender<()>,
-    rtp: mpsc::UnboundedSender<RtpCodecKind>,
+    states: mpsc::UnboundedSender<RTCPeerConnectionState>,
+    rtp: mpsc::UnboundedSender<(MediaKind, u16)>,
+    tracks: mpsc::UnboundedSender<(MediaKind, Arc<dyn TrackRemote>)>,
 }
 
 #[async_trait::async_trait]
@@ -257,18 +655,24 @@ impl PeerConnectionEventHandler for BrowserHandler {
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        if state == RTCPeerConnectionState::Connected {
-            let _ = self.connected.send(());
-        }
+        let _ = self.states.send(state);
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let id = track.track_id().await;
+        let kind = if id.contains("slides") {
+            MediaKind::Slides
+        } else if id.contains("video") {
+            MediaKind::Video
+        } else {
+            MediaKind::Audio
+        };
+        let _ = self.tracks.send((kind, track.clone()));
         let rtp = self.rtp.clone();
         tokio::spawn(async move {
-            let kind = track.kind().await;
             while let Some(event) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(_) = event
-                    && rtp.send(kind).is_err()
+                if let TrackRemoteEvent::OnRtpPacket(packet) = event
+                    && rtp.send((kind, packet.header.sequence_number)).is_err()
                 {
                     return;
                 }
@@ -287,14 +691,19 @@ fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str) -> RTCRtpCodec 
     }
 }
 
-fn browser_track(kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> Arc<TrackLocalStaticSample> {
+fn browser_track(
+    kind: RtpCodecKind,
+    name: &str,
+    codec: RTCRtpCodec,
+    ssrc: u32,
+) -> Arc<TrackLocalStaticSample> {
     Arc::new(
         TrackLocalStaticSample::new(
             Instant::now(),
             MediaStreamTrack::new(
                 "browser".to_owned(),
-                format!("browser-{kind}"),
-                format!("browser-{kind}"),
+                format!("browser-{name}"),
+                format!("browser-{name}"),
                 kind,
                 vec![RTCRtpEncodingParameters {
                     rtp_coding_parameters: RTCRtpCodingParameters {
@@ -310,11 +719,325 @@ fn browser_track(kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> Arc<Track
     )
 }
 
-/// Munges the offer as the Pexip SDK does: `a=content:main` after every `a=mid:`, and
-/// H.264 (pt 102) listed first on video (webrtc-rs only offers its track's codec).
+const B_AUDIO_SSRC: u32 = 0x0A0D_1000;
+const B_VIDEO_SSRC: u32 = 0x0B1D_E000;
+const B_SLIDES_SSRC: u32 = 0x051D_E500;
+
+/// One of the browser's outgoing tracks.
+#[derive(Clone)]
+struct BrowserOut {
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    ssrc: u32,
+}
+
+impl BrowserOut {
+    async fn payload_type(&self) -> u8 {
+        self.sender
+            .get_parameters()
+            .await
+            .expect("sender parameters")
+            .rtp_parameters
+            .codecs
+            .first()
+            .expect("a negotiated codec")
+            .payload_type
+    }
+
+    /// Sends `frames` in a loop, one every `every`, until aborted.
+    async fn stream(&self, frames: Vec<Bytes>, every: Duration) -> JoinHandle<()> {
+        let (track, ssrc, pt) = (self.track.clone(), self.ssrc, self.payload_type().await);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            for frame in frames.iter().cycle() {
+                tick.tick().await;
+                let sample = Sample {
+                    data: frame.clone(),
+                    duration: every,
+                    ..Sample::new(Instant::now())
+                };
+                if let Err(e) = track.sample_writer(ssrc, pt).write_sample(&sample).await {
+                    tracing::debug!(error = %e, "browser write");
+                }
+            }
+        })
+    }
+}
+
+/// A plain webrtc-rs PeerConnection playing the SDK in Chrome: H.264 listed before VP8,
+/// non-default payload types, `a=content` on every line.
+struct Browser {
+    pc: Arc<dyn PeerConnection>,
+    gathered: mpsc::UnboundedReceiver<()>,
+    states: mpsc::UnboundedReceiver<RTCPeerConnectionState>,
+    rtp: mpsc::UnboundedReceiver<(MediaKind, u16)>,
+    tracks: mpsc::UnboundedReceiver<(MediaKind, Arc<dyn TrackRemote>)>,
+    audio: BrowserOut,
+    video: BrowserOut,
+    /// The presentation line's transceiver and (unless receive-only) its track.
+    slides: Option<(Arc<dyn RtpTransceiver>, Option<BrowserOut>)>,
+    offered: bool,
+}
+
+impl Browser {
+    async fn new(slides: SlidesSetup) -> Browser {
+        Browser::build(slides, false, false).await
+    }
+
+    /// `nack`: the browser NACKs what it misses and answers our NACKs, as Chrome does.
+    /// `twcc`: it numbers its packets transport-wide, as Chrome does, and its tracks'
+    /// `poll` yields every RTCP packet we send about them.
+    async fn build(slides: SlidesSetup, nack: bool, twcc: bool) -> Browser {
+        let mut engine = MediaEngine::default();
+        let h264 = codec(
+            MIME_TYPE_H264,
+            90_000,
+            0,
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+        );
+        for (c, pt, kind) in [
+            (h264, 102, RtpCodecKind::Video),
+            (
+                codec(MIME_TYPE_VP8, 90_000, 0, ""),
+                100,
+                RtpCodecKind::Video,
+            ),
+            (
+                codec(MIME_TYPE_OPUS, 48_000, 2, "minptime=10;useinbandfec=1"),
+                109,
+                RtpCodecKind::Audio,
+            ),
+        ] {
+            engine
+                .register_codec(
+                    RTCRtpCodecParameters {
+                        rtp_codec: c,
+                        payload_type: pt,
+                    },
+                    kind,
+                )
+                .expect("register codec");
+        }
+        let (gathered_tx, gathered) = mpsc::unbounded_channel();
+        let (states_tx, states) = mpsc::unbounded_channel();
+        let (rtp_tx, rtp) = mpsc::unbounded_channel();
+        let (tracks_tx, tracks) = mpsc::unbounded_channel();
+        let mut registry = Registry::new();
+        if nack {
+            registry = configure_nack(registry, &mut engine);
+        }
+        if twcc {
+            registry = configure_twcc_sender_only(registry, &mut engine)
+                .expect("twcc sender")
+                .with(Slot::from(14_000), DeliverAllRtcp::default());
+        }
+        let pc: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_media_engine(engine)
+                .with_interceptor_registry(registry)
+                .with_handler(Arc::new(BrowserHandler {
+                    gathered: gathered_tx,
+                    states: states_tx,
+                    rtp: rtp_tx,
+                    tracks: tracks_tx,
+                }))
+                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+                .build()
+                .await
+                .expect("browser peer"),
+        );
+        let out = |kind, name, codec, ssrc| {
+            let pc = pc.clone();
+            async move {
+                let track = browser_track(kind, name, codec, ssrc);
+                let sender = pc
+                    .add_track(track.clone() as Arc<dyn TrackLocal>)
+                    .await
+                    .expect("browser track added");
+                BrowserOut {
+                    track,
+                    sender,
+                    ssrc,
+                }
+            }
+        };
+        let audio = out(
+            RtpCodecKind::Audio,
+            "audio",
+            codec(MIME_TYPE_OPUS, 48_000, 2, ""),
+            B_AUDIO_SSRC,
+        )
+        .await;
+        let video = out(
+            RtpCodecKind::Video,
+            "video",
+            codec(MIME_TYPE_VP8, 90_000, 0, ""),
+            B_VIDEO_SSRC,
+        )
+        .await;
+        let init = |direction| RTCRtpTransceiverInit {
+            direction,
+            streams: vec![],
+            send_encodings: vec![],
+        };
+        let slides = match slides {
+            SlidesSetup::Absent => None,
+            SlidesSetup::RecvOnly => {
+                let transceiver = pc
+                    .add_transceiver_from_kind(
+                        RtpCodecKind::Video,
+                        Some(init(RTCRtpTransceiverDirection::Recvonly)),
+                    )
+                    .await
+                    .expect("browser slides transceiver");
+                Some((transceiver, None))
+            }
+            SlidesSetup::Inactive | SlidesSetup::SendOnly => {
+                let track = browser_track(
+                    RtpCodecKind::Video,
+                    "slides",
+                    codec(MIME_TYPE_VP8, 90_000, 0, ""),
+                    B_SLIDES_SSRC,
+                );
+                // Created sendrecv and then narrowed, as a webrtc-rs transceiver created
+                // without receiving never gets a receiver (Chrome's always has one).
+                let transceiver = pc
+                    .add_transceiver_from_track(
+                        track.clone() as Arc<dyn TrackLocal>,
+                        Some(init(RTCRtpTransceiverDirection::Sendrecv)),
+                    )
+                    .await
+                    .expect("browser slides transceiver");
+                transceiver
+                    .set_direction(if slides == SlidesSetup::Inactive {
+                        RTCRtpTransceiverDirection::Inactive
+                    } else {
+                        RTCRtpTransceiverDirection::Sendonly
+                    })
+                    .await
+                    .expect("slides direction");
+                let sender = transceiver
+                    .sender()
+                    .await
+                    .expect("slides sender")
+                    .expect("slides has a sender");
+                Some((
+                    transceiver,
+                    Some(BrowserOut {
+                        track,
+                        sender,
+                        ssrc: B_SLIDES_SSRC,
+                    }),
+                ))
+            }
+        };
+        Browser {
+            pc,
+            gathered,
+            states,
+            rtp,
+            tracks,
+            audio,
+            video,
+            slides,
+            offered: false,
+        }
+    }
+
+    /// The next offer, munged like the SDK's. Waits for gathering on the first offer and
+    /// on an ICE restart (a new generation); later offers carry what was gathered.
+    async fn offer(&mut self, ice_restart: bool) -> String {
+        while self.gathered.try_recv().is_ok() {}
+        let options = ice_restart.then_some(RTCOfferOptions { ice_restart: true });
+        let offer = self.pc.create_offer(options).await.expect("offer");
+        self.pc
+            .set_local_description(offer)
+            .await
+            .expect("browser sld");
+        if !self.offered || ice_restart {
+            timeout(WAIT, self.gathered.recv())
+                .await
+                .expect("browser gathering completes");
+        }
+        self.offered = true;
+        let sdp = self
+            .pc
+            .local_description()
+            .await
+            .expect("browser offer")
+            .sdp;
+        sdk_munge(&sdp)
+    }
+
+    async fn accept(&self, answer: &str) {
+        self.pc
+            .set_remote_description(
+                RTCSessionDescription::answer(answer.to_owned()).expect("parse answer"),
+            )
+            .await
+            .expect("browser srd");
+    }
+
+    async fn set_slides(&self, direction: RTCRtpTransceiverDirection) {
+        let (transceiver, _) = self.slides.as_ref().expect("a slides line");
+        transceiver
+            .set_direction(direction)
+            .await
+            .expect("slides direction");
+    }
+
+    async fn connected(&mut self) {
+        timeout(WAIT, async {
+            while let Some(state) = self.states.recv().await {
+                if state == RTCPeerConnectionState::Connected {
+                    return;
+                }
+            }
+            panic!("browser state channel ended");
+        })
+        .await
+        .expect("browser connects");
+    }
+
+    /// Waits for `n` RTP packets of our `kind` stream.
+    async fn receives(&mut self, kind: MediaKind, n: usize) {
+        let mut got = 0;
+        timeout(WAIT, async {
+            while got < n {
+                if self.rtp.recv().await.expect("browser rtp channel open").0 == kind {
+                    got += 1;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("browser got {got} of {n} {kind} rtp packets"));
+    }
+
+    /// Our track of `kind` as the browser received it.
+    async fn track(&mut self, kind: MediaKind) -> Arc<dyn TrackRemote> {
+        timeout(WAIT, async {
+            loop {
+                let (k, track) = self.tracks.recv().await.expect("browser track channel");
+                if k == kind {
+                    return track;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("browser got no {kind} track"))
+    }
+}
+
+/// Munges the offer as the Pexip SDK does: `a=content:main` on the first two lines and
+/// `a=content:slides` on the third, and H.264 (pt 102) listed first on video (webrtc-rs
+/// only offers its track's codec).
 fn sdk_munge(sdp: &str) -> String {
     let mut out = String::new();
+    let mut m_lines = 0;
     for line in sdp.lines() {
+        if line.starts_with("m=") {
+            m_lines += 1;
+        }
         if let Some(rest) = line.strip_prefix("m=video 9 UDP/TLS/RTP/SAVPF ") {
             out.push_str("m=video 9 UDP/TLS/RTP/SAVPF 102 ");
             out.push_str(rest);
@@ -328,7 +1051,11 @@ fn sdk_munge(sdp: &str) -> String {
         out.push_str(line);
         out.push_str("\r\n");
         if line.starts_with("a=mid:") {
-            out.push_str("a=content:main\r\n");
+            out.push_str(if m_lines == 3 {
+                "a=content:slides\r\n"
+            } else {
+                "a=content:main\r\n"
+            });
         }
     }
     out
@@ -367,104 +1094,148 @@ fn encode_media(frames: usize, packets: usize) -> (Vec<(Bytes, bool)>, Vec<Bytes
     (video, audio)
 }
 
+/// VP8 frames only, keyframes first in each group of 30.
+fn vp8_frames(frames: usize) -> Vec<Bytes> {
+    encode_media(frames, 0)
+        .0
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect()
+}
+
+fn opus_packets(packets: usize) -> Vec<Bytes> {
+    encode_media(0, packets).1
+}
+
+/// Waits for our peer's next event matching `wanted`.
+async fn peer_event(
+    events: &mut mpsc::UnboundedReceiver<PeerEvent>,
+    what: &str,
+    wanted: impl Fn(&PeerEvent) -> bool,
+) -> PeerEvent {
+    timeout(WAIT, async {
+        while let Some(event) = events.recv().await {
+            if wanted(&event) {
+                return event;
+            }
+        }
+        panic!("control channel ended before {what}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within {WAIT:?}"))
+}
+
+/// Waits until our peer reported every one of `expected`, in any order.
+async fn peer_events_all(
+    events: &mut mpsc::UnboundedReceiver<PeerEvent>,
+    mut expected: Vec<PeerEvent>,
+) {
+    timeout(WAIT, async {
+        while !expected.is_empty() {
+            let event = events.recv().await.expect("control channel open");
+            expected.retain(|e| *e != event);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never reported {expected:?}"));
+}
+
+/// Waits for `n` media items of `kind` on our peer; returns them.
+async fn peer_receives(
+    media: &mut mpsc::Receiver<IncomingMedia>,
+    kind: MediaKind,
+    n: usize,
+) -> Vec<IncomingMedia> {
+    let mut got = Vec::with_capacity(n);
+    timeout(WAIT, async {
+        while got.len() < n {
+            let item = media.recv().await.expect("media channel open");
+            if item.kind == kind {
+                got.push(item);
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("received {} of {n} {kind} items", got.len()));
+    got
+}
+
+/// Sends `frames` of `kind` from our peer in a loop until aborted; the first send must
+/// succeed.
+async fn peer_stream(
+    peer: &Arc<Peer>,
+    kind: MediaKind,
+    frames: Vec<Bytes>,
+    every: Duration,
+) -> JoinHandle<()> {
+    let send = move |peer: Arc<Peer>, frame: Bytes| async move {
+        match kind {
+            MediaKind::Audio => peer.send_audio(frame, every).await,
+            MediaKind::Video => peer.send_video(frame, every).await,
+            MediaKind::Slides => peer.send_slides(frame, every).await,
+        }
+    };
+    send(peer.clone(), frames[0].clone())
+        .await
+        .unwrap_or_else(|e| panic!("first {kind} send: {e}"));
+    let peer = peer.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        for frame in frames.iter().cycle().skip(1) {
+            tick.tick().await;
+            if let Err(e) = send(peer.clone(), frame.clone()).await {
+                tracing::debug!(error = %e, "peer send");
+            }
+        }
+    })
+}
+
+/// The browser offers, our peer answers, both connect.
+async fn connect(browser: &mut Browser) -> (Arc<Peer>, PeerEvents, String) {
+    let offer = browser.offer(false).await;
+    let Answered {
+        peer,
+        sdp,
+        mut events,
+    } = timeout(WAIT, Peer::answer(&offer, PeerConfig::new(LOOPBACK)))
+        .await
+        .expect("answer in time")
+        .expect("answer");
+    browser.accept(&sdp).await;
+    browser.connected().await;
+    peer_event(&mut events.control, "connected", |e| {
+        *e == PeerEvent::StateChanged(PeerState::Connected)
+    })
+    .await;
+    (Arc::new(peer), events, sdp)
+}
+
+/// The answer's section for `mid`.
+fn answer_section(sdp: &str, mid: &str) -> String {
+    media_sections(sdp)
+        .find(|s| attribute(s, "a=mid:") == Some(mid))
+        .unwrap_or_else(|| panic!("no mid {mid} in {sdp}"))
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loopback_media_flows_both_ways() {
     let (video_frames, audio_packets) = encode_media(150, 250);
     assert!(video_frames[0].1, "first frame is a keyframe");
 
-    // --- the browser: H.264 registered before VP8, non-default payload types ---
-    let mut engine = MediaEngine::default();
-    let h264 = codec(
-        MIME_TYPE_H264,
-        90_000,
-        0,
-        "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-    );
-    for (c, pt, kind) in [
-        (h264, 102, RtpCodecKind::Video),
-        (
-            codec(MIME_TYPE_VP8, 90_000, 0, ""),
-            100,
-            RtpCodecKind::Video,
-        ),
-        (
-            codec(MIME_TYPE_OPUS, 48_000, 2, "minptime=10;useinbandfec=1"),
-            109,
-            RtpCodecKind::Audio,
-        ),
-    ] {
-        engine
-            .register_codec(
-                RTCRtpCodecParameters {
-                    rtp_codec: c,
-                    payload_type: pt,
-                },
-                kind,
-            )
-            .expect("register codec");
-    }
-    let (gathered_tx, mut gathered_rx) = mpsc::unbounded_channel();
-    let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
-    let (rtp_tx, mut rtp_rx) = mpsc::unbounded_channel();
-    let browser = PeerConnectionBuilder::new()
-        .with_media_engine(engine)
-        .with_handler(Arc::new(BrowserHandler {
-            gathered: gathered_tx,
-            connected: connected_tx,
-            rtp: rtp_tx,
-        }))
-        .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-        .build()
-        .await
-        .expect("browser peer");
-    let b_audio = browser_track(
-        RtpCodecKind::Audio,
-        codec(MIME_TYPE_OPUS, 48_000, 2, ""),
-        0x0A0D_1000,
-    );
-    let b_video = browser_track(
-        RtpCodecKind::Video,
-        codec(MIME_TYPE_VP8, 90_000, 0, ""),
-        0x0B1D_E000,
-    );
-    let b_audio_sender = browser
-        .add_track(b_audio.clone() as Arc<dyn TrackLocal>)
-        .await
-        .expect("browser audio track");
-    let b_video_sender = browser
-        .add_track(b_video.clone() as Arc<dyn TrackLocal>)
-        .await
-        .expect("browser video track");
-    let offer = browser.create_offer(None).await.expect("offer");
-    browser
-        .set_local_description(offer)
-        .await
-        .expect("browser sld");
-    timeout(WAIT, gathered_rx.recv())
-        .await
-        .expect("browser gathering completes");
-    let offer_sdp = sdk_munge(
-        &browser
-            .local_description()
-            .await
-            .expect("browser offer")
-            .sdp,
-    );
-    let h264_at = offer_sdp
+    let mut browser = Browser::new(SlidesSetup::Absent).await;
+    let offer = browser.offer(false).await;
+    let h264_at = offer
         .find("H264/90000")
-        .unwrap_or_else(|| panic!("offer lists H.264: {offer_sdp}"));
-    let vp8_at = offer_sdp.find("VP8/90000").expect("offer lists VP8");
-    assert!(
-        h264_at < vp8_at,
-        "H.264 before VP8 in the offer: {offer_sdp}"
-    );
+        .unwrap_or_else(|| panic!("offer lists H.264: {offer}"));
+    let vp8_at = offer.find("VP8/90000").expect("offer lists VP8");
+    assert!(h264_at < vp8_at, "H.264 before VP8 in the offer: {offer}");
 
-    // --- our peer answers ---
     let Answered {
         peer,
         sdp: answer_sdp,
         mut events,
-    } = timeout(WAIT, Peer::answer(&offer_sdp, PeerConfig::new(LOOPBACK)))
+    } = timeout(WAIT, Peer::answer(&offer, PeerConfig::new(LOOPBACK)))
         .await
         .expect("answer in time")
         .expect("answer");
@@ -479,94 +1250,39 @@ async fn loopback_media_flows_both_ways() {
     assert!(!answer_sdp.contains("H264"), "{answer_sdp}");
     assert!(answer_sdp.contains("a=content:main"), "{answer_sdp}");
     let peer = Arc::new(peer);
-
-    // webrtc-rs's SDP parser would reject the content attribute? Give it the real answer.
-    browser
-        .set_remote_description(
-            RTCSessionDescription::answer(answer_sdp.clone()).expect("parse answer"),
-        )
-        .await
-        .expect("browser srd");
-
-    timeout(WAIT, connected_rx.recv())
-        .await
-        .expect("browser connects");
-    timeout(WAIT, async {
-        while let Some(event) = events.control.recv().await {
-            if event == PeerEvent::StateChanged(PeerState::Connected) {
-                return;
-            }
-        }
-        panic!("control channel ended before connected");
+    browser.accept(&answer_sdp).await;
+    browser.connected().await;
+    peer_event(&mut events.control, "connected", |e| {
+        *e == PeerEvent::StateChanged(PeerState::Connected)
     })
-    .await
-    .expect("our peer connects");
+    .await;
 
-    // --- media both ways, paced in real time ---
-    let b_audio_pt = b_audio_sender
-        .get_parameters()
-        .await
-        .expect("params")
-        .rtp_parameters
-        .codecs[0]
-        .payload_type;
-    let b_video_pt = b_video_sender
-        .get_parameters()
-        .await
-        .expect("params")
-        .rtp_parameters
-        .codecs[0]
-        .payload_type;
-    assert_eq!((b_audio_pt, b_video_pt), (109, 100));
-    let browser_send = {
-        let (video_frames, audio_packets) = (video_frames.clone(), audio_packets.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
-            for i in 0..audio_packets.len() {
-                tick.tick().await;
-                let sample = Sample {
-                    data: audio_packets[i].clone(),
-                    duration: Duration::from_millis(20),
-                    ..Sample::new(Instant::now())
-                };
-                b_audio
-                    .sample_writer(0x0A0D_1000, b_audio_pt)
-                    .write_sample(&sample)
-                    .await
-                    .expect("browser audio write");
-                // Video at 25 fps: every second audio tick.
-                if i % 2 == 0 && i / 2 < video_frames.len() {
-                    let sample = Sample {
-                        data: video_frames[i / 2].0.clone(),
-                        duration: Duration::from_millis(40),
-                        ..Sample::new(Instant::now())
-                    };
-                    b_video
-                        .sample_writer(0x0B1D_E000, b_video_pt)
-                        .write_sample(&sample)
-                        .await
-                        .expect("browser video write");
-                }
-            }
-        })
-    };
-    let peer_send = {
-        let peer = peer.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
-            for i in 0..audio_packets.len() {
-                tick.tick().await;
-                peer.send_audio(audio_packets[i].clone(), Duration::from_millis(20))
-                    .await
-                    .expect("peer audio send");
-                if i % 2 == 0 && i / 2 < video_frames.len() {
-                    peer.send_video(video_frames[i / 2].0.clone(), Duration::from_millis(40))
-                        .await
-                        .expect("peer video send");
-                }
-            }
-        })
-    };
+    assert_eq!(
+        (
+            browser.audio.payload_type().await,
+            browser.video.payload_type().await
+        ),
+        (109, 100)
+    );
+    let frames: Vec<Bytes> = video_frames.iter().map(|(f, _)| f.clone()).collect();
+    let streams = [
+        browser
+            .audio
+            .stream(audio_packets.clone(), Duration::from_millis(20))
+            .await,
+        browser
+            .video
+            .stream(frames.clone(), Duration::from_millis(40))
+            .await,
+        peer_stream(
+            &peer,
+            MediaKind::Audio,
+            audio_packets,
+            Duration::from_millis(20),
+        )
+        .await,
+        peer_stream(&peer, MediaKind::Video, frames, Duration::from_millis(40)).await,
+    ];
 
     // Our peer receives Opus packets and at least one decodable VP8 keyframe.
     let mut decoder = Decoder::new().expect("vp8 decoder");
@@ -591,6 +1307,7 @@ async fn loopback_media_flows_both_ways() {
                         keyframes += 1;
                     }
                 }
+                MediaKind::Slides => panic!("slides without a slides line"),
             }
         }
     })
@@ -598,24 +1315,702 @@ async fn loopback_media_flows_both_ways() {
     .unwrap_or_else(|_| {
         panic!("received {audio_rx} audio, {video_rx} video, {keyframes} keyframes")
     });
-    peer.request_keyframe().await.expect("pli");
+    peer.request_keyframe(MediaKind::Video).await.expect("pli");
+    peer.request_keyframe(MediaKind::Slides)
+        .await
+        .expect("no slides track: a no-op");
 
     // The browser receives our RTP.
-    let (mut b_audio_rtp, mut b_video_rtp) = (0usize, 0usize);
+    browser.receives(MediaKind::Audio, 40).await;
+    browser.receives(MediaKind::Video, 20).await;
+
+    for s in streams {
+        s.abort();
+    }
+    peer.close().await.expect("close peer");
+    browser.pc.close().await.expect("close browser");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_presenting_sends_us_slides() {
+    let mut browser = Browser::new(SlidesSetup::SendOnly).await;
+    let (peer, mut events, answer) = connect(&mut browser).await;
+    let slides = answer_section(&answer, "2");
+    assert!(slides.contains("a=recvonly"), "{answer}");
+    assert!(slides.contains("a=content:slides"), "{answer}");
+    assert!(
+        answer_section(&answer, "1").contains("a=sendrecv"),
+        "{answer}"
+    );
+    assert_eq!(peer.slides_direction(), MediaDirection::RecvOnly);
+    assert!(matches!(
+        peer.send_slides(
+            Bytes::from_static(b"\x10\x02\x00"),
+            Duration::from_millis(100)
+        )
+        .await,
+        Err(PeerError::NotNegotiated(MediaKind::Slides))
+    ));
+
+    let frames = vp8_frames(30);
+    let (_, out) = browser.slides.as_ref().expect("slides line");
+    let sending = out
+        .as_ref()
+        .expect("slides track")
+        .stream(frames, Duration::from_millis(100))
+        .await;
+    let received = peer_receives(&mut events.media, MediaKind::Slides, 3).await;
+    assert!(
+        received[0].keyframe,
+        "the presentation starts on a keyframe"
+    );
+    let mut decoder = Decoder::new().expect("vp8 decoder");
+    let mut picture = I420Frame::new(2, 2);
+    assert!(
+        decoder
+            .decode(&received[0].payload, &mut picture)
+            .expect("decode slides")
+    );
+    assert_eq!((picture.width(), picture.height()), (320, 240));
+    peer.request_keyframe(MediaKind::Slides)
+        .await
+        .expect("pli for slides");
+
+    sending.abort();
+    peer.close().await.expect("close peer");
+    browser.pc.close().await.expect("close browser");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_present_slides_to_a_watching_browser() {
+    // The browser joins while someone else presents: its first offer watches.
+    let mut browser = Browser::new(SlidesSetup::Inactive).await;
+    browser
+        .set_slides(RTCRtpTransceiverDirection::Recvonly)
+        .await;
+    let (peer, mut events, answer) = connect(&mut browser).await;
+    let slides = answer_section(&answer, "2");
+    assert!(slides.contains("a=sendonly"), "{answer}");
+    assert!(slides.contains("a=content:slides"), "{answer}");
+    assert!(slides.contains("msid:plenum-presentation"), "{answer}");
+    assert_eq!(peer.slides_direction(), MediaDirection::SendOnly);
+
+    let sending = peer_stream(
+        &peer,
+        MediaKind::Slides,
+        vp8_frames(30),
+        Duration::from_millis(100),
+    )
+    .await;
+    browser.receives(MediaKind::Slides, 5).await;
+    sending.abort();
+
+    // Then it takes the floor itself, on the same line.
+    let answer = renegotiate(&mut browser, &peer, RTCRtpTransceiverDirection::Sendonly).await;
+    assert!(
+        answer_section(&answer, "2").contains("a=recvonly"),
+        "{answer}"
+    );
+    assert_eq!(peer.slides_direction(), MediaDirection::RecvOnly);
+    let (_, out) = browser.slides.as_ref().expect("slides line");
+    let theirs = out
+        .as_ref()
+        .expect("slides track")
+        .stream(vp8_frames(30), Duration::from_millis(100))
+        .await;
+    peer_receives(&mut events.media, MediaKind::Slides, 3).await;
+
+    theirs.abort();
+    peer.close().await.expect("close peer");
+    browser.pc.close().await.expect("close browser");
+}
+
+/// The browser re-offers with its presentation line in `direction`; returns our answer
+/// after the browser applied it.
+async fn renegotiate(
+    browser: &mut Browser,
+    peer: &Peer,
+    direction: RTCRtpTransceiverDirection,
+) -> String {
+    browser.set_slides(direction).await;
+    let offer = browser.offer(false).await;
+    let answer = timeout(WAIT, peer.update(&offer))
+        .await
+        .expect("update in time")
+        .expect("update");
+    browser.accept(&answer).await;
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presentation_starts_and_stops_by_renegotiation() {
+    let mut browser = Browser::new(SlidesSetup::Inactive).await;
+    let (peer, mut events, answer) = connect(&mut browser).await;
+    assert!(
+        answer_section(&answer, "2").contains("a=inactive"),
+        "{answer}"
+    );
+    assert_eq!(peer.slides_direction(), MediaDirection::Inactive);
+    let ssrcs = |sdp: &str| -> Vec<String> {
+        sdp.lines()
+            .filter(|l| l.starts_with("a=ssrc:"))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    let first_ssrcs = ssrcs(&answer);
+
+    // Audio keeps flowing both ways throughout.
+    let browser_audio = browser
+        .audio
+        .stream(opus_packets(50), Duration::from_millis(20))
+        .await;
+    let our_audio = peer_stream(
+        &peer,
+        MediaKind::Audio,
+        opus_packets(50),
+        Duration::from_millis(20),
+    )
+    .await;
+    let (_, out) = browser.slides.as_ref().expect("slides line");
+    let slides_out = out.clone().expect("slides track");
+    let slides_frames = vp8_frames(30);
+
+    // Refused re-offers leave the session as it was: garbage, one without VP8, and one
+    // only webrtc-rs refuses (after it began applying it, so it is rolled back).
+    assert!(matches!(
+        peer.update("garbage").await,
+        Err(PeerError::InvalidOffer(_))
+    ));
+    let offer = browser.offer(false).await;
+    assert!(matches!(
+        peer.update(&offer.replace(" VP8/90000", " VP9/90000"))
+            .await,
+        Err(PeerError::NoCommonCodec {
+            kind: MediaKind::Video
+        })
+    ));
+    let bad_candidate = offer.replace(
+        "a=mid:0\r\n",
+        "a=mid:0\r\na=candidate:1 1 udp notapriority 10.0.0.1 nope typ host\r\n",
+    );
+    assert!(matches!(
+        peer.update(&bad_candidate).await,
+        Err(PeerError::Webrtc { .. })
+    ));
+    assert_eq!(peer.slides_direction(), MediaDirection::Inactive);
+
+    for round in 0..2 {
+        // The browser presents.
+        let answer = renegotiate(&mut browser, &peer, RTCRtpTransceiverDirection::Sendonly).await;
+        let slides = answer_section(&answer, "2");
+        assert!(slides.contains("a=recvonly"), "round {round}: {answer}");
+        assert!(
+            slides.contains("a=content:slides"),
+            "round {round}: {answer}"
+        );
+        assert!(
+            answer_section(&answer, "0").contains("a=sendrecv"),
+            "{answer}"
+        );
+        assert!(
+            answer_section(&answer, "1").contains("a=sendrecv"),
+            "{answer}"
+        );
+        assert_eq!(ssrcs(&answer), first_ssrcs, "our SSRCs stay: {answer}");
+        assert_eq!(peer.slides_direction(), MediaDirection::RecvOnly);
+        let sending = slides_out
+            .stream(slides_frames.clone(), Duration::from_millis(100))
+            .await;
+        peer_receives(&mut events.media, MediaKind::Slides, 3).await;
+        sending.abort();
+
+        // It stops presenting.
+        let answer = renegotiate(&mut browser, &peer, RTCRtpTransceiverDirection::Inactive).await;
+        let slides = answer_section(&answer, "2");
+        assert!(slides.contains("a=inactive"), "round {round}: {answer}");
+        assert!(!slides.contains("m=video 0 "), "not rejected: {answer}");
+        assert!(
+            slides.contains("a=content:slides"),
+            "round {round}: {answer}"
+        );
+        assert_eq!(peer.slides_direction(), MediaDirection::Inactive);
+        assert!(matches!(
+            peer.send_slides(slides_frames[0].clone(), Duration::from_millis(100))
+                .await,
+            Err(PeerError::NotNegotiated(MediaKind::Slides))
+        ));
+        peer_receives(&mut events.media, MediaKind::Audio, 10).await;
+        browser.receives(MediaKind::Audio, 10).await;
+    }
+
+    // Someone else presents: the browser watches, we send.
+    let answer = renegotiate(&mut browser, &peer, RTCRtpTransceiverDirection::Recvonly).await;
+    assert!(
+        answer_section(&answer, "2").contains("a=sendonly"),
+        "{answer}"
+    );
+    assert_eq!(peer.slides_direction(), MediaDirection::SendOnly);
+    let ours = peer_stream(
+        &peer,
+        MediaKind::Slides,
+        slides_frames,
+        Duration::from_millis(100),
+    )
+    .await;
+    browser.receives(MediaKind::Slides, 5).await;
+
+    for task in [browser_audio, our_audio, ours] {
+        task.abort();
+    }
+    peer.close().await.expect("close peer");
+    browser.pc.close().await.expect("close browser");
+}
+
+/// The `a=ice-ufrag` of an SDP.
+fn ice_ufrag(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .unwrap_or_else(|| panic!("no ice-ufrag in {sdp}"))
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ice_restart_reconnects_and_media_flows_again() {
+    let mut browser = Browser::new(SlidesSetup::Inactive).await;
+    let (peer, mut events, first_answer) = connect(&mut browser).await;
+    let browser_audio = browser
+        .audio
+        .stream(opus_packets(50), Duration::from_millis(20))
+        .await;
+    let our_audio = peer_stream(
+        &peer,
+        MediaKind::Audio,
+        opus_packets(50),
+        Duration::from_millis(20),
+    )
+    .await;
+    peer_receives(&mut events.media, MediaKind::Audio, 5).await;
+
+    let offer = browser.offer(true).await;
+    let answer = timeout(WAIT, peer.update(&offer))
+        .await
+        .expect("update in time")
+        .expect("ice restart answered");
+    assert_ne!(
+        ice_ufrag(&answer),
+        ice_ufrag(&first_answer),
+        "fresh credentials"
+    );
+    assert!(
+        answer.contains("typ host"),
+        "new candidates in the answer: {answer}"
+    );
+    assert!(
+        answer_section(&answer, "2").contains("a=inactive"),
+        "{answer}"
+    );
+    assert!(
+        answer_section(&answer, "2").contains("a=content:slides"),
+        "{answer}"
+    );
+    browser.accept(&answer).await;
+
+    let mut states = Vec::new();
+    let reconnected = timeout(WAIT, async {
+        while let Some(event) = events.control.recv().await {
+            if let PeerEvent::StateChanged(state) = event {
+                states.push(state);
+                if state == PeerState::Connected {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    // webrtc-rs goes back to connecting with the new credentials, then connects again.
+    assert!(
+        reconnected.is_ok(),
+        "connected again after the restart: {states:?}"
+    );
+    assert_eq!(states.first(), Some(&PeerState::Connecting), "{states:?}");
+    // Media flows after the restart, both ways.
+    while events.media.try_recv().is_ok() {}
+    peer_receives(&mut events.media, MediaKind::Audio, 25).await;
+    while browser.rtp.try_recv().is_ok() {}
+    browser.receives(MediaKind::Audio, 25).await;
+
+    browser_audio.abort();
+    our_audio.abort();
+    peer.close().await.expect("close peer");
+    browser.pc.close().await.expect("close browser");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_rtcp_feedback_becomes_events() {
+    let mut browser = Browser::new(SlidesSetup::RecvOnly).await;
+    let (peer, mut events, _) = connect(&mut browser).await;
+    let video = peer_stream(
+        &peer,
+        MediaKind::Video,
+        vp8_frames(30),
+        Duration::from_millis(40),
+    )
+    .await;
+    let slides = peer_stream(
+        &peer,
+        MediaKind::Slides,
+        vp8_frames(30),
+        Duration::from_millis(100),
+    )
+    .await;
+    let video_track = browser.track(MediaKind::Video).await;
+    let slides_track = browser.track(MediaKind::Slides).await;
+    let video_ssrc = *video_track.ssrcs().await.first().expect("video ssrc");
+    let slides_ssrc = *slides_track.ssrcs().await.first().expect("slides ssrc");
+
+    // A PLI, a REMB naming both streams and a receiver report, in one compound.
+    video_track
+        .write_rtcp(vec![
+            Box::new(PictureLossIndication {
+                sender_ssrc: B_VIDEO_SSRC,
+                media_ssrc: video_ssrc,
+            }),
+            Box::new(ReceiverEstimatedMaximumBitrate {
+                sender_ssrc: B_VIDEO_SSRC,
+                bitrate: 750_000.0,
+                ssrcs: vec![video_ssrc, slides_ssrc],
+            }),
+            Box::new(ReceiverReport {
+                ssrc: B_VIDEO_SSRC,
+                reports: vec![ReceptionReport {
+                    ssrc: video_ssrc,
+                    fraction_lost: 64,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        ])
+        .await
+        .expect("browser rtcp");
+    peer_events_all(
+        &mut events.control,
+        vec![
+            PeerEvent::KeyframeRequested {
+                kind: MediaKind::Video,
+            },
+            PeerEvent::ReceiverEstimate {
+                kind: MediaKind::Video,
+                bitrate_bps: 750_000,
+            },
+            PeerEvent::ReceiverEstimate {
+                kind: MediaKind::Slides,
+                bitrate_bps: 750_000,
+            },
+            PeerEvent::ReceiverLoss {
+                kind: MediaKind::Video,
+                fraction_lost: 64,
+            },
+        ],
+    )
+    .await;
+
+    // Chrome's compounds lead with a receiver report, often empty; the PLI behind it
+    // still counts. This one asks for a presentation keyframe.
+    slides_track
+        .write_rtcp(vec![
+            Box::new(ReceiverReport {
+                ssrc: B_VIDEO_SSRC,
+                ..Default::default()
+            }),
+            Box::new(PictureLossIndication {
+                sender_ssrc: B_VIDEO_SSRC,
+                media_ssrc: slides_ssrc,
+            }),
+        ])
+        .await
+        .expect("browser rtcp");
+    peer_event(&mut events.control, "slides keyframe request", |e| {
+        *e == PeerEvent::KeyframeRequested {
+            kind: MediaKind::Slides,
+        }
+    })
+    .await;
+
+    video.abort();
+    slides.abort();
+    peer.close().await.expect("close peer");
+    browser.pc.close().await.expect("close browser");
+}
+
+/// Relays UDP between the browser and our peer, dropping every 10th VP8 packet (payload
+/// type 100) each way between the 20th and the 120th, as a lossy path would. Returns its
+/// port.
+async fn lossy_relay(peer_port: u16) -> (u16, JoinHandle<()>) {
+    let relay = TokioUdpSocket::bind((LOOPBACK, 0))
+        .await
+        .expect("relay socket");
+    let port = relay.local_addr().expect("relay addr").port();
+    let peer = SocketAddr::new(LOOPBACK, peer_port);
+    let task = tokio::spawn(async move {
+        let mut browser: Option<SocketAddr> = None;
+        let mut buf = vec![0u8; 2048];
+        let (mut to_browser, mut to_peer) = (0u32, 0u32);
+        loop {
+            let Ok((len, from)) = relay.recv_from(&mut buf).await else {
+                return;
+            };
+            let packet = &buf[..len];
+            // SRTP keeps the RTP header in the clear: version 2, payload type 100.
+            let vp8 = len > 12 && packet[0] >> 6 == 2 && packet[1] & 0x7f == 100;
+            let (to, count) = if from == peer {
+                let Some(browser) = browser else { continue };
+                (browser, &mut to_browser)
+            } else {
+                browser = Some(from);
+                (peer, &mut to_peer)
+            };
+            if vp8 {
+                *count += 1;
+                if (20..120).contains(count) && *count % 10 == 0 {
+                    continue;
+                }
+            }
+            let _ = relay.send_to(packet, to).await;
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nacks_recover_lost_video_both_ways() {
+    let mut browser = Browser::build(SlidesSetup::Absent, true, false).await;
+    let offer = browser.offer(false).await;
+    // Only the relay's address reaches either side: the browser's candidates are dropped
+    // (our peer learns it from its checks through the relay), ours point at the relay.
+    let offer: String = offer
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("a=candidate:"))
+        .collect();
+    let Answered {
+        peer,
+        sdp,
+        mut events,
+    } = timeout(WAIT, Peer::answer(&offer, PeerConfig::new(LOOPBACK)))
+        .await
+        .expect("answer in time")
+        .expect("answer");
+    let peer = Arc::new(peer);
+    let (relay_port, relay) = lossy_relay(peer.local_port()).await;
+    let sdp = sdp.replace(
+        &format!("127.0.0.1 {} typ host", peer.local_port()),
+        &format!("127.0.0.1 {relay_port} typ host"),
+    );
+    assert!(sdp.contains(&format!(" {relay_port} typ host")), "{sdp}");
+    assert!(sdp.contains("a=rtcp-fb:100 nack\r\n"), "{sdp}");
+    browser.accept(&sdp).await;
+    browser.connected().await;
+    peer_event(&mut events.control, "connected", |e| {
+        *e == PeerEvent::StateChanged(PeerState::Connected)
+    })
+    .await;
+
+    let frames = vp8_frames(200);
+    let ours = peer_stream(
+        &peer,
+        MediaKind::Video,
+        frames.clone(),
+        Duration::from_millis(20),
+    )
+    .await;
+    let theirs = browser
+        .video
+        .stream(frames, Duration::from_millis(20))
+        .await;
+
+    // The browser gets every one of our first 150 packets: the relay dropped 10, our
+    // NACK responder resent them.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut first = None;
     timeout(WAIT, async {
-        while b_audio_rtp < 40 || b_video_rtp < 20 {
-            match rtp_rx.recv().await.expect("browser rtp channel open") {
-                RtpCodecKind::Audio => b_audio_rtp += 1,
-                RtpCodecKind::Video => b_video_rtp += 1,
-                _ => {}
+        loop {
+            let (kind, seq) = browser.rtp.recv().await.expect("browser rtp channel");
+            if kind != MediaKind::Video {
+                continue;
+            }
+            let first = *first.get_or_insert(seq);
+            let offset = seq.wrapping_sub(first);
+            if offset < 150 {
+                seen.insert(offset);
+            }
+            if seen.len() == 150 {
+                return;
             }
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("browser got {b_audio_rtp} audio, {b_video_rtp} video rtp"));
+    .unwrap_or_else(|_| {
+        let missing: Vec<u16> = (0..150).filter(|o| !seen.contains(o)).collect();
+        panic!("browser never got packets {missing:?} (offsets from the first)")
+    });
 
-    browser_send.abort();
-    peer_send.abort();
+    // We get every one of the browser's first 150 frames: our NACKs got the 10 the relay
+    // dropped resent.
+    let mut timestamps = std::collections::BTreeSet::new();
+    let mut first = None;
+    timeout(WAIT, async {
+        while timestamps.len() < 150 {
+            let item = events.media.recv().await.expect("media channel");
+            if item.kind != MediaKind::Video {
+                continue;
+            }
+            let first = *first.get_or_insert(item.rtp_timestamp);
+            let frame = item.rtp_timestamp.wrapping_sub(first) / 1800;
+            if frame < 150 {
+                timestamps.insert(frame);
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        let missing: Vec<u32> = (0..150).filter(|f| !timestamps.contains(f)).collect();
+        panic!("we never got frames {missing:?}")
+    });
+
+    ours.abort();
+    theirs.abort();
+    relay.abort();
     peer.close().await.expect("close peer");
-    browser.close().await.expect("close browser");
+    browser.pc.close().await.expect("close browser");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_peer_releases_its_port() {
+    let port = free_port();
+    let mut config = PeerConfig::new(LOOPBACK);
+    config.port_range = (port, port);
+    let answered = timeout(WAIT, Peer::answer(CHROME_OFFER, config))
+        .await
+        .expect("answer in time")
+        .expect("answer");
+    assert_eq!(answered.peer.local_port(), port);
+    assert!(
+        UdpSocket::bind((LOOPBACK, port)).is_err(),
+        "the peer holds its port"
+    );
+    drop(answered);
+    port_released(port).await;
+}
+
+/// Hands the browser's application every inbound RTCP packet (webrtc-rs ends inbound RTCP
+/// at the end of the chain unless an interceptor marks it).
+#[derive(Default)]
+struct DeliverAllRtcp {
+    read: std::collections::VecDeque<TaggedPacket>,
+    write: std::collections::VecDeque<TaggedPacket>,
+}
+
+impl rtc::sansio::Protocol<TaggedPacket, TaggedPacket, ()> for DeliverAllRtcp {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = webrtc::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if matches!(msg.message.packet, Packet::Rtcp(_)) {
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for DeliverAllRtcp {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_gets_transport_wide_feedback_for_what_it_sends() {
+    let mut browser = Browser::build(SlidesSetup::Absent, false, true).await;
+    let (peer, _events, answer) = connect(&mut browser).await;
+    assert!(answer.contains("a=rtcp-fb:100 transport-cc"), "{answer}");
+    assert!(
+        answer.contains("transport-wide-cc-extensions-01"),
+        "{answer}"
+    );
+    let (feedback_tx, mut feedback) = mpsc::unbounded_channel();
+    let mut tasks = Vec::new();
+    for out in [browser.audio.clone(), browser.video.clone()] {
+        let feedback_tx = feedback_tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = out.track.poll().await {
+                if let TrackLocalEvent::OnRtcpPacket(packets) = event
+                    && packets.iter().any(|p| p.as_any().is::<TransportLayerCc>())
+                    && feedback_tx.send(()).is_err()
+                {
+                    return;
+                }
+            }
+        }));
+    }
+    tasks.push(
+        browser
+            .audio
+            .stream(opus_packets(50), Duration::from_millis(20))
+            .await,
+    );
+    tasks.push(
+        browser
+            .video
+            .stream(vp8_frames(30), Duration::from_millis(40))
+            .await,
+    );
+    timeout(WAIT, feedback.recv())
+        .await
+        .expect("transport-wide feedback from our peer")
+        .expect("feedback channel");
+    for task in tasks {
+        task.abort();
+    }
+    peer.close().await.expect("close peer");
+    browser.pc.close().await.expect("close browser");
+}
+
+#[test]
+fn a_peer_is_shared_across_tasks() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<Peer>();
+    send_sync::<Arc<Peer>>();
+    // The engine drives these from spawned tasks: their futures must be `Send`.
+    #[allow(dead_code)]
+    fn futures(peer: &Peer) {
+        let frame = Bytes::new();
+        let d = Duration::from_millis(20);
+        send(&peer.send_audio(frame.clone(), d));
+        send(&peer.send_video(frame.clone(), d));
+        send(&peer.send_slides(frame, d));
+        send(&peer.update(""));
+        send(&peer.add_remote_candidate("", None));
+        send(&peer.request_keyframe(MediaKind::Video));
+        send(&peer.close());
+        send(&Peer::answer("", PeerConfig::new(LOOPBACK)));
+    }
 }

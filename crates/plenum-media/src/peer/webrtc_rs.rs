@@ -1,34 +1,87 @@
 //! The webrtc-rs 0.21.1 backend of [`super::Peer`]. Every webrtc-rs/rtc type stays in here.
+//!
+//! # The RTP/RTCP path (interceptor chain, wire-most first)
+//!
+//! * **NACK responder** (`configure_nack`): keeps what we sent and retransmits what the
+//!   browser NACKs. Only for streams whose codec negotiated `nack`, i.e. video and slides;
+//!   retransmissions go out on the main SSRC (no RTX, see the media-stack notes).
+//! * **NACK generator** (`configure_nack`): NACKs gaps in the browser's VP8 streams.
+//! * **TWCC receiver** (`configure_twcc_receiver_only`): answers `transport-cc` and the
+//!   transport-wide sequence extension, then reports arrival times to the browser, whose
+//!   send-side estimator (GCC) adapts the bitrate it sends us.
+//! * **Receiver and sender reports** (`configure_rtcp_reports`).
+//! * **[`RtcpToApplication`]** (ours, application-most): copies the PLI, FIR, REMB and
+//!   report blocks the browser sends about our streams past the end of the chain, so they
+//!   become [`PeerEvent`]s.
+//!
+//! Not active: no REMB of our own (webrtc-rs 0.21 has no receive-side estimator), no
+//! send-side estimation or pacing of our streams (we add no transport-wide sequence numbers,
+//! so for what we send the browser falls back to REMB and receiver reports, which we report
+//! as events), no RTX, no FEC.
+//!
+//! # webrtc-rs behaviour worked around here
+//!
+//! * The answer's direction is the transceiver's preferred direction, not the RFC 3264
+//!   intersection with the offer, so each negotiation sets every transceiver's direction
+//!   from the offer before `create_answer`.
+//! * Re-offering an m-line as `a=inactive` *stops* its transceiver for good (the SDK's
+//!   presentation line goes inactive after every presentation), and a transceiver created
+//!   from a `recvonly` line never gets a receiver (so the browser could never present on
+//!   it later). The offer webrtc-rs sees has those directions rewritten
+//!   ([`mask_directions`]); the direction we set makes the answer right all the same.
+//! * A re-offer webrtc-rs refuses half-way leaves it in `have-remote-offer`; it is rolled
+//!   back so the session stays usable.
+//! * `add_track` takes the first free transceiver of the kind, so tracks are added in
+//!   m-line order and the mid they landed on is checked.
+//! * A remote track does not say which m-line it came from; its first event names its
+//!   receiver, which maps to a transceiver and so to a mid.
+//! * An answerer's ICE restart happens inside `set_remote_description` when the offer's
+//!   credentials change; gathering then runs again for the new generation.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rtc::interceptor::{
+    Attribute, AttributedPacket, Interceptor, Packet, Slot, StreamInfo, TaggedPacket,
+};
 use rtc::media::Sample;
 use rtc::media::io::sample_builder::SampleBuilder;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtcp;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp::codec::vp8::Vp8Packet;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RtpCodecKind,
 };
-use tokio::sync::{mpsc, watch};
-use webrtc::media_stream::track_local::TrackLocal;
+use rtc::sansio;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
     RTCIceCandidateInit, RTCIceCandidateType, RTCIceGatheringState, RTCPeerConnectionIceEvent,
     RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder, configure_nack,
-    configure_rtcp_reports,
+    configure_rtcp_reports, configure_twcc_receiver_only,
 };
-use webrtc::rtp_transceiver::RtpSender;
+use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RtpSender};
 
-use super::{IncomingMedia, MediaKind, PeerConfig, PeerError, PeerEvent, PeerEvents, PeerState};
+use super::{
+    IncomingMedia, MediaDirection, MediaKind, Offer, PeerConfig, PeerError, PeerEvent, PeerEvents,
+    PeerState,
+};
 
 /// Payload types we register; the answer uses the offer's numbers for the same codecs.
 const OPUS_PT: u8 = 111;
@@ -37,6 +90,9 @@ const VP8_PT: u8 = 96;
 const MEDIA_QUEUE: usize = 256;
 /// How far (in packets) the VP8 sample builder waits for a late packet.
 const VP8_MAX_LATE_PACKETS: u16 = 256;
+/// Where [`RtcpToApplication`] sits: after every built-in interceptor (the highest named
+/// slot is the jitter buffer at 13 000), so all of them have seen the RTCP first.
+const RTCP_TO_APPLICATION_SLOT: usize = 14_000;
 
 fn webrtc_err(op: &'static str) -> impl FnOnce(webrtc::error::Error) -> PeerError {
     move |e| PeerError::Webrtc {
@@ -45,109 +101,274 @@ fn webrtc_err(op: &'static str) -> impl FnOnce(webrtc::error::Error) -> PeerErro
     }
 }
 
-/// One outgoing track and what the negotiation gave it.
-struct Outgoing {
-    track: Arc<TrackLocalStaticSample>,
-    sender: Arc<dyn RtpSender>,
-    ssrc: u32,
-    /// The negotiated payload type, `None` if the kind was not negotiated.
-    payload_type: Option<u8>,
+fn internal(op: &'static str, message: &str) -> PeerError {
+    PeerError::Webrtc {
+        op,
+        source: message.to_owned().into(),
+    }
 }
 
-/// The remote video track (for PLI) once it has arrived.
-type RemoteVideo = Arc<Mutex<Option<(Arc<dyn TrackRemote>, u32)>>>;
+// === Backend ===
 
 pub(super) struct Backend {
     pc: Arc<dyn PeerConnection>,
-    audio: Outgoing,
-    video: Outgoing,
-    remote_video: RemoteVideo,
-    local_port: Arc<AtomicU16>,
+    shared: Arc<Shared>,
+    /// Serialises offer/answer rounds. Sends never take it.
+    signaling: tokio::sync::Mutex<Signaling>,
+    /// Becomes `true` when the current gathering generation completes.
+    gathered: watch::Receiver<bool>,
+    gather_timeout: Duration,
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("webrtc_rs::Backend")
-            .field("audio_ssrc", &self.audio.ssrc)
-            .field("audio_pt", &self.audio.payload_type)
-            .field("video_ssrc", &self.video.ssrc)
-            .field("video_pt", &self.video.payload_type)
-            .field("local_port", &self.local_port.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
+        let streams = self.shared.streams();
+        let mut d = f.debug_struct("webrtc_rs::Backend");
+        for kind in MediaKind::ALL {
+            let out = &streams.outgoing[kind.index()];
+            d.field(
+                match kind {
+                    MediaKind::Audio => "audio",
+                    MediaKind::Video => "video",
+                    MediaKind::Slides => "slides",
+                },
+                &(
+                    out.as_ref().map(|o| o.ssrc),
+                    out.as_ref().and_then(|o| o.payload_type),
+                    streams.directions[kind.index()],
+                ),
+            );
+        }
+        d.field(
+            "local_port",
+            &self.shared.local_port.load(Ordering::Relaxed),
+        )
+        .finish_non_exhaustive()
     }
 }
 
 impl Backend {
     pub(super) async fn answer(
+        offer: &Offer,
         offer_sdp: &str,
         config: &PeerConfig,
     ) -> Result<(Backend, String, PeerEvents), PeerError> {
         let (media_tx, media_rx) = mpsc::channel(MEDIA_QUEUE);
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let (gathered_tx, mut gathered_rx) = watch::channel(false);
-        let remote_video: RemoteVideo = Arc::new(Mutex::new(None));
-        let local_port = Arc::new(AtomicU16::new(0));
-        let handler = Arc::new(Handler {
+        let (gathered_tx, gathered_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
             control: control_tx,
             media: media_tx,
             gathered: gathered_tx,
-            remote_video: remote_video.clone(),
             mid: super::first_mid(offer_sdp),
-            local_port: local_port.clone(),
+            local_port: AtomicU16::new(0),
+            streams: Mutex::new(Streams::default()),
         });
 
-        let pc = build_peer_connection(config, handler).await?;
+        let pc = build_peer_connection(config, &shared).await?;
+        let backend = Backend {
+            pc,
+            shared,
+            signaling: tokio::sync::Mutex::new(Signaling::default()),
+            gathered: gathered_rx,
+            gather_timeout: config.gather_timeout,
+            closed: AtomicBool::new(false),
+        };
+        let answered = {
+            let mut signaling = backend.signaling.lock().await;
+            backend.negotiate(&mut signaling, offer, offer_sdp).await
+        };
+        match answered {
+            Ok(sdp) => {
+                tracing::debug!(?backend, "answered offer");
+                Ok((
+                    backend,
+                    sdp,
+                    PeerEvents {
+                        media: media_rx,
+                        control: control_rx,
+                    },
+                ))
+            }
+            Err(e) => {
+                // Nothing may outlive a failed answer: closing ends the driver (and with it
+                // the socket) and every task's event stream.
+                if let Err(close) = backend.close().await {
+                    tracing::debug!(error = %close, "closing a peer whose answer failed");
+                }
+                Err(e)
+            }
+        }
+    }
 
-        let offer = RTCSessionDescription::offer(offer_sdp.to_owned())
-            .map_err(webrtc_err("parse offer"))?;
-        pc.set_remote_description(offer)
-            .await
-            .map_err(webrtc_err("set remote description"))?;
+    pub(super) async fn update(&self, offer: &Offer, offer_sdp: &str) -> Result<String, PeerError> {
+        let mut signaling = self.signaling.lock().await;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(internal("update", "the peer is closed"));
+        }
+        let answer = self.negotiate(&mut signaling, offer, offer_sdp).await?;
+        tracing::debug!(backend = ?self, "answered renegotiation");
+        Ok(answer)
+    }
 
-        // Tracks are added after the offer is applied: 0.21 reuses the offered
-        // transceivers, so the answer is sendrecv (0.17 answered recvonly here).
-        let audio = add_track(&pc, MediaKind::Audio).await?;
-        let video = add_track(&pc, MediaKind::Video).await?;
+    /// One offer/answer round: applies `offer`, attaches tracks to new lines, sets every
+    /// direction, answers. On failure, rolls the offer back.
+    async fn negotiate(
+        &self,
+        signaling: &mut Signaling,
+        offer: &Offer,
+        offer_sdp: &str,
+    ) -> Result<String, PeerError> {
+        let first = signaling.remote_ice.is_none();
+        let restart = match (signaling.remote_ice.as_ref(), offer.ice_credentials()) {
+            (Some(current), Some(new)) => current != new,
+            _ => false,
+        };
 
-        let answer = pc
+        let masked = mask_directions(offer_sdp, &signaling.mids);
+        let description =
+            RTCSessionDescription::offer(masked).map_err(webrtc_err("parse offer"))?;
+        let answered = match self.pc.set_remote_description(description).await {
+            Ok(()) => self.answer_applied_offer(offer, first || restart).await,
+            // webrtc-rs may fail half-way, with the offer's state already taken.
+            Err(e) => Err(webrtc_err("set remote description")(e)),
+        };
+        match answered {
+            Ok(sdp) => {
+                signaling.remote_ice = offer.ice_credentials().cloned();
+                signaling
+                    .mids
+                    .extend(offer.media.iter().map(|m| m.mid.clone()));
+                Ok(sdp)
+            }
+            Err(e) => {
+                if !first {
+                    // Leave the session as it was before this offer (a no-op error when
+                    // webrtc-rs did not take the offer's state).
+                    match RTCSessionDescription::rollback(None) {
+                        Ok(rollback) => {
+                            if let Err(error) = self.pc.set_remote_description(rollback).await {
+                                tracing::debug!(%error, "rolling back a refused offer");
+                            }
+                        }
+                        Err(error) => tracing::debug!(%error, "rollback description"),
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The part of [`Backend::negotiate`] after `set_remote_description`.
+    async fn answer_applied_offer(
+        &self,
+        offer: &Offer,
+        wait_for_gathering: bool,
+    ) -> Result<String, PeerError> {
+        // Tracks for lines that have none yet, in m-line order (`add_track` takes the first
+        // free transceiver of the kind).
+        for line in &offer.media {
+            let Some(kind) = line.role else { continue };
+            if self.shared.streams().outgoing[kind.index()].is_some() {
+                continue;
+            }
+            let outgoing = add_track(&self.pc, kind).await?;
+            let landed = mid_of_sender(&self.pc, &outgoing.sender).await;
+            if landed.as_deref() != Some(line.mid.as_str()) {
+                return Err(internal(
+                    "attach track",
+                    &format!("{kind} track landed on mid {landed:?}, not {}", line.mid),
+                ));
+            }
+            tokio::spawn(forward_rtcp(outgoing.track.clone(), self.shared.clone()));
+            self.shared.streams().outgoing[kind.index()] = Some(Arc::new(outgoing));
+        }
+
+        // Every transceiver's direction from the offer (RFC 3264), and which transceiver
+        // carries which kind (so an arriving remote track can be told apart).
+        let mut transceiver_kinds = HashMap::new();
+        for transceiver in self.pc.get_transceivers().await {
+            let Ok(Some(mid)) = transceiver.mid().await else {
+                continue;
+            };
+            let line = offer.media.iter().find(|m| m.mid == mid);
+            let role = line.and_then(|m| m.role);
+            let direction = role.map_or(MediaDirection::Inactive, |k| offer.answer_direction(k));
+            if let Some(kind) = role {
+                transceiver_kinds.insert(transceiver.id(), kind);
+            }
+            transceiver
+                .set_direction(to_webrtc(direction))
+                .await
+                .map_err(webrtc_err("set direction"))?;
+        }
+        {
+            let mut streams = self.shared.streams();
+            streams.transceiver_kinds = transceiver_kinds;
+            for line in &offer.media {
+                if let Some(kind) = line.role {
+                    for ssrc in &line.ssrcs {
+                        streams.remote_ssrcs.insert(*ssrc, kind);
+                    }
+                }
+            }
+        }
+
+        let answer = self
+            .pc
             .create_answer(None)
             .await
             .map_err(webrtc_err("create answer"))?;
-        pc.set_local_description(answer)
+        if wait_for_gathering {
+            self.shared.gathered.send_replace(false);
+        }
+        self.pc
+            .set_local_description(answer)
             .await
             .map_err(webrtc_err("set local description"))?;
 
-        // Bounded wait for gathering so the answer carries our candidates.
-        let _ =
-            tokio::time::timeout(config.gather_timeout, gathered_rx.wait_for(|done| *done)).await;
+        if wait_for_gathering {
+            // Bounded wait so the answer carries our candidates; later ones are trickled.
+            let mut gathered = self.gathered.clone();
+            let _ =
+                tokio::time::timeout(self.gather_timeout, gathered.wait_for(|done| *done)).await;
+        }
 
-        let sdp = pc
+        let sdp = self
+            .pc
             .local_description()
             .await
             .map(|d| d.sdp)
-            .ok_or_else(|| PeerError::Webrtc {
-                op: "local description",
-                source: "no local description after set_local_description".into(),
-            })?;
+            .ok_or_else(|| internal("local description", "none after set_local_description"))?;
 
-        let mut backend = Backend {
-            pc,
-            audio,
-            video,
-            remote_video,
-            local_port,
+        // What we may send now: the negotiated payload type of each track, and the
+        // directions of this answer.
+        let outgoing: Vec<(MediaKind, Arc<Outgoing>)> = {
+            let streams = self.shared.streams();
+            MediaKind::ALL
+                .into_iter()
+                .filter_map(|k| streams.outgoing[k.index()].clone().map(|o| (k, o)))
+                .collect()
         };
-        backend.audio.payload_type = negotiated_payload_type(&backend.audio.sender).await;
-        backend.video.payload_type = negotiated_payload_type(&backend.video.sender).await;
-        tracing::debug!(?backend, "answered offer");
-        Ok((
-            backend,
-            sdp,
-            PeerEvents {
-                media: media_rx,
-                control: control_rx,
-            },
-        ))
+        let mut payload_types = [None; 3];
+        for (kind, out) in &outgoing {
+            payload_types[kind.index()] = negotiated_payload_type(&out.sender).await;
+        }
+        let mut streams = self.shared.streams();
+        for kind in MediaKind::ALL {
+            streams.directions[kind.index()] = offer.answer_direction(kind);
+            if let Some(out) = streams.outgoing[kind.index()].as_mut() {
+                // `Outgoing` is shared with sends in flight; its payload type is replaced
+                // through a fresh `Arc` rather than mutated under them.
+                if out.payload_type != payload_types[kind.index()] {
+                    let mut updated = Outgoing::clone(out);
+                    updated.payload_type = payload_types[kind.index()];
+                    *out = Arc::new(updated);
+                }
+            }
+        }
+        Ok(sdp)
     }
 
     pub(super) async fn add_remote_candidate(
@@ -172,11 +393,24 @@ impl Backend {
         data: Bytes,
         duration: Duration,
     ) -> Result<(), PeerError> {
-        let out = match kind {
-            MediaKind::Audio => &self.audio,
-            MediaKind::Video => &self.video,
+        let out = {
+            let streams = self.shared.streams();
+            if !streams.directions[kind.index()].sends() {
+                return Err(PeerError::NotNegotiated(kind));
+            }
+            streams.outgoing[kind.index()].clone()
         };
-        let pt = out.payload_type.ok_or(PeerError::NotNegotiated(kind))?;
+        let Some((out, pt)) = out.and_then(|o| o.payload_type.map(|pt| (o, pt))) else {
+            return Err(PeerError::NotNegotiated(kind));
+        };
+        let duration = out
+            .clock
+            .lock()
+            .expect("rtp clock lock is never held across a panic")
+            .advance(duration);
+        // webrtc-rs advances the RTP timestamp by `duration` only (see `RtpClock`). The
+        // sample's instant feeds nothing but the abs-send-time header extension, which we do
+        // not negotiate; it is "now" because the frame is sent as soon as it is made.
         let sample = Sample {
             data,
             duration,
@@ -189,32 +423,272 @@ impl Backend {
             .map_err(webrtc_err("write sample"))
     }
 
-    pub(super) async fn request_keyframe(&self) -> Result<(), PeerError> {
-        let remote = self
-            .remote_video
-            .lock()
-            .expect("remote video lock is never held across a panic")
-            .clone();
+    pub(super) async fn request_keyframe(&self, kind: MediaKind) -> Result<(), PeerError> {
+        if !kind.is_video() {
+            return Ok(());
+        }
+        let (remote, sender_ssrc) = {
+            let streams = self.shared.streams();
+            let remote = streams.remote[kind.index()]
+                .as_ref()
+                .map(|r| (r.track.clone(), r.ssrc));
+            // RFC 4585 names the PLI's sender by its SSRC; ours for that kind if we send one.
+            let sender_ssrc = streams.outgoing[kind.index()]
+                .as_ref()
+                .or(streams.outgoing[MediaKind::Audio.index()].as_ref())
+                .map_or(0, |o| o.ssrc);
+            (remote, sender_ssrc)
+        };
         let Some((track, media_ssrc)) = remote else {
             return Ok(());
         };
         track
             .write_rtcp(vec![Box::new(PictureLossIndication {
-                sender_ssrc: 0,
+                sender_ssrc,
                 media_ssrc,
             })])
             .await
             .map_err(webrtc_err("send pli"))
     }
 
+    pub(super) fn direction(&self, kind: MediaKind) -> MediaDirection {
+        self.shared.streams().directions[kind.index()]
+    }
+
     pub(super) fn local_port(&self) -> u16 {
-        self.local_port.load(Ordering::Relaxed)
+        self.shared.local_port.load(Ordering::Relaxed)
     }
 
     pub(super) async fn close(&self) -> Result<(), PeerError> {
-        self.pc.close().await.map_err(webrtc_err("close"))
+        self.closed.store(true, Ordering::Release);
+        let result = self.pc.close().await.map_err(webrtc_err("close"));
+        // The receive tasks end with the track streams; abort them in case a consumer
+        // never drains the media channel they may be waiting on.
+        for task in self.shared.streams().receivers.drain(..) {
+            task.abort();
+        }
+        result
     }
 }
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        // A PeerConnection dropped without `close()` keeps its driver task and socket
+        // (webrtc-rs detaches it onto the runtime), so close it in the background.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let pc = self.pc.clone();
+            runtime.spawn(async move {
+                if let Err(error) = pc.close().await {
+                    tracing::debug!(%error, "closing a dropped peer");
+                }
+            });
+        }
+        for task in self.shared.streams().receivers.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// What the offer/answer rounds so far established.
+#[derive(Debug, Default)]
+struct Signaling {
+    /// The ICE credentials of the offer last applied (a change is an ICE restart); `None`
+    /// before the first answer.
+    remote_ice: Option<(String, String)>,
+    /// The mids webrtc-rs has transceivers for.
+    mids: HashSet<String>,
+}
+
+fn to_webrtc(direction: MediaDirection) -> RTCRtpTransceiverDirection {
+    match direction {
+        MediaDirection::SendRecv => RTCRtpTransceiverDirection::Sendrecv,
+        MediaDirection::SendOnly => RTCRtpTransceiverDirection::Sendonly,
+        MediaDirection::RecvOnly => RTCRtpTransceiverDirection::Recvonly,
+        MediaDirection::Inactive => RTCRtpTransceiverDirection::Inactive,
+    }
+}
+
+/// The offer as webrtc-rs gets it, with the direction of lines that send nothing
+/// rewritten so webrtc-rs keeps every transceiver able to send and receive later:
+///
+/// * on a line it already has (`known` mids), `a=inactive` becomes `a=recvonly`: applying
+///   an inactive line to an existing transceiver stops it for good in webrtc-rs 0.21.1,
+///   and the SDK's presentation line returns from inactive after every presentation;
+/// * on a new line, `a=recvonly` becomes `a=inactive`: a transceiver created from a
+///   recvonly line has no receiver, so it could never receive the browser's presentation.
+///
+/// Both mean "the offerer sends nothing"; the answer's real direction comes from the
+/// direction we set on the transceiver.
+fn mask_directions(offer_sdp: &str, known: &HashSet<String>) -> String {
+    let mut out = String::with_capacity(offer_sdp.len());
+    for section in super::split_keep_header(offer_sdp) {
+        let (from, to) = match super::attribute(section, "a=mid:") {
+            Some(mid) if known.contains(mid) => ("a=inactive", "a=recvonly"),
+            Some(_) => ("a=recvonly", "a=inactive"),
+            None => ("", ""),
+        };
+        for line in section.split_inclusive('\n') {
+            let content = line.trim_end();
+            if !from.is_empty() && content == from {
+                out.push_str(to);
+                out.push_str(&line[content.len()..]);
+            } else {
+                out.push_str(line);
+            }
+        }
+    }
+    out
+}
+
+// === Shared state ===
+
+/// State shared by the backend, its event handler and its tasks.
+struct Shared {
+    control: mpsc::UnboundedSender<PeerEvent>,
+    media: mpsc::Sender<IncomingMedia>,
+    /// Set when the current gathering generation completes.
+    gathered: watch::Sender<bool>,
+    /// The bundle tag, reported with trickled candidates.
+    mid: String,
+    local_port: AtomicU16,
+    streams: Mutex<Streams>,
+}
+
+/// The negotiated streams. Locked briefly, never across an await.
+#[derive(Default)]
+struct Streams {
+    /// Our outgoing tracks by [`MediaKind::index`], created for the lines the offers had.
+    outgoing: [Option<Arc<Outgoing>>; 3],
+    /// The current answer's direction of each kind.
+    directions: [MediaDirection; 3],
+    /// The browser's newest track of each kind, for PLI.
+    remote: [Option<RemoteTrack>; 3],
+    /// The tasks reading the browser's tracks, aborted on close.
+    receivers: Vec<AbortHandle>,
+    /// Which kind each transceiver carries (by transceiver id = receiver id).
+    transceiver_kinds: HashMap<usize, MediaKind>,
+    /// The browser's SSRCs from its offers' `a=ssrc` lines (a fallback for telling tracks
+    /// apart).
+    remote_ssrcs: HashMap<u32, MediaKind>,
+}
+
+impl Shared {
+    fn streams(&self) -> MutexGuard<'_, Streams> {
+        self.streams
+            .lock()
+            .expect("streams lock is never held across a panic")
+    }
+
+    /// Which of our streams an SSRC is.
+    fn local_kind(&self, ssrc: u32) -> Option<MediaKind> {
+        let streams = self.streams();
+        MediaKind::ALL.into_iter().find(|k| {
+            streams.outgoing[k.index()]
+                .as_ref()
+                .is_some_and(|o| o.ssrc == ssrc)
+        })
+    }
+
+    /// Turns the RTCP feedback [`RtcpToApplication`] passed on into events.
+    fn rtcp_events(&self, packets: &[Box<dyn rtcp::Packet>]) {
+        for packet in packets {
+            let any = packet.as_any();
+            let emit = |ssrc: u32, event: &dyn Fn(MediaKind) -> PeerEvent| {
+                if let Some(kind) = self.local_kind(ssrc) {
+                    let _ = self.control.send(event(kind));
+                }
+            };
+            if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                emit(pli.media_ssrc, &|kind| PeerEvent::KeyframeRequested {
+                    kind,
+                });
+            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+                for entry in &fir.fir {
+                    emit(entry.ssrc, &|kind| PeerEvent::KeyframeRequested { kind });
+                }
+            } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+                let bitrate_bps = remb.bitrate.max(0.0) as u64;
+                for ssrc in &remb.ssrcs {
+                    emit(*ssrc, &|kind| PeerEvent::ReceiverEstimate {
+                        kind,
+                        bitrate_bps,
+                    });
+                }
+            } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                for report in &rr.reports {
+                    let fraction_lost = report.fraction_lost;
+                    emit(report.ssrc, &|kind| PeerEvent::ReceiverLoss {
+                        kind,
+                        fraction_lost,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// One outgoing track and what the negotiation gave it.
+#[derive(Clone)]
+struct Outgoing {
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    ssrc: u32,
+    /// The negotiated payload type, `None` until a negotiation gave one.
+    payload_type: Option<u8>,
+    /// Shared between the clones made when the payload type changes, so the RTP
+    /// timestamp keeps counting.
+    clock: Arc<Mutex<RtpClock>>,
+}
+
+/// One of the browser's tracks, as it arrived.
+struct RemoteTrack {
+    track: Arc<dyn TrackRemote>,
+    /// The SSRC its packets carry (for PLI).
+    ssrc: u32,
+}
+
+// === RTP clock ===
+
+/// Turns frame durations into RTP timestamp steps that add up exactly to the media time
+/// sent, whatever the rounding of each frame's duration (1/30 s is not a whole number of
+/// nanoseconds, nor 90 kHz ticks of any `Duration`).
+///
+/// webrtc-rs advances a stream's RTP timestamp by `(duration.as_secs_f64() * clock_rate)
+/// as u32` per sample and by nothing else, so [`RtpClock::advance`] returns a duration a
+/// hair (1–2 ns) above the exact step, which that truncation turns back into the step.
+#[derive(Debug)]
+pub(super) struct RtpClock {
+    rate: u64,
+    elapsed_ns: u128,
+    ticks: u64,
+}
+
+impl RtpClock {
+    pub(super) fn new(rate: u32) -> RtpClock {
+        RtpClock {
+            rate: u64::from(rate),
+            elapsed_ns: 0,
+            ticks: 0,
+        }
+    }
+
+    /// The duration to hand webrtc-rs for a frame lasting `duration`.
+    pub(super) fn advance(&mut self, duration: Duration) -> Duration {
+        const NS: u128 = 1_000_000_000;
+        self.elapsed_ns += duration.as_nanos();
+        let target = u64::try_from(self.elapsed_ns * u128::from(self.rate) / NS)
+            .expect("an rtp clock does not run for 2^64 ticks");
+        let step = target - self.ticks;
+        self.ticks = target;
+        let ns = (u128::from(step) * NS).div_ceil(u128::from(self.rate)) + 1;
+        Duration::from_nanos(u64::try_from(ns).expect("one frame lasts less than 584 years"))
+    }
+}
+
+// === Building ===
 
 /// The media engine: only Opus/48000/2 and VP8/90000, so the answer picks these two.
 fn media_engine() -> Result<MediaEngine, PeerError> {
@@ -271,10 +745,22 @@ fn vp8_codec() -> RTCRtpCodec {
     }
 }
 
+/// The interceptor chain (see the module docs) around `engine`.
+fn interceptors(engine: &mut MediaEngine) -> Result<Registry, PeerError> {
+    let registry = configure_nack(Registry::new(), engine);
+    let registry = configure_rtcp_reports(registry);
+    let registry =
+        configure_twcc_receiver_only(registry, engine).map_err(webrtc_err("configure twcc"))?;
+    Ok(registry.with(
+        Slot::from(RTCP_TO_APPLICATION_SLOT),
+        RtcpToApplication::default(),
+    ))
+}
+
 /// Builds the PeerConnection on the first bindable port of the range.
 async fn build_peer_connection(
     config: &PeerConfig,
-    handler: Arc<Handler>,
+    shared: &Arc<Shared>,
 ) -> Result<Arc<dyn PeerConnection>, PeerError> {
     let (first, last) = config.port_range;
     let ports: Vec<u16> = if first == 0 && last == 0 {
@@ -297,10 +783,8 @@ async fn build_peer_connection(
         if port != 0 && UdpSocket::bind(addr).is_err() {
             continue;
         }
-        let mut registry = Registry::new();
         let mut engine = media_engine()?;
-        registry = configure_nack(registry, &mut engine);
-        registry = configure_rtcp_reports(registry);
+        let registry = interceptors(&mut engine)?;
         let mut settings = SettingEngineBuilder::new()
             .with_include_loopback_candidate(config.udp_bind.is_loopback());
         if !config.public_ips.is_empty() {
@@ -313,14 +797,16 @@ async fn build_peer_connection(
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings.build())
-            .with_handler(handler.clone())
+            .with_handler(Arc::new(Handler {
+                shared: shared.clone(),
+            }))
             .with_udp_addrs(vec![addr])
             .build()
             .await;
         match built {
             Ok(pc) => {
                 if port != 0 {
-                    handler.local_port.store(port, Ordering::Relaxed);
+                    shared.local_port.store(port, Ordering::Relaxed);
                 }
                 return Ok(Arc::new(pc));
             }
@@ -342,17 +828,23 @@ async fn build_peer_connection(
 
 async fn add_track(pc: &Arc<dyn PeerConnection>, kind: MediaKind) -> Result<Outgoing, PeerError> {
     let ssrc = rand::random::<u32>();
-    let (codec_kind, codec, name) = match kind {
-        MediaKind::Audio => (RtpCodecKind::Audio, opus_codec(), "audio"),
-        MediaKind::Video => (RtpCodecKind::Video, vp8_codec(), "video"),
+    let (codec_kind, codec, stream) = match kind {
+        MediaKind::Audio => (RtpCodecKind::Audio, opus_codec(), "plenum"),
+        MediaKind::Video => (RtpCodecKind::Video, vp8_codec(), "plenum"),
+        // Its own stream, so the browser does not fold the presentation into the main one.
+        MediaKind::Slides => (RtpCodecKind::Video, vp8_codec(), "plenum-presentation"),
     };
+    let clock_rate = codec.clock_rate;
+    // Track ids share one namespace with the browser's in webrtc-rs's RTCP routing, hence
+    // the SSRC in ours.
+    let track_id = format!("plenum-{kind}-{ssrc:08x}");
     let track = Arc::new(
         TrackLocalStaticSample::new(
             Instant::now(),
             MediaStreamTrack::new(
-                "plenum".to_owned(),
-                format!("plenum-{name}"),
-                format!("plenum-{name}"),
+                stream.to_owned(),
+                track_id.clone(),
+                track_id,
                 codec_kind,
                 vec![RTCRtpEncodingParameters {
                     rtp_coding_parameters: RTCRtpCodingParameters {
@@ -375,7 +867,22 @@ async fn add_track(pc: &Arc<dyn PeerConnection>, kind: MediaKind) -> Result<Outg
         sender,
         ssrc,
         payload_type: None,
+        clock: Arc::new(Mutex::new(RtpClock::new(clock_rate))),
     })
+}
+
+/// The mid of the transceiver `sender` belongs to.
+async fn mid_of_sender(
+    pc: &Arc<dyn PeerConnection>,
+    sender: &Arc<dyn RtpSender>,
+) -> Option<String> {
+    let id = usize::from(sender.id());
+    for transceiver in pc.get_transceivers().await {
+        if transceiver.id() == id {
+            return transceiver.mid().await.ok().flatten();
+        }
+    }
+    None
 }
 
 /// The payload type the negotiation gave `sender`, if any.
@@ -387,27 +894,23 @@ async fn negotiated_payload_type(sender: &Arc<dyn RtpSender>) -> Option<u8> {
 // === impl Handler ===
 
 struct Handler {
-    control: mpsc::UnboundedSender<PeerEvent>,
-    media: mpsc::Sender<IncomingMedia>,
-    gathered: watch::Sender<bool>,
-    remote_video: RemoteVideo,
-    /// The bundle tag, reported with trickled candidates.
-    mid: String,
-    local_port: Arc<AtomicU16>,
+    shared: Arc<Shared>,
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        if self.local_port.load(Ordering::Relaxed) == 0 {
-            self.local_port
+        let shared = &self.shared;
+        if shared.local_port.load(Ordering::Relaxed) == 0 {
+            shared
+                .local_port
                 .store(event.candidate.port, Ordering::Relaxed);
         }
         match event.candidate.to_json() {
             Ok(init) => {
-                let _ = self.control.send(PeerEvent::LocalCandidate {
+                let _ = shared.control.send(PeerEvent::LocalCandidate {
                     candidate: init.candidate,
-                    mid: self.mid.clone(),
+                    mid: shared.mid.clone(),
                 });
             }
             Err(e) => tracing::warn!(error = %e, "unencodable local candidate"),
@@ -416,8 +919,8 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         if state == RTCIceGatheringState::Complete {
-            self.gathered.send_replace(true);
-            let _ = self.control.send(PeerEvent::LocalCandidatesComplete);
+            self.shared.gathered.send_replace(true);
+            let _ = self.shared.control.send(PeerEvent::LocalCandidatesComplete);
         }
     }
 
@@ -431,81 +934,270 @@ impl PeerConnectionEventHandler for Handler {
             _ => PeerState::New,
         };
         tracing::debug!(?state, "peer connection state");
-        let _ = self.control.send(PeerEvent::StateChanged(state));
+        let _ = self.shared.control.send(PeerEvent::StateChanged(state));
     }
 
+    /// Runs on webrtc-rs's driver task: only spawns.
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let Some(ssrc) = track.ssrcs().await.first().copied() else {
-            tracing::warn!("remote track without ssrc");
+        let codec_kind = track.kind().await;
+        if !matches!(codec_kind, RtpCodecKind::Audio | RtpCodecKind::Video) {
+            tracing::debug!(kind = %codec_kind, "ignoring remote track");
             return;
-        };
-        let media = self.media.clone();
-        match track.kind().await {
-            RtpCodecKind::Audio => {
-                tokio::spawn(receive_audio(track, media));
-            }
-            RtpCodecKind::Video => {
-                *self
-                    .remote_video
-                    .lock()
-                    .expect("remote video lock is never held across a panic") =
-                    Some((track.clone(), ssrc));
-                tokio::spawn(receive_video(track, media));
-            }
-            other => tracing::debug!(kind = %other, "ignoring remote track"),
         }
+        let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
+        let (me_tx, me_rx) = oneshot::channel();
+        let task = tokio::spawn(receive(track, codec_kind, ssrc, self.shared.clone(), me_rx));
+        let _ = me_tx.send(task.abort_handle());
     }
 }
 
-async fn receive_audio(track: Arc<dyn TrackRemote>, media: mpsc::Sender<IncomingMedia>) {
-    while let Some(event) = track.poll().await {
+// === Receiving ===
+
+/// Reads one remote track: tells which stream it is from its first event (`OnOpen` names
+/// the receiver, hence the transceiver and its m-line), registers it for PLI, then
+/// delivers its media until it ends. `me` is this task's own abort handle.
+async fn receive(
+    track: Arc<dyn TrackRemote>,
+    codec_kind: RtpCodecKind,
+    mut ssrc: u32,
+    shared: Arc<Shared>,
+    me: oneshot::Receiver<AbortHandle>,
+) {
+    let Ok(me) = me.await else { return };
+    let mut pending = None;
+    let kind = match track.poll().await {
+        Some(TrackRemoteEvent::OnOpen(init)) => {
+            if init.ssrc != 0 {
+                ssrc = init.ssrc;
+            }
+            remote_kind(
+                &shared,
+                codec_kind,
+                Some(usize::from(init.receiver_id)),
+                ssrc,
+            )
+        }
+        Some(other) => {
+            pending = Some(other);
+            remote_kind(&shared, codec_kind, None, ssrc)
+        }
+        None => return,
+    };
+    tracing::debug!(%kind, ssrc, "remote track");
+    {
+        // The newest track of a kind is the one PLIs go to; an older one (the browser
+        // replaced its track) keeps being read until it ends.
+        let mut streams = shared.streams();
+        streams.remote[kind.index()] = Some(RemoteTrack {
+            track: track.clone(),
+            ssrc,
+        });
+        streams.receivers.retain(|t| !t.is_finished());
+        streams.receivers.push(me);
+    }
+
+    let mut vp8 = kind
+        .is_video()
+        .then(|| SampleBuilder::new(VP8_MAX_LATE_PACKETS, Vp8Packet::default(), 90_000));
+    let mut next = pending;
+    loop {
+        let event = match next.take() {
+            Some(event) => event,
+            None => match track.poll().await {
+                Some(event) => event,
+                None => return,
+            },
+        };
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
-                if packet.payload.is_empty() {
-                    continue;
+                if packet.header.ssrc != ssrc {
+                    // The browser restarted the stream on a new SSRC: aim PLIs at it.
+                    ssrc = packet.header.ssrc;
+                    let mut streams = shared.streams();
+                    if let Some(remote) = streams.remote[kind.index()].as_mut()
+                        && Arc::ptr_eq(&remote.track, &track)
+                    {
+                        remote.ssrc = ssrc;
+                    }
                 }
-                let incoming = IncomingMedia {
-                    kind: MediaKind::Audio,
-                    payload: packet.payload,
-                    rtp_timestamp: packet.header.timestamp,
-                    keyframe: false,
+                let delivered = match vp8.as_mut() {
+                    None => deliver_audio(&shared.media, packet).await,
+                    Some(builder) => deliver_vp8(&shared.media, kind, builder, packet).await,
                 };
-                if media.send(incoming).await.is_err() {
+                if !delivered {
                     return;
                 }
             }
+            TrackRemoteEvent::OnRtcpPacket(packets) => shared.rtcp_events(&packets),
             TrackRemoteEvent::OnEnded => return,
             _ => {}
         }
     }
 }
 
-async fn receive_video(track: Arc<dyn TrackRemote>, media: mpsc::Sender<IncomingMedia>) {
-    let mut builder = SampleBuilder::new(VP8_MAX_LATE_PACKETS, Vp8Packet::default(), 90_000);
-    while let Some(event) = track.poll().await {
-        match event {
-            TrackRemoteEvent::OnRtpPacket(packet) => {
-                let now = Instant::now();
-                builder.push(now, packet);
-                while let Some((sample, rtp_timestamp)) = builder.pop_with_timestamp(now) {
-                    if sample.data.is_empty() {
-                        continue;
-                    }
-                    // VP8 frame tag (RFC 6386 §9.1): bit 0 of the first byte is 0 on a keyframe.
-                    let keyframe = sample.data[0] & 0x01 == 0;
-                    let incoming = IncomingMedia {
-                        kind: MediaKind::Video,
-                        payload: sample.data,
-                        rtp_timestamp,
-                        keyframe,
-                    };
-                    if media.send(incoming).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            TrackRemoteEvent::OnEnded => return,
-            _ => {}
+/// Delivers one Opus packet; `false` once the consumer is gone.
+async fn deliver_audio(media: &mpsc::Sender<IncomingMedia>, packet: rtc::rtp::Packet) -> bool {
+    if packet.payload.is_empty() {
+        return true;
+    }
+    let incoming = IncomingMedia {
+        kind: MediaKind::Audio,
+        payload: packet.payload,
+        rtp_timestamp: packet.header.timestamp,
+        keyframe: false,
+    };
+    media.send(incoming).await.is_ok()
+}
+
+/// Reassembles VP8 frames and delivers the complete ones; `false` once the consumer is gone.
+async fn deliver_vp8(
+    media: &mpsc::Sender<IncomingMedia>,
+    kind: MediaKind,
+    builder: &mut SampleBuilder<Vp8Packet>,
+    packet: rtc::rtp::Packet,
+) -> bool {
+    let now = Instant::now();
+    builder.push(now, packet);
+    while let Some((sample, rtp_timestamp)) = builder.pop_with_timestamp(now) {
+        if sample.data.is_empty() {
+            continue;
+        }
+        // VP8 frame tag (RFC 6386 §9.1): bit 0 of the first byte is 0 on a keyframe.
+        let keyframe = sample.data[0] & 0x01 == 0;
+        let incoming = IncomingMedia {
+            kind,
+            payload: sample.data,
+            rtp_timestamp,
+            keyframe,
+        };
+        if media.send(incoming).await.is_err() {
+            return false;
         }
     }
+    true
+}
+
+/// Which stream a remote track is: by its transceiver, else by the SSRC the offer
+/// declared, else audio or main video by codec kind.
+fn remote_kind(
+    shared: &Shared,
+    codec_kind: RtpCodecKind,
+    transceiver: Option<usize>,
+    ssrc: u32,
+) -> MediaKind {
+    let streams = shared.streams();
+    transceiver
+        .and_then(|t| streams.transceiver_kinds.get(&t).copied())
+        .or_else(|| streams.remote_ssrcs.get(&ssrc).copied())
+        .unwrap_or(if codec_kind == RtpCodecKind::Audio {
+            MediaKind::Audio
+        } else {
+            MediaKind::Video
+        })
+}
+
+// === RTCP to the application ===
+
+/// Reads the RTCP feedback webrtc-rs routes to one of our tracks and turns it into events.
+async fn forward_rtcp(track: Arc<TrackLocalStaticSample>, shared: Arc<Shared>) {
+    // Ends when the connection closes (webrtc-rs ends the track's event stream).
+    while let Some(event) = track.poll().await {
+        if let TrackLocalEvent::OnRtcpPacket(packets) = event {
+            shared.rtcp_events(&packets);
+        }
+    }
+}
+
+/// The last interceptor of the chain: passes the browser's keyframe requests, REMBs and
+/// report blocks on to the application (webrtc-rs ends inbound RTCP at the end of the
+/// chain unless a packet is marked [`Attribute::DeliverToApplication`]).
+///
+/// Each packet of interest goes on alone, and each report block as a receiver report of
+/// its own: webrtc-rs routes an RTCP compound to a track by the first SSRC it names and
+/// drops it when that is nobody's (an empty RR leading Chrome's compounds, or a report
+/// block about an SSRC that is not ours), so splitting keeps every item on the track it is
+/// about. The original compound continues unmarked and stops at the end of the chain as
+/// before, so the other interceptors see exactly what they saw without this one.
+#[derive(Default)]
+struct RtcpToApplication {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl RtcpToApplication {
+    /// The application's share of one inbound RTCP packet.
+    fn for_application(packet: &dyn rtcp::Packet, out: &mut Vec<Box<dyn rtcp::Packet>>) {
+        let any = packet.as_any();
+        let blocks =
+            |ssrc: u32, reports: &[ReceptionReport], out: &mut Vec<Box<dyn rtcp::Packet>>| {
+                for report in reports {
+                    out.push(Box::new(ReceiverReport {
+                        ssrc,
+                        reports: vec![report.clone()],
+                        profile_extensions: Bytes::new(),
+                    }));
+                }
+            };
+        if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+            out.push(Box::new(pli.clone()));
+        } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+            out.push(Box::new(fir.clone()));
+        } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+            if !remb.ssrcs.is_empty() {
+                out.push(Box::new(remb.clone()));
+            }
+        } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+            blocks(rr.ssrc, &rr.reports, out);
+        } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+            blocks(sr.ssrc, &sr.reports, out);
+        }
+    }
+}
+
+impl sansio::Protocol<TaggedPacket, TaggedPacket, ()> for RtcpToApplication {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = webrtc::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        let mut wanted = Vec::new();
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            for packet in packets {
+                Self::for_application(packet.as_ref(), &mut wanted);
+            }
+        }
+        let (now, transport) = (msg.now, msg.transport);
+        self.read.push_back(msg);
+        for packet in wanted {
+            self.read.push_back(TaggedPacket {
+                now,
+                transport,
+                message: AttributedPacket::new(Packet::Rtcp(vec![packet]))
+                    .with(Attribute::DeliverToApplication),
+            });
+        }
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for RtcpToApplication {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
