@@ -10,5 +10,6 @@
 #![deny(unsafe_code)]
 
 pub mod audio;
+pub mod engine;
 pub mod peer;
 pub mod video;

@@ -8,6 +8,7 @@
 
 pub mod compose;
 pub mod frame;
+pub mod jpeg;
 pub mod layout;
 pub mod scale;
 pub mod vpx;
