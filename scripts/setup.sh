@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Debian packages the build needs: a C compiler (ring, SQLite), pkg-config, and the media
 # libraries (Opus, VP8, libyuv for SIMD scaling).
-PLENUM_BUILD_PACKAGES=(build-essential pkg-config ca-certificates libopus-dev libvpx-dev libyuv-dev)
+PLENUM_BUILD_PACKAGES=(build-essential pkg-config ca-certificates libopus-dev libvpx-dev libyuv-dev fonts-dejavu-core)
 
 plenum_missing_packages() {
     local missing=() p

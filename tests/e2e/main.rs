@@ -2,6 +2,7 @@
 //! 127.0.0.1:0, driven over HTTPS and through its Rust API.
 
 mod admin_status;
+mod calls;
 mod client_api;
 mod lifecycle;
 mod support;

@@ -2,9 +2,10 @@
 //! stream, as Pexip's published SDK speaks it: the route table, CORS, and the modules
 //! that own each group of endpoints.
 //!
-//! Every answer is JSON with `Content-Type: application/json` (except `theme/`'s 204 and
-//! the stream); errors are `{"status":"failed","result":"<reason>"}`. Tokens come from
-//! the `token` header or the `?token=` query and are never logged.
+//! Every answer is JSON with `Content-Type: application/json` (except `theme/`'s 204,
+//! the stream, presentation stills, and the call group's text 4xx/5xx the SDK reads as
+//! text); errors are `{"status":"failed","result":"<reason>"}`. Tokens come from the
+//! `token` header or the `?token=` query and are never logged.
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::AppState;
 
 pub mod backend;
 mod body;
+mod call;
 mod conference;
 mod dto;
 mod error;
@@ -40,6 +42,7 @@ const CORS_MAX_AGE: Duration = Duration::from_secs(600);
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     const CONF: &str = "/conferences/{alias}";
     const PART: &str = "/conferences/{alias}/participants/{uuid}";
+    const CALL: &str = "/conferences/{alias}/participants/{uuid}/calls/{call_uuid}";
     let conference_actions = [
         ("lock", Command::Lock),
         ("unlock", Command::Unlock),
@@ -129,6 +132,22 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route(
             &format!("{PART}/hide_live_captions"),
             post(participant::live_captions),
+        )
+        // Call group and presentation stills.
+        .route(&format!("{PART}/calls"), post(call::open))
+        .route(&format!("{CALL}/new_candidate"), post(call::new_candidate))
+        .route(&format!("{CALL}/ack"), post(call::ack))
+        .route(&format!("{CALL}/update"), post(call::update))
+        .route(&format!("{CALL}/disconnect"), post(call::disconnect))
+        .route(&format!("{CALL}/dtmf"), post(call::dtmf))
+        .route(&format!("{CALL}/statistics"), post(call::statistics))
+        .route(
+            &format!("{CONF}/presentation.jpeg"),
+            call::presentation(false),
+        )
+        .route(
+            &format!("{CONF}/presentation_high.jpeg"),
+            call::presentation(true),
         );
     for (name, command) in conference_actions {
         router = router.route(&format!("{CONF}/{name}"), conference::action(command));

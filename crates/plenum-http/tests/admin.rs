@@ -16,8 +16,8 @@ use plenum_core::{
     Waiting, WallClock,
 };
 use plenum_http::client::backend::{
-    Caller, ClientBackend, EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal,
-    TokenRequest, TransferError,
+    CallAnswer, CallBackend, CallError, CallRequest, CallStatistics, Caller, ClientBackend,
+    EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal, TokenRequest, TransferError,
 };
 use plenum_http::{
     AdminActor, AdminBackend, AppState, AuditRecord, BackendError, ConferenceRecord,
@@ -297,6 +297,84 @@ impl ClientBackend for NoClients {
 
     fn clock(&self) -> WallClock {
         WallClock::new(std::time::Instant::now(), SystemTime::now())
+    }
+}
+
+impl CallBackend for NoClients {
+    fn open_call(
+        &self,
+        _: &Caller,
+        _: ParticipantId,
+        _: CallRequest,
+    ) -> BoxFuture<'_, Result<CallAnswer, CallError>> {
+        async { Err(CallError::InvalidToken) }.boxed()
+    }
+
+    fn update_call(
+        &self,
+        _: &Caller,
+        _: ParticipantId,
+        _: Uuid,
+        _: String,
+    ) -> BoxFuture<'_, Result<String, CallError>> {
+        async { Err(CallError::InvalidToken) }.boxed()
+    }
+
+    fn add_candidate(
+        &self,
+        _: &Caller,
+        _: ParticipantId,
+        _: Uuid,
+        _: String,
+        _: Option<String>,
+    ) -> BoxFuture<'_, Result<(), CallError>> {
+        async { Err(CallError::InvalidToken) }.boxed()
+    }
+
+    fn ack_call(
+        &self,
+        _: &Caller,
+        _: ParticipantId,
+        _: Uuid,
+    ) -> BoxFuture<'_, Result<(), CallError>> {
+        async { Err(CallError::InvalidToken) }.boxed()
+    }
+
+    fn disconnect_call(
+        &self,
+        _: &Caller,
+        _: ParticipantId,
+        _: Uuid,
+    ) -> BoxFuture<'_, Result<(), CallError>> {
+        async { Err(CallError::InvalidToken) }.boxed()
+    }
+
+    fn call_dtmf(
+        &self,
+        _: &Caller,
+        _: ParticipantId,
+        _: Uuid,
+        _: String,
+    ) -> BoxFuture<'_, Result<Result<(), Refusal>, CallError>> {
+        async { Err(CallError::InvalidToken) }.boxed()
+    }
+
+    fn call_statistics(
+        &self,
+        _: &Caller,
+        _: ParticipantId,
+        _: Uuid,
+        _: CallStatistics,
+    ) -> BoxFuture<'_, Result<(), CallError>> {
+        async { Err(CallError::InvalidToken) }.boxed()
+    }
+
+    fn presentation_jpeg(
+        &self,
+        _: &Caller,
+        _: bool,
+    ) -> BoxFuture<'_, Result<Option<bytes::Bytes>, InvalidToken>> {
+        async { Err(InvalidToken) }.boxed()
     }
 }
 

@@ -4,6 +4,7 @@
 mod client_api {
     pub mod support;
 
+    mod call;
     mod conference;
     mod events;
     mod participant;

@@ -15,6 +15,8 @@ use plenum_http::client::backend::{
 };
 use tracing::{debug, info};
 
+mod calls;
+
 use crate::node::{JoinAttempt, JoinRefusal, Node};
 use crate::session::Session;
 

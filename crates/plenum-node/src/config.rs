@@ -106,6 +106,10 @@ pub struct NodeConfig {
     /// Most participants on the node at once, all conferences together
     /// (`max_participants`); one more gets "Out of resource" (#pex114). `None` = no limit.
     pub max_participants: Option<u32>,
+    /// TrueType font for names on name tiles in the composite (`name_font`, default
+    /// Debian's DejaVu Sans; `""` = no text). A missing file is logged and tiles show
+    /// colour only.
+    pub name_font: Option<PathBuf>,
 }
 
 impl Default for NodeConfig {
@@ -119,6 +123,7 @@ impl Default for NodeConfig {
             public_ips: Vec::new(),
             cors_origins: Vec::new(),
             max_participants: None,
+            name_font: Some(PathBuf::from(plenum_media::video::DEFAULT_FONT_PATH)),
         }
     }
 }

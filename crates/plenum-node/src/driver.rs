@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use plenum_core::{
-    Actor, Command, Conference, ConferenceSnapshot, DisconnectReason, Event, JoinError,
+    Actor, CallType, Command, Conference, ConferenceSnapshot, DisconnectReason, Event, JoinError,
     JoinOutcome, JoinRequest, MediaReport, ParticipantId, ParticipantState, Published, Refusal,
-    ServiceConfig,
+    ServiceConfig, Waiting,
 };
+use plenum_media::engine::{ConferenceMedia, EngineConfig, MediaNotice, RoomView, ViewParticipant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
@@ -119,6 +120,8 @@ pub struct ConferenceHandle {
     pub id: Uuid,
     /// Name of the service it runs.
     pub service_name: String,
+    /// Its media engine (calls, media thread).
+    pub media: Arc<ConferenceMedia>,
     inputs: mpsc::Sender<Input>,
     events: broadcast::Sender<Arc<Published>>,
 }
@@ -208,14 +211,18 @@ pub fn spawn(
     alias: String,
     history: mpsc::UnboundedSender<HistoryEvent>,
     departures: mpsc::UnboundedSender<ParticipantId>,
+    media: Arc<EngineConfig>,
     on_end: impl FnOnce(Uuid) + Send + 'static,
 ) -> ConferenceHandle {
     let id = Uuid::new_v4();
     let (inputs, rx) = mpsc::channel(INPUT_BUFFER);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
+    let (media, notices) =
+        ConferenceMedia::new(media, format!("{alias} {}", &id.simple().to_string()[..8]));
     let handle = ConferenceHandle {
         id,
         service_name: service.name.clone(),
+        media: media.clone(),
         inputs,
         events: events.clone(),
     };
@@ -227,10 +234,12 @@ pub fn spawn(
         events,
         history,
         departures,
+        media,
+        view_changed: false,
     };
     tokio::spawn(
         async move {
-            driver.run(rx).await;
+            driver.run(rx, notices).await;
             on_end(id);
         }
         .instrument(span),
@@ -247,10 +256,18 @@ struct Driver {
     history: mpsc::UnboundedSender<HistoryEvent>,
     /// Told about every participant who leaves (their API session ends).
     departures: mpsc::UnboundedSender<ParticipantId>,
+    /// The conference's media engine, told about every change of the meeting.
+    media: Arc<ConferenceMedia>,
+    /// Something the media engine shows changed since the last view was sent.
+    view_changed: bool,
 }
 
 impl Driver {
-    async fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
+    async fn run(
+        mut self,
+        mut inputs: mpsc::Receiver<Input>,
+        mut notices: mpsc::UnboundedReceiver<MediaNotice>,
+    ) {
         info!(service = %self.conference.service().name, "conference started");
         let _ = self.history.send(HistoryEvent::ConferenceStarted {
             id: self.id,
@@ -262,6 +279,11 @@ impl Driver {
             let deadline = self.conference.poll_timeout();
             let input = tokio::select! {
                 input = inputs.recv() => input,
+                Some(notice) = notices.recv() => {
+                    self.on_media(notice);
+                    self.publish();
+                    if self.conference.ended().is_some() { break } else { continue }
+                }
                 () = sleep_until(deadline) => {
                     self.conference.handle_timeout(now());
                     self.publish();
@@ -281,6 +303,7 @@ impl Driver {
                 break;
             }
         }
+        self.media.stop().await;
         // Late inputs get a "gone" answer when their reply channels drop with `inputs`.
         inputs.close();
         while let Ok(input) = inputs.try_recv() {
@@ -324,6 +347,47 @@ impl Driver {
         }
     }
 
+    /// A media engine notice becomes a media report for the core.
+    fn on_media(&mut self, notice: MediaNotice) {
+        let now = now();
+        let (id, reports): (ParticipantId, &[MediaReport]) = match notice {
+            MediaNotice::CallConnected { participant, .. } => {
+                (participant, &[MediaReport::Media(true)])
+            }
+            MediaNotice::CallInterrupted { participant, .. } => {
+                (participant, &[MediaReport::Media(false)])
+            }
+            MediaNotice::CallEnded { participant, .. } => {
+                if self.media.has_calls(participant) {
+                    return;
+                }
+                (
+                    participant,
+                    &[
+                        MediaReport::Media(false),
+                        MediaReport::Speaking(false),
+                        MediaReport::CallType(CallType::ControlOnly),
+                    ],
+                )
+            }
+            MediaNotice::Speaking {
+                participant,
+                speaking,
+            } => (participant, &[MediaReport::Speaking(speaking)][..]),
+            MediaNotice::VideoFlowing {
+                participant,
+                flowing,
+            } => (participant, &[MediaReport::VideoFlowing(flowing)][..]),
+            MediaNotice::PresentationStill { seq } => {
+                self.conference.handle_presentation_frame(seq);
+                return;
+            }
+        };
+        for report in reports {
+            self.conference.handle_media(now, id, *report);
+        }
+    }
+
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             id: self.id,
@@ -332,10 +396,18 @@ impl Driver {
         }
     }
 
-    /// Drains the core's events to subscribers and history.
+    /// Drains the core's events to subscribers and history, and tells the media engine
+    /// when what it shows changed.
     fn publish(&mut self) {
         let now = now();
         while let Some(event) = self.conference.poll_event() {
+            self.view_changed |= !matches!(
+                event,
+                Event::MessageSent { .. }
+                    | Event::DtmfSent { .. }
+                    | Event::ConferenceUpdated(_)
+                    | Event::PresentationFrame { .. }
+            );
             match &event {
                 Event::ParticipantJoined(p) => {
                     info!(participant = %p.id, role = %p.role, call_type = %p.call_type, waiting = ?p.waiting, "participant joined");
@@ -349,6 +421,9 @@ impl Driver {
                     reason,
                 } => {
                     let _ = self.departures.send(participant.id);
+                    let media = self.media.clone();
+                    let id = participant.id;
+                    tokio::spawn(async move { media.close_participant(id).await });
                     info!(participant = %participant.id, %reason, "participant left");
                     let _ = self.history.send(HistoryEvent::ParticipantLeft {
                         participant: participant.clone(),
@@ -358,7 +433,7 @@ impl Driver {
                 }
                 Event::DtmfSent { target, digits, .. } => {
                     // Digits may carry an IVR or bridge PIN: only their count is logged.
-                    // There is no media leg to play them on until the media engine lands.
+                    // Every leg is a WebRTC client that takes no tones (no gateway calls).
                     info!(participant = %target, digits = digits.len(), "DTMF for participant");
                 }
                 Event::ConferenceEnded { reason } => {
@@ -374,6 +449,33 @@ impl Driver {
             // No subscribers is fine: nobody is listening yet.
             let _ = self.events.send(Arc::new(Published::new(event)));
         }
+        if std::mem::take(&mut self.view_changed) && self.conference.ended().is_none() {
+            self.media.set_view(room_view(&self.conference.snapshot()));
+        }
+    }
+}
+
+/// What the media engine needs to know about the meeting.
+pub fn room_view(s: &ConferenceSnapshot) -> RoomView {
+    RoomView {
+        host_layout: s.layout.host_layout,
+        guest_layout: s.layout.guest_layout,
+        stage: s.stage.iter().map(|e| e.id).collect(),
+        participants: s
+            .participants
+            .iter()
+            .map(|p| ViewParticipant {
+                id: p.id,
+                name: p.display_name.clone(),
+                host: p.is_host(),
+                admitted: p.is_admitted(),
+                waiting_for_host: p.waiting == Some(Waiting::ForHost),
+                audio_muted: p.is_muted || p.is_client_muted,
+                video_muted: p.is_video_muted,
+                receives_presentation: p.receives_presentation,
+            })
+            .collect(),
+        presenter: s.presenter,
     }
 }
 

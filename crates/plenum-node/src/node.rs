@@ -9,6 +9,8 @@ use plenum_core::{
     CallType, DisconnectReason, Entry, EntryRefusal, Gate, JoinError, JoinOutcome, JoinRequest,
     ParticipantId, PinInput, Protocol, Role, Secret, ServiceConfig, ServiceKind, normalize_alias,
 };
+use plenum_media::engine::{EngineConfig, RoomConfig};
+use plenum_media::peer::PeerConfig;
 use plenum_store::Store;
 use tokio::sync::{Notify, mpsc};
 use tracing::{info, warn};
@@ -73,6 +75,8 @@ pub struct Node {
     conference_ended: Arc<Notify>,
     /// The configuration in force (replaced whole on reload).
     config: RwLock<Arc<Config>>,
+    /// Media settings derived from it, for conferences started from now on.
+    media: RwLock<Arc<EngineConfig>>,
     /// Where drivers send history.
     history: mpsc::UnboundedSender<HistoryEvent>,
     /// Where drivers report participants who left (their sessions end).
@@ -105,6 +109,7 @@ impl Node {
             gate: Mutex::new(Gate::new(directory)),
             conferences: Arc::new(Mutex::new(HashMap::new())),
             conference_ended: Arc::new(Notify::new()),
+            media: RwLock::new(engine_config(&config)),
             config: RwLock::new(Arc::new(config)),
             history,
             departures,
@@ -395,6 +400,10 @@ impl Node {
             alias.to_owned(),
             self.history.clone(),
             self.departures.clone(),
+            self.media
+                .read()
+                .expect("media config lock is never poisoned")
+                .clone(),
             move |id| {
                 if let Some(registry) = registry.upgrade() {
                     let mut conferences = registry.lock().expect("registry lock is never poisoned");
@@ -444,6 +453,10 @@ impl Node {
             .lock()
             .expect("gate lock is never poisoned")
             .replace_directory(directory);
+        *self
+            .media
+            .write()
+            .expect("media config lock is never poisoned") = engine_config(&config);
         *self.config.write().expect("config lock is never poisoned") = Arc::new(config);
         for conference in self.conferences() {
             if let Some(service) = services.get(&conference.service_name) {
@@ -545,4 +558,33 @@ async fn reap_sessions(
             () = changed => {}
         }
     }
+}
+
+/// The media engine settings of a configuration: UDP on the listen address's IP within
+/// the media port range, the advertised public IPs, and the name-tile font (read here,
+/// once per start or reload; unreadable = colour-only name tiles, logged).
+fn engine_config(config: &Config) -> Arc<EngineConfig> {
+    let font = config
+        .node
+        .name_font
+        .as_ref()
+        .and_then(|path| match std::fs::read(path) {
+            Ok(bytes) => Some(Arc::new(bytes)),
+            Err(error) => {
+                warn!(path = %path.display(), %error, "name font unreadable: name tiles show colour only (set node.name_font)");
+                None
+            }
+        });
+    let mut peer = PeerConfig::new(config.node.listen.ip());
+    peer.port_range = (config.node.media_ports.first, config.node.media_ports.last);
+    peer.public_ips = config.node.public_ips.clone();
+    // The client waits 5 s for an answer; candidates found later are trickled.
+    peer.gather_timeout = Duration::from_millis(1500);
+    Arc::new(EngineConfig {
+        peer,
+        room: RoomConfig {
+            font,
+            ..RoomConfig::default()
+        },
+    })
 }

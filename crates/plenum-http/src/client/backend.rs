@@ -106,9 +106,10 @@ pub enum TransferError {
 }
 
 /// What the client API needs from the node. Object-safe: the router holds an
-/// `Arc<dyn ClientBackend>`. Every method taking a token checks that the token is live
-/// and belongs to the conference reached through `alias` (any of its aliases).
-pub trait ClientBackend: Send + Sync + 'static {
+/// `Arc<dyn ClientBackend>`; its media half is [`CallBackend`]. Every method taking a
+/// token checks that the token is live and belongs to the conference reached through
+/// `alias` (any of its aliases).
+pub trait ClientBackend: CallBackend + Send + Sync + 'static {
     /// `request_token`: admits (or refuses) a caller and issues its token.
     fn request_token(
         &self,
@@ -161,4 +162,186 @@ pub trait ClientBackend: Send + Sync + 'static {
 
     /// Maps the core's instants to wall-clock time (`start_time`, `spotlight`, …).
     fn clock(&self) -> WallClock;
+}
+
+// === media calls (client-api-v2 §2.3, §4) ===
+
+/// What media a `calls` request intends to send (`media_type`; default `video`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallMedia {
+    /// Audio and video (`video`, the default).
+    Video,
+    /// Video without audio (`video-only`).
+    VideoOnly,
+    /// Audio only (`audio`): the offer has no video m-lines.
+    Audio,
+}
+
+/// A parsed `POST …/participants/{me}/calls` with `call_type: WEBRTC`.
+#[derive(Debug, Clone)]
+pub struct CallRequest {
+    /// The browser's SDP offer.
+    pub sdp: String,
+    /// `media_type`.
+    pub media: CallMedia,
+    /// `present`: a legacy second call that only sends (`Some(true)`) or only receives
+    /// (`Some(false)`) the presentation. `None` for a main call.
+    pub present: Option<bool>,
+}
+
+/// The node's answer to a `calls` or `update` offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallAnswer {
+    /// The call's id (`call_uuid`), for the `…/calls/{call_uuid}/…` endpoints.
+    pub call: uuid::Uuid,
+    /// The SDP answer.
+    pub sdp: String,
+}
+
+/// Statistics a client reports (`…/calls/{id}/statistics`), one direction set per
+/// stream kind; every field optional as on the wire.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamStatistics {
+    pub rx_bitrate_kbps: Option<f64>,
+    pub tx_bitrate_kbps: Option<f64>,
+    pub rx_codec: Option<String>,
+    pub tx_codec: Option<String>,
+    pub rx_fps: Option<f64>,
+    pub tx_fps: Option<f64>,
+    pub rx_resolution: Option<String>,
+    pub tx_resolution: Option<String>,
+    pub rx_packets_received: Option<u64>,
+    pub rx_packets_lost: Option<u64>,
+    pub tx_packets_sent: Option<u64>,
+    pub rx_historic_packet_loss: Option<f64>,
+    pub rx_windowed_packet_loss: Option<f64>,
+    pub rx_jitter_ms: Option<f64>,
+}
+
+/// One `statistics` report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallStatistics {
+    pub audio: Option<StreamStatistics>,
+    pub video: Option<StreamStatistics>,
+    pub presentation: Option<StreamStatistics>,
+}
+
+/// Why a call operation failed. Each maps to the status the SDK expects
+/// (client-api-v2 §2.2/§2.3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The token is not valid for this conference (403 `Invalid token`).
+    #[error("Invalid token")]
+    InvalidToken,
+    /// The path names another participant than the token's (403).
+    #[error("Not your call")]
+    NotYours,
+    /// No such call for this participant, or it has ended (403 `Call not found`;
+    /// also `update`/`ack` before `calls`).
+    #[error("Call not found")]
+    UnknownCall,
+    /// The participant may not have a media call now, e.g. a control-only token
+    /// (403 with this text).
+    #[error("{0}")]
+    Refused(String),
+    /// The offer or candidate can't be used: garbage SDP, no Opus and no VP8, a
+    /// malformed candidate (400 text on `calls`, 403 elsewhere, with this message).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The media engine could not do it: a text 5xx with a generic body (500; 502 on
+    /// `new_candidate` and call `disconnect`, the only 5xx they accept). The HTTP layer
+    /// logs this cause once; the backend need not.
+    #[error("{0}")]
+    Failed(String),
+    /// The media engine did not answer in time (text 504 on `calls`, 502 on
+    /// `new_candidate`, 503 elsewhere).
+    #[error("media engine timed out")]
+    Timeout,
+}
+
+impl From<InvalidToken> for CallError {
+    fn from(_: InvalidToken) -> CallError {
+        CallError::InvalidToken
+    }
+}
+
+/// The media side of the client API. Every method checks that `caller` is `participant`
+/// (calls are self-only; the HTTP layer has already refused other uuids) and that the
+/// call belongs to it.
+pub trait CallBackend: Send + Sync + 'static {
+    /// `calls`: answers the offer and starts the call. Must answer within 5 s.
+    fn open_call(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        request: CallRequest,
+    ) -> BoxFuture<'_, Result<CallAnswer, CallError>>;
+
+    /// `update`: a renegotiation (track change, ICE restart, presentation direction).
+    /// Returns the answer SDP. Only called with a non-empty offer: an `update` without
+    /// one is answered `""` by the HTTP layer.
+    fn update_call(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: uuid::Uuid,
+        sdp: String,
+    ) -> BoxFuture<'_, Result<String, CallError>>;
+
+    /// `new_candidate`: a trickled remote ICE candidate (`candidate:…` as sent) and its
+    /// `mid`; `""` is the end-of-candidates marker. The body's `ufrag`/`pwd` are not
+    /// passed on.
+    fn add_candidate(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: uuid::Uuid,
+        candidate: String,
+        mid: Option<String>,
+    ) -> BoxFuture<'_, Result<(), CallError>>;
+
+    /// `ack`: the client applied the answer; media may start. Repeatable (the SDK acks
+    /// again after every `update`). The body's `sdp` would answer a server offer; plenum
+    /// never makes one, so it is not passed on.
+    fn ack_call(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: uuid::Uuid,
+    ) -> BoxFuture<'_, Result<(), CallError>>;
+
+    /// Call `disconnect`: ends the media call, the participant stays.
+    fn disconnect_call(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: uuid::Uuid,
+    ) -> BoxFuture<'_, Result<(), CallError>>;
+
+    /// Call `dtmf`: digits the participant keyed into the conference (validated by the
+    /// core).
+    fn call_dtmf(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: uuid::Uuid,
+        digits: String,
+    ) -> BoxFuture<'_, Result<Result<(), Refusal>, CallError>>;
+
+    /// `statistics`: the client's view of its call.
+    fn call_statistics(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: uuid::Uuid,
+        statistics: CallStatistics,
+    ) -> BoxFuture<'_, Result<(), CallError>>;
+
+    /// The latest presentation still as JPEG (`presentation.jpeg`, or the larger
+    /// `presentation_high.jpeg`); `None` when nobody presents.
+    fn presentation_jpeg(
+        &self,
+        caller: &Caller,
+        high: bool,
+    ) -> BoxFuture<'_, Result<Option<bytes::Bytes>, InvalidToken>>;
 }

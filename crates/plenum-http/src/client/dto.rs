@@ -129,7 +129,7 @@ impl ParticipantDto {
             is_external: p.external,
             is_streaming_conference: false,
             is_video_muted: p.is_video_muted,
-            is_video_silent: false,
+            is_video_silent: p.is_video_silent,
             supports_direct_chat: false,
             can_receive_personal_mix: false,
             external_node_uuid: "",

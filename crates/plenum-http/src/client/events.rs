@@ -34,6 +34,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub(crate) struct SseEvent {
     pub(crate) name: &'static str,
     pub(crate) data: Value,
+    /// The SSE `id:` field (only `presentation_frame` sets one).
+    pub(crate) id: Option<String>,
 }
 
 impl SseEvent {
@@ -41,21 +43,30 @@ impl SseEvent {
         // Every DTO here is a struct of strings, numbers and bools: serialising to a
         // `Value` cannot fail.
         let data = serde_json::to_value(data).expect("event data is plain JSON");
-        SseEvent { name, data }
+        SseEvent {
+            name,
+            data,
+            id: None,
+        }
     }
 
     fn empty(name: &'static str) -> SseEvent {
         SseEvent {
             name,
             data: json!({}),
+            id: None,
         }
     }
 
     fn into_sse(self) -> sse::Event {
         // Compact JSON has no line breaks (strings escape them), so it is one data line.
-        sse::Event::default()
+        let event = sse::Event::default()
             .event(self.name)
-            .data(self.data.to_string())
+            .data(self.data.to_string());
+        match self.id {
+            Some(id) => event.id(id),
+            None => event,
+        }
     }
 }
 
@@ -219,6 +230,11 @@ pub(crate) fn sse_events(viewer: &Viewer, event: &Event, clock: &WallClock) -> V
         Event::PresentationStopped { presenter } if *presenter != viewer.id => {
             one(SseEvent::empty("presentation_stop"))
         }
+        Event::PresentationFrame { presenter, id } if *presenter != viewer.id => {
+            let mut frame = SseEvent::empty("presentation_frame");
+            frame.id = Some(id.to_string());
+            one(frame)
+        }
         Event::LayoutChanged(layout) => one(viewer.layout_event(layout)),
         Event::StageChanged(entries) => one(SseEvent::new("stage", stage(entries))),
         Event::ParticipantReferred {
@@ -229,6 +245,7 @@ pub(crate) fn sse_events(viewer: &Viewer, event: &Event, clock: &WallClock) -> V
         )),
         Event::PresentationStarted { .. }
         | Event::PresentationStopped { .. }
+        | Event::PresentationFrame { .. }
         | Event::ParticipantReferred { .. }
         | Event::DtmfSent { .. }
         | Event::ConferenceEnded { .. } => Vec::new(),
@@ -316,7 +333,10 @@ impl StreamRenderer {
         for r in rendered {
             let _ = match r {
                 Rendered::Shared(name, text) => write!(out, "event: {name}\ndata: {text}\n\n"),
-                Rendered::Own(e) => write!(out, "event: {}\ndata: {}\n\n", e.name, e.data),
+                Rendered::Own(e) => match &e.id {
+                    Some(id) => write!(out, "event: {}\nid: {id}\ndata: {}\n\n", e.name, e.data),
+                    None => write!(out, "event: {}\ndata: {}\n\n", e.name, e.data),
+                },
             };
         }
     }

@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for Alias {
 
 /// One percent-decoded path parameter; a path that does not decode (bad UTF-8) leads
 /// nowhere.
-async fn path_param(
+pub(crate) async fn path_param(
     parts: &mut Parts,
     state: &AppState,
     name: &str,

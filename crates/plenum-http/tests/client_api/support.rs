@@ -1,6 +1,6 @@
 //! A fake node behind the client API: a real plenum-core conference (so refusals and
-//! events are the real ones), a token table, canned `request_token` and transfer
-//! answers, and a record of every call; plus a request helper and an SSE reader.
+//! events are the real ones), a token table, canned `request_token`, transfer and media
+//! call answers, and a record of every call; plus a request helper and an SSE reader.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -19,8 +19,9 @@ use plenum_core::{
     Refusal, Role, Secret, ServiceConfig, ServiceKind, WallClock,
 };
 use plenum_http::client::backend::{
-    Caller, ClientBackend, EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal,
-    TokenRequest, TransferError,
+    CallAnswer, CallBackend, CallError, CallMedia, CallRequest, CallStatistics, Caller,
+    ClientBackend, EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal, TokenRequest,
+    TransferError,
 };
 use plenum_http::{
     AdminActor, AdminBackend, AppState, AuditRecord, BackendError, ConferenceRecord,
@@ -42,6 +43,12 @@ pub const CLIENT: &str = "192.0.2.7:50000";
 pub const EPOCH: u64 = 1_700_000_000;
 /// Events a stream may fall behind before it lags.
 pub const FEED_CAPACITY: usize = 32;
+/// The id of the call the fake answers `calls` with by default.
+pub const CALL_ID: Uuid = Uuid::from_u128(0xca11_0000_0000_4000_8000_0000_0000_0001);
+/// The fake's default answer to a `calls` offer.
+pub const ANSWER_SDP: &str = "v=0\r\no=plenum 1 1 IN IP4 127.0.0.1\r\n";
+/// The fake's default answer to an `update` offer.
+pub const UPDATE_ANSWER_SDP: &str = "v=0\r\no=plenum 1 2 IN IP4 127.0.0.1\r\n";
 
 /// What the fake node was asked, beyond reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +73,95 @@ pub enum Call {
         role: Role,
         pin: Option<String>,
     },
+    Offer {
+        by: ParticipantId,
+        participant: ParticipantId,
+        sdp: String,
+        media: CallMedia,
+        present: Option<bool>,
+    },
+    Update {
+        by: ParticipantId,
+        participant: ParticipantId,
+        call: Uuid,
+        sdp: String,
+    },
+    Candidate {
+        by: ParticipantId,
+        participant: ParticipantId,
+        call: Uuid,
+        candidate: String,
+        mid: Option<String>,
+    },
+    Ack {
+        by: ParticipantId,
+        participant: ParticipantId,
+        call: Uuid,
+    },
+    HangUp {
+        by: ParticipantId,
+        participant: ParticipantId,
+        call: Uuid,
+    },
+    Dtmf {
+        by: ParticipantId,
+        participant: ParticipantId,
+        call: Uuid,
+        digits: String,
+    },
+    Statistics {
+        by: ParticipantId,
+        participant: ParticipantId,
+        call: Uuid,
+        statistics: Box<CallStatistics>,
+    },
+    Still {
+        by: ParticipantId,
+        high: bool,
+    },
+}
+
+impl Call {
+    /// Whether this is a media-call request (the call group or a presentation still).
+    pub fn is_media(&self) -> bool {
+        !matches!(
+            self,
+            Call::Refresh { .. }
+                | Call::Release { .. }
+                | Call::Command { .. }
+                | Call::Transfer { .. }
+        )
+    }
+}
+
+/// What the fake's media-call methods answer; change it with [`Fake::script_calls`].
+#[derive(Debug, Clone)]
+pub struct CallScript {
+    /// `open_call`.
+    pub open: Result<CallAnswer, CallError>,
+    /// `update_call`.
+    pub update: Result<String, CallError>,
+    /// `add_candidate`, `ack_call`, `disconnect_call` and `call_statistics`.
+    pub other: Result<(), CallError>,
+    /// `call_dtmf`.
+    pub dtmf: Result<Result<(), Refusal>, CallError>,
+    /// `presentation_jpeg` for a valid token.
+    pub presentation: Option<Bytes>,
+}
+
+impl Default for CallScript {
+    fn default() -> CallScript {
+        CallScript {
+            open: Ok(CallAnswer {
+                call: CALL_ID,
+                sdp: ANSWER_SDP.to_owned(),
+            }),
+            update: Ok(UPDATE_ANSWER_SDP.to_owned()),
+            other: Ok(()),
+            dtmf: Ok(Ok(())),
+            presentation: None,
+        }
+    }
 }
 
 struct State {
@@ -77,6 +173,7 @@ struct State {
     calls: Vec<Call>,
     token_refusal: Option<TokenRefusal>,
     transfer_answer: Result<(), TransferError>,
+    call_script: CallScript,
 }
 
 /// The fake node: one conference at [`ALIAS`] with a Host and a Guest.
@@ -112,6 +209,7 @@ impl Fake {
                 calls: Vec::new(),
                 token_refusal: None,
                 transfer_answer: Ok(()),
+                call_script: CallScript::default(),
             }),
             events: broadcast::channel(FEED_CAPACITY).0,
             clock: WallClock::new(now, UNIX_EPOCH + Duration::from_secs(EPOCH)),
@@ -147,6 +245,27 @@ impl Fake {
 
     pub fn answer_transfers(&self, answer: Result<(), TransferError>) {
         self.lock().transfer_answer = answer;
+    }
+
+    /// Changes what the media-call methods answer from now on.
+    pub fn script_calls(&self, change: impl FnOnce(&mut CallScript)) {
+        change(&mut self.lock().call_script);
+    }
+
+    /// The media-call requests that reached the fake, in order.
+    pub fn media_calls(&self) -> Vec<Call> {
+        self.calls().into_iter().filter(Call::is_media).collect()
+    }
+
+    /// Records `call` and returns the scripted answer `pick` chooses.
+    fn media<T: Send + 'static>(
+        &self,
+        call: Call,
+        pick: impl FnOnce(&CallScript) -> T,
+    ) -> BoxFuture<'static, T> {
+        let mut state = self.lock();
+        state.calls.push(call);
+        ready(pick(&state.call_script))
     }
 
     pub fn snapshot_now(&self) -> ConferenceSnapshot {
@@ -325,6 +444,132 @@ impl ClientBackend for Fake {
 
     fn clock(&self) -> WallClock {
         self.clock
+    }
+}
+
+/// Records every request and answers as scripted; the self-only and ownership checks
+/// are left to the HTTP layer, so tests see exactly what reached the node.
+impl CallBackend for Fake {
+    fn open_call(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        request: CallRequest,
+    ) -> BoxFuture<'_, Result<CallAnswer, CallError>> {
+        let call = Call::Offer {
+            by: caller.participant,
+            participant,
+            sdp: request.sdp,
+            media: request.media,
+            present: request.present,
+        };
+        self.media(call, |s| s.open.clone())
+    }
+
+    fn update_call(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: Uuid,
+        sdp: String,
+    ) -> BoxFuture<'_, Result<String, CallError>> {
+        let record = Call::Update {
+            by: caller.participant,
+            participant,
+            call,
+            sdp,
+        };
+        self.media(record, |s| s.update.clone())
+    }
+
+    fn add_candidate(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: Uuid,
+        candidate: String,
+        mid: Option<String>,
+    ) -> BoxFuture<'_, Result<(), CallError>> {
+        let record = Call::Candidate {
+            by: caller.participant,
+            participant,
+            call,
+            candidate,
+            mid,
+        };
+        self.media(record, |s| s.other.clone())
+    }
+
+    fn ack_call(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: Uuid,
+    ) -> BoxFuture<'_, Result<(), CallError>> {
+        let record = Call::Ack {
+            by: caller.participant,
+            participant,
+            call,
+        };
+        self.media(record, |s| s.other.clone())
+    }
+
+    fn disconnect_call(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: Uuid,
+    ) -> BoxFuture<'_, Result<(), CallError>> {
+        let record = Call::HangUp {
+            by: caller.participant,
+            participant,
+            call,
+        };
+        self.media(record, |s| s.other.clone())
+    }
+
+    fn call_dtmf(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: Uuid,
+        digits: String,
+    ) -> BoxFuture<'_, Result<Result<(), Refusal>, CallError>> {
+        let record = Call::Dtmf {
+            by: caller.participant,
+            participant,
+            call,
+            digits,
+        };
+        self.media(record, |s| s.dtmf.clone())
+    }
+
+    fn call_statistics(
+        &self,
+        caller: &Caller,
+        participant: ParticipantId,
+        call: Uuid,
+        statistics: CallStatistics,
+    ) -> BoxFuture<'_, Result<(), CallError>> {
+        let record = Call::Statistics {
+            by: caller.participant,
+            participant,
+            call,
+            statistics: Box::new(statistics),
+        };
+        self.media(record, |s| s.other.clone())
+    }
+
+    fn presentation_jpeg(
+        &self,
+        caller: &Caller,
+        high: bool,
+    ) -> BoxFuture<'_, Result<Option<Bytes>, InvalidToken>> {
+        let record = Call::Still {
+            by: caller.participant,
+            high,
+        };
+        self.media(record, |s| Ok(s.presentation.clone()))
     }
 }
 

@@ -48,6 +48,7 @@ struct NodeToml {
     public_ips: Option<Vec<Spanned<String>>>,
     cors_origins: Option<Vec<Spanned<String>>>,
     max_participants: Option<Spanned<i64>>,
+    name_font: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -329,6 +330,14 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
             );
         } else {
             out.data_dir = base.join(dir.get_ref());
+        }
+    }
+    if let Some(font) = &n.name_font {
+        let value = font.get_ref().trim();
+        if value.is_empty() {
+            out.name_font = None;
+        } else {
+            out.name_font = Some(base.join(value));
         }
     }
     if let Some(range) = &n.media_port_range {

@@ -13,7 +13,11 @@ fn session(participant: ParticipantId, expires_at: Instant) -> Session {
     let service = Arc::new(ServiceConfig::new("room", ServiceKind::Vmr, &["room"]));
     let (history, _) = mpsc::unbounded_channel();
     let (departures, _) = mpsc::unbounded_channel();
-    let conference = driver::spawn(service, "room".into(), history, departures, |_| {});
+    let media = Arc::new(plenum_media::engine::EngineConfig {
+        peer: plenum_media::peer::PeerConfig::new(std::net::Ipv4Addr::LOCALHOST.into()),
+        room: plenum_media::engine::RoomConfig::default(),
+    });
+    let conference = driver::spawn(service, "room".into(), history, departures, media, |_| {});
     Session {
         participant,
         conference,

@@ -221,6 +221,7 @@ fn public_chat_reaches_everyone_but_the_sender() {
                 "payload": "hello",
                 "direct": false,
             }),
+            id: None,
         }]
     );
     assert_eq!(room.seen_by(alice, &events), []);
@@ -268,6 +269,27 @@ fn presentation_start_and_stop_skip_the_presenter() {
 }
 
 #[test]
+fn presentation_frames_carry_their_id_and_skip_the_presenter() {
+    let mut room = Room::new(ServiceKind::Vmr);
+    let alice = room.join("Alice", Role::Host);
+    let bob = room.join("Bob", Role::Host);
+    room.conference.handle_presentation_frame(1);
+    assert!(room.drain().is_empty(), "no presenter, no frame");
+    room.cmd(alice, Command::TakeFloor);
+    room.conference.handle_presentation_frame(7);
+    let frame = room.drain();
+    assert_eq!(
+        room.seen_by(bob, &frame),
+        [SseEvent {
+            name: "presentation_frame",
+            data: json!({}),
+            id: Some("7".to_owned()),
+        }]
+    );
+    assert!(room.seen_by(alice, &frame).is_empty());
+}
+
+#[test]
 fn a_presenter_whose_floor_is_taken_hears_of_the_new_presenter() {
     let mut room = Room::new(ServiceKind::Vmr);
     let alice = room.join("Alice", Role::Host);
@@ -300,6 +322,7 @@ fn own_departure_is_a_disconnect_that_ends_the_stream_others_see_a_delete() {
         [SseEvent {
             name: "disconnect",
             data: json!({"reason": DisconnectReason::DisconnectedByHost.text()}),
+            id: None,
         }]
     );
     assert!(ends_stream(&bob_view, left));
@@ -309,6 +332,7 @@ fn own_departure_is_a_disconnect_that_ends_the_stream_others_see_a_delete() {
         [SseEvent {
             name: "participant_delete",
             data: json!({"uuid": bob.to_string()}),
+            id: None,
         }]
     );
     assert!(!ends_stream(&alice_view, left));
@@ -333,6 +357,7 @@ fn refer_goes_only_to_its_target() {
         [SseEvent {
             name: "refer",
             data: json!({"alias": "meet.other", "token": "one-time-ticket"}),
+            id: None,
         }]
     );
     assert_eq!(room.seen_by(alice, &events), []);
