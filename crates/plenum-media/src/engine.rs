@@ -114,6 +114,7 @@ enum Control {
     Streams(CallId, Streams),
     KeyframeRequested(CallId, MediaKind),
     Estimate(CallId, u64),
+    Loss(CallId, u8),
     View(Arc<RoomView>),
     Stop,
 }
@@ -513,6 +514,9 @@ async fn pump(
                     PeerEvent::ReceiverEstimate { kind: MediaKind::Video, bitrate_bps } => {
                         media.control(Control::Estimate(call, bitrate_bps));
                     }
+                    PeerEvent::ReceiverLoss { kind: MediaKind::Video, fraction_lost } => {
+                        media.control(Control::Loss(call, fraction_lost));
+                    }
                     _ => {}
                 }
             }
@@ -617,6 +621,7 @@ fn apply(room: &mut MediaRoom, control: Control) {
         Control::Streams(call, streams) => room.set_streams(call, streams),
         Control::KeyframeRequested(call, kind) => room.keyframe_requested(call, kind),
         Control::Estimate(call, bps) => room.receiver_estimate(call, bps),
+        Control::Loss(call, fraction) => room.receiver_loss(call, fraction),
         Control::View(view) => room.set_view(view),
         Control::Stop => {}
     }

@@ -87,20 +87,25 @@ fn fail(message: &str, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Logs to stderr, filtered by PLENUM_LOG, else RUST_LOG, else `warn,plenum=info`;
+/// The default log filter. The WebRTC stack's own warnings (ICE checks before
+/// candidates arrive, SRTP packets before the handshake ends) are routine during call
+/// set-up, so only its errors are shown.
+const DEFAULT_LOG_FILTER: &str = "warn,plenum=info,rtc=error,webrtc=error";
+
+/// Logs to stderr, filtered by PLENUM_LOG, else RUST_LOG, else [`DEFAULT_LOG_FILTER`];
 /// JSON lines when PLENUM_LOG_FORMAT=json.
 fn init_tracing(env: &std::collections::HashMap<String, String>) {
     let directives = env
         .get("PLENUM_LOG")
         .or_else(|| env.get("RUST_LOG"))
         .cloned()
-        .unwrap_or_else(|| "warn,plenum=info".to_owned());
+        .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|error| {
         let _ = writeln!(
             std::io::stderr(),
             "plenum: ignoring the log filter {directives:?}: {error}"
         );
-        EnvFilter::new("warn,plenum=info")
+        EnvFilter::new(DEFAULT_LOG_FILTER)
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -602,3 +602,58 @@ fn a_keyframe_request_forces_one_keyframe_for_the_shared_view() {
         "two requests coalesce into one keyframe"
     );
 }
+
+#[test]
+fn receiver_reports_adapt_the_bitrate_within_the_call_and_tier() {
+    let mut room = room();
+    let mut a = Browser::join(&mut room, 1, AV, 1000);
+    let mut b = Browser::join(&mut room, 2, AV, 1000);
+    room.set_view(view(
+        Layout::Adaptive,
+        &[participant(1, "A"), participant(2, "B")],
+    ));
+    let mut notices = Vec::new();
+    let target_seen_by = |room: &MediaRoom, viewer: ParticipantId| {
+        room.pipelines
+            .iter()
+            .find(|p| !p.tiles.contains(&viewer))
+            .map(|p| p.encoder.config().target_kbps)
+            .expect("a pipeline")
+    };
+    let mut tick = 0u64;
+    let mut advance = |room: &mut MediaRoom, ticks: u64| {
+        for _ in 0..ticks {
+            if tick.is_multiple_of(2) {
+                a.send_picture(MediaKind::Video, RED, 320, 180);
+                b.send_picture(MediaKind::Video, BLUE, 320, 180);
+            }
+            room.tick(tick, &mut notices);
+            tick += 1;
+        }
+    };
+    advance(&mut room, 120);
+    // 1000 kbps call: the budget minus audio, within the 360p tier's range.
+    assert_eq!(target_seen_by(&room, pid(1)), 936);
+    room.receiver_estimate(Uuid::from_u128(1001), 300_000);
+    advance(&mut room, 60);
+    assert_eq!(target_seen_by(&room, pid(1)), 300, "REMB caps A's view");
+    assert_eq!(
+        target_seen_by(&room, pid(2)),
+        936,
+        "B's view is not affected"
+    );
+    room.receiver_estimate(Uuid::from_u128(1001), 50_000);
+    advance(&mut room, 60);
+    assert_eq!(
+        target_seen_by(&room, pid(1)),
+        192,
+        "never below the tier's floor"
+    );
+    // Heavy loss reported by B backs B's view off.
+    for _ in 0..4 {
+        room.receiver_loss(Uuid::from_u128(1002), 80);
+    }
+    advance(&mut room, 60);
+    let backed_off = target_seen_by(&room, pid(2));
+    assert!((400..=600).contains(&backed_off), "{backed_off}");
+}
