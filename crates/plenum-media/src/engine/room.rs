@@ -170,6 +170,11 @@ struct VideoIn {
     frame: I420Frame,
     /// Tick of the last decoded picture.
     last_frame: Option<u64>,
+    /// Tick of the last frame received (decoded or skipped).
+    last_received: Option<u64>,
+    /// Someone sees this stream (it is in a composite or is the presentation); unwatched
+    /// streams are not decoded.
+    watched: bool,
     /// Counts decoded pictures (tells encoders whether something new arrived).
     frames: u64,
     /// After a decode error: drop frames until a keyframe.
@@ -184,6 +189,8 @@ impl VideoIn {
             decoder: None,
             frame: I420Frame::default(),
             last_frame: None,
+            last_received: None,
+            watched: true,
             frames: 0,
             awaiting_keyframe: false,
             last_request: None,
@@ -191,13 +198,41 @@ impl VideoIn {
         }
     }
 
+    /// A recent decoded picture to show.
     fn fresh(&self, tick: u64) -> bool {
         self.last_frame
             .is_some_and(|t| tick.saturating_sub(t) < VIDEO_STALE_TICKS)
     }
 
+    /// Video is arriving (decoded or not).
+    fn arriving(&self, tick: u64) -> bool {
+        self.last_received
+            .is_some_and(|t| tick.saturating_sub(t) < VIDEO_STALE_TICKS)
+    }
+
+    /// Nobody sees this sender: stop decoding (the decoder is dropped) until it is seen
+    /// again, then start from a requested keyframe.
+    fn set_watched(&mut self, watched: bool, tick: u64, outbound: &mpsc::Sender<Outbound>) {
+        if watched == self.watched {
+            return;
+        }
+        self.watched = watched;
+        if watched {
+            self.last_request = None;
+            self.request_keyframe(tick, outbound);
+        } else {
+            self.decoder = None;
+            self.awaiting_keyframe = true;
+            self.last_frame = None;
+        }
+    }
+
     /// Decodes one received frame; on corruption asks the sender for a keyframe.
     fn receive(&mut self, media: &IncomingMedia, tick: u64, outbound: &mpsc::Sender<Outbound>) {
+        self.last_received = Some(tick);
+        if !self.watched {
+            return;
+        }
         if self.awaiting_keyframe && !media.keyframe {
             self.request_keyframe(tick, outbound);
             return;
@@ -554,7 +589,7 @@ impl MediaRoom {
                     MediaKind::Slides => m.slides.receive(&media, tick, &m.outbound),
                 }
             }
-            let flowing = m.video.fresh(tick);
+            let flowing = m.video.arriving(tick);
             if flowing != m.video_flowing {
                 m.video_flowing = flowing;
                 notices.push(RoomNotice::VideoFlowing {
@@ -788,7 +823,21 @@ impl MediaRoom {
             }
         }
 
-        // 4. Retire pipelines nobody watched for a while (indices shift: reassign next tick).
+        // 4. Decode only senders someone sees (in a composite in use this tick).
+        for slot in 0..self.members.len() {
+            let Some(m) = &self.members[slot] else {
+                continue;
+            };
+            let id = m.participant;
+            let watched = self.pipelines.iter().any(|p| {
+                p.last_used == tick && p.kind == ViewKind::Meeting && p.tiles.contains(&id)
+            });
+            if let Some(m) = &mut self.members[slot] {
+                m.video.set_watched(watched, tick, &m.outbound);
+            }
+        }
+
+        // 5. Retire pipelines nobody watched for a while (indices shift: reassign next tick).
         if self
             .pipelines
             .iter()

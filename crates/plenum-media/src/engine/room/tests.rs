@@ -53,6 +53,8 @@ struct Browser {
     slides_picture: I420Frame,
     slides: usize,
     keyframe_requests: usize,
+    /// The room asked for a keyframe: the next picture is one.
+    key_wanted: bool,
 }
 
 impl Browser {
@@ -86,6 +88,7 @@ impl Browser {
             slides_picture: I420Frame::default(),
             slides: 0,
             keyframe_requests: 0,
+            key_wanted: false,
         }
     }
 
@@ -111,7 +114,7 @@ impl Browser {
             slot => slot.insert(Encoder::new(EncoderConfig::new(w, h, 500)).unwrap()),
         };
         let mut out = EncodedFrame::default();
-        let keyframe = self.sent_video == 0;
+        let keyframe = self.sent_video == 0 || std::mem::take(&mut self.key_wanted);
         assert!(
             encoder
                 .encode(&picture, self.sent_video as i64 * 3600, keyframe, &mut out)
@@ -155,7 +158,10 @@ impl Browser {
                         self.slides += 1;
                     }
                 }
-                Outbound::RequestKeyframe(_) => self.keyframe_requests += 1,
+                Outbound::RequestKeyframe(_) => {
+                    self.keyframe_requests += 1;
+                    self.key_wanted = true;
+                }
             }
         }
     }
@@ -656,4 +662,73 @@ fn receiver_reports_adapt_the_bitrate_within_the_call_and_tier() {
     advance(&mut room, 60);
     let backed_off = target_seen_by(&room, pid(2));
     assert!((400..=600).contains(&backed_off), "{backed_off}");
+}
+
+#[test]
+fn senders_nobody_sees_are_not_decoded_until_they_are_seen_again() {
+    let mut room = room();
+    let mut a = Browser::join(&mut room, 1, AV, 576);
+    let mut b = Browser::join(&mut room, 2, AV, 576);
+    let mut c = Browser::join(&mut room, 3, AV, 576);
+    let people = [
+        participant(1, "A"),
+        participant(2, "B"),
+        participant(3, "C"),
+    ];
+    // 1:0: A sees B, B and C see A; nobody sees C.
+    room.set_view(view(Layout::OneMain, &people));
+    let mut tick = 0;
+    let notices = run(
+        &mut room,
+        &mut [
+            (&mut a, None, Some(RED)),
+            (&mut b, None, Some(BLUE)),
+            (&mut c, None, Some(GREEN)),
+        ],
+        &mut tick,
+        60,
+    );
+    let decoding = |room: &MediaRoom, n: u128| {
+        room.members
+            .iter()
+            .flatten()
+            .find(|m| m.participant == pid(n))
+            .is_some_and(|m| m.video.decoder.is_some())
+    };
+    assert!(decoding(&room, 1) && decoding(&room, 2));
+    assert!(!decoding(&room, 3), "C is on nobody's screen");
+    assert!(
+        notices.contains(&RoomNotice::VideoFlowing {
+            participant: pid(3),
+            flowing: true
+        }),
+        "C's video still counts as arriving"
+    );
+    assert!(!notices.contains(&RoomNotice::VideoFlowing {
+        participant: pid(3),
+        flowing: false
+    }));
+
+    // C becomes the main speaker: a keyframe is requested and C is shown.
+    let mut v = (*view(Layout::OneMain, &people)).clone();
+    v.stage = vec![pid(3), pid(1), pid(2)];
+    room.set_view(Arc::new(v));
+    let before = c.keyframe_requests;
+    run(
+        &mut room,
+        &mut [
+            (&mut a, None, Some(RED)),
+            (&mut b, None, Some(BLUE)),
+            (&mut c, None, Some(GREEN)),
+        ],
+        &mut tick,
+        60,
+    );
+    assert!(c.keyframe_requests > before, "C was asked for a keyframe");
+    assert!(decoding(&room, 3));
+    assert!(
+        a.share_of(GREEN) > 0.5,
+        "A now sees C: {}",
+        a.share_of(GREEN)
+    );
 }
