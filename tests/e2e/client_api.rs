@@ -1,6 +1,8 @@
 //! The client REST API v2 over HTTPS on a whole node: tokens, the event stream, chat,
 //! lock and admission, role checks, disconnects.
 
+use plenum_core::Secret;
+use plenum_node::config;
 use serde_json::json;
 
 use crate::support::TestNode;
@@ -20,7 +22,10 @@ async fn a_pin_room_prompts_then_admits_host_and_guest() {
     assert_eq!(result["role"], "HOST");
     assert_eq!(result["expires"], "120", "expires is a string");
     assert_eq!(result["current_service_type"], "conference");
-    assert!(result.get("stun").is_none(), "no empty ICE server lists");
+    assert!(
+        result.get("stun").is_none() && result.get("turn").is_none(),
+        "no ICE servers are configured, and empty lists are never sent: {result}"
+    );
 
     let (status, body) = node.request_token("meet.pin", "Bob", Some("none")).await;
     assert_eq!(status, 200, "{body}");
@@ -35,6 +40,55 @@ async fn a_pin_room_prompts_then_admits_host_and_guest() {
     assert_eq!(
         (status, body["result"].as_str()),
         (404, Some("Neither conference nor gateway found"))
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn the_token_offers_the_configured_ice_servers_and_follows_a_reload() {
+    let node = TestNode::start_with(|c| {
+        c.node.stun = vec!["stun:stun.example.com:3478".to_owned()];
+        c.turn = vec![config::TurnServer {
+            urls: vec![
+                "turn:turn.example.com:3478?transport=udp".to_owned(),
+                "turns:turn.example.com:443?transport=tcp".to_owned(),
+            ],
+            username: "plenum".to_owned(),
+            credential: Secret::new("tUrN-s3cret"),
+        }];
+    })
+    .await;
+    let (status, body) = node.request_token("meet.open", "Alice", None).await;
+    assert_eq!(status, 200, "{body}");
+    let result = &body["result"];
+    assert_eq!(
+        result["stun"],
+        json!([{"url": "stun:stun.example.com:3478"}])
+    );
+    assert_eq!(
+        result["turn"],
+        json!([{
+            "urls": [
+                "turn:turn.example.com:3478?transport=udp",
+                "turns:turn.example.com:443?transport=tcp"
+            ],
+            "username": "plenum",
+            "credential": "tUrN-s3cret"
+        }])
+    );
+
+    // The configuration in force decides: after a reload without ICE servers, the next
+    // token offers none.
+    let mut plain = (*node.node.config()).clone();
+    plain.node.stun.clear();
+    plain.turn.clear();
+    node.node.reload(plain).await.expect("reload");
+    let (status, body) = node.request_token("meet.open", "Bob", None).await;
+    assert_eq!(status, 200, "{body}");
+    let result = &body["result"];
+    assert!(
+        result.get("stun").is_none() && result.get("turn").is_none(),
+        "{result}"
     );
     node.stop().await;
 }

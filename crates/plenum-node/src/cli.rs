@@ -37,7 +37,7 @@ pub fn env_map(vars: impl IntoIterator<Item = (OsString, OsString)>) -> HashMap<
 }
 
 /// A human-readable description of a loaded config. It names PIN policies but never
-/// shows a PIN, a password hash or a database URL.
+/// shows a PIN, a password hash, a TURN credential or a database URL.
 pub fn summary(config: &Config) -> String {
     let mut out = String::new();
     let node = &config.node;
@@ -70,6 +70,11 @@ pub fn summary(config: &Config) -> String {
         let ips: Vec<String> = node.public_ips.iter().map(ToString::to_string).collect();
         let _ = writeln!(out, "  public ips:    {}", ips.join(", "));
     }
+    if node.stun.is_empty() {
+        let _ = writeln!(out, "  stun:          none");
+    } else {
+        let _ = writeln!(out, "  stun:          {}", node.stun.join(", "));
+    }
     match &config.tls {
         Some(tls) => {
             let _ = writeln!(
@@ -98,6 +103,11 @@ pub fn summary(config: &Config) -> String {
         ("route_calls_via_registrar", s.route_calls_via_registrar),
     ] {
         let _ = writeln!(out, "  {name}: {on}");
+    }
+
+    let _ = writeln!(out, "turn servers ({})", config.turn.len());
+    for turn in &config.turn {
+        let _ = writeln!(out, "  {} (user {})", turn.urls.join(", "), turn.username);
     }
 
     let _ = writeln!(out, "services ({})", config.services.len());
@@ -268,6 +278,8 @@ mod tests {
             "alice@example.com",
             "  admin\n",
             "database:      sqlite",
+            "stun:          none",
+            "turn servers (0)",
         ] {
             assert!(
                 output.contains(expected),

@@ -10,13 +10,14 @@ use plenum_core::{
     Protocol, Refusal, Role, WallClock,
 };
 use plenum_http::client::backend::{
-    Caller, ClientBackend, EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal,
-    TokenRequest, TransferError,
+    Caller, ClientBackend, EventFeed, IceServers, InvalidToken, Refreshed, TokenGrant,
+    TokenRefusal, TokenRequest, TransferError, TurnServer,
 };
 use tracing::{debug, info};
 
 mod calls;
 
+use crate::config::Config;
 use crate::node::{JoinAttempt, JoinRefusal, Node};
 use crate::session::Session;
 
@@ -49,6 +50,22 @@ fn refusal(refusal: JoinRefusal) -> TokenRefusal {
             TokenRefusal::Refused(DisconnectReason::TooManyPinAttempts)
         }
         JoinRefusal::Refused(reason) => TokenRefusal::Refused(reason),
+    }
+}
+
+/// The STUN and TURN servers of `config`, as the token result offers them.
+fn ice_servers(config: &Config) -> IceServers {
+    IceServers {
+        stun: config.node.stun.clone(),
+        turn: config
+            .turn
+            .iter()
+            .map(|t| TurnServer {
+                urls: t.urls.clone(),
+                username: t.username.clone(),
+                credential: t.credential.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -105,6 +122,7 @@ impl ClientBackend for NodeClient {
                 role: joined.entry.role,
                 display_name: request.display_name,
                 conference,
+                ice: ice_servers(&self.0.config()),
             })
         }
         .boxed()

@@ -194,6 +194,35 @@ describe('request_token', () => {
     });
 });
 
+// A node with ICE servers configured: the validators accept `stun`/`turn`, and the shapes
+// are the ones browsers take (§1.3, §9). STUN goes in [node]; the [[turn]] table may live
+// in either file, so it is appended to services.toml.
+describe('request_token with ICE servers configured (§1.3)', () => {
+    const ice = useNode({
+        name: 'token-ice',
+        ownNode: true,
+        nodeToml: 'stun = ["stun:stun.example.com:3478", "stuns:stun.example.com"]',
+        extraServices: [
+            '[[turn]]',
+            'urls = ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:443?transport=tcp"]',
+            'username = "plenum"',
+            'credential = "tUrN-s3cret"',
+        ].join('\n'),
+    });
+
+    test('200 result carries stun [{url}] and turn [{urls, username, credential}]', async () => {
+        const r = await ice.client.requestToken('meet.open', sdkBody('Ice', ice.node.host));
+        const { result } = r.expect(200, V.validateRequestToken200);
+        ice.client.participants = [{ alias: 'meet.open', token: result.token }];
+        assert.deepEqual(result.stun, [{ url: 'stun:stun.example.com:3478' }, { url: 'stuns:stun.example.com' }]);
+        assert.deepEqual(result.turn, [{
+            urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:443?transport=tcp'],
+            username: 'plenum',
+            credential: 'tUrN-s3cret',
+        }]);
+    });
+});
+
 describe('services and aliases', () => {
     test('percent-encoded alias is decoded before lookup (§0)', async () => {
         const r = await ctx.client.request('POST', '/api/client/v2/conferences/meet%2Eopen/request_token', { body: { display_name: 'Enc' }, bodyValidator: V.validateRequestTokenBody });

@@ -48,6 +48,30 @@ pub struct TokenGrant {
     /// The snapshot of the conference right after joining (service kind, chat switch,
     /// whether the participant waits).
     pub conference: ConferenceSnapshot,
+    /// The STUN and TURN servers the client should use (`stun`, `turn`).
+    pub ice: IceServers,
+}
+
+/// ICE servers offered to the client in the token result. Empty lists are left out of
+/// the result: browsers reject an ICE configuration with an empty `stun` list
+/// (client-api-v2 §9).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IceServers {
+    /// STUN URLs (`stun:host[:port]`, `stuns:…`), one `{"url"}` entry each.
+    pub stun: Vec<String>,
+    /// TURN servers, each with its URLs and credentials.
+    pub turn: Vec<TurnServer>,
+}
+
+/// A TURN server as the browser's `RTCIceServer` takes it. `Debug` hides the credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnServer {
+    /// `turn:`/`turns:` URLs of one server (e.g. UDP and TLS).
+    pub urls: Vec<String>,
+    /// The TURN user name.
+    pub username: String,
+    /// The TURN password.
+    pub credential: Secret,
 }
 
 /// Why no token was granted.

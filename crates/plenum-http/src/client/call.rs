@@ -256,7 +256,7 @@ pub(crate) async fn open(
 }
 
 /// The `calls` result. `offer_ignored` and `turn` are left out: plenum is no direct-media
-/// peer and offers no TURN fallback.
+/// peer (the TURN servers for the call with the node go out in the token result).
 #[derive(Debug, Serialize)]
 struct CallAnswerDto {
     call_uuid: String,

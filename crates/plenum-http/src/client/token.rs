@@ -11,7 +11,7 @@ use plenum_core::{DisconnectReason, PinInput, Secret};
 use serde::{Deserialize, Serialize};
 use tracing::debug;
 
-use super::backend::{TOKEN_LIFETIME_SECS, TokenGrant, TokenRefusal, TokenRequest};
+use super::backend::{IceServers, TOKEN_LIFETIME_SECS, TokenGrant, TokenRefusal, TokenRequest};
 use super::dto::{current_service_type, service_type, token_role};
 use super::error::{ClientError, RESOURCE_UNAVAILABLE, success, success_with};
 use super::session::{Alias, token_of};
@@ -82,6 +82,51 @@ struct TokenResultDto {
     use_relay_candidates_only: bool,
     bandwidth_in: u32,
     bandwidth_out: u32,
+    /// Left out when empty: browsers reject an empty `stun` list (§9).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stun: Vec<StunDto>,
+    /// Left out when empty, like `stun`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    turn: Vec<TurnDto>,
+}
+
+/// One `stun` entry: a single URL (the SDK merges them into one `RTCIceServer`).
+#[derive(Debug, Serialize)]
+struct StunDto {
+    url: String,
+}
+
+/// One `turn` entry, an `RTCIceServer` as given.
+#[derive(Serialize)]
+struct TurnDto {
+    urls: Vec<String>,
+    username: String,
+    credential: String,
+}
+
+impl std::fmt::Debug for TurnDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnDto")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field("credential", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The `stun` and `turn` entries of the token result.
+fn ice_dtos(ice: IceServers) -> (Vec<StunDto>, Vec<TurnDto>) {
+    let stun = ice.stun.into_iter().map(|url| StunDto { url }).collect();
+    let turn = ice
+        .turn
+        .into_iter()
+        .map(|t| TurnDto {
+            urls: t.urls,
+            username: t.username,
+            credential: t.credential.expose().to_owned(),
+        })
+        .collect();
+    (stun, turn)
 }
 
 impl TokenResultDto {
@@ -93,6 +138,7 @@ impl TokenResultDto {
             .iter()
             .find(|p| p.id == grant.participant)
             .is_some_and(|p| !p.is_admitted());
+        let (stun, turn) = ice_dtos(grant.ice);
         TokenResultDto {
             token: grant.token.expose().to_owned(),
             expires: TOKEN_LIFETIME_SECS.to_string(),
@@ -121,6 +167,8 @@ impl TokenResultDto {
             use_relay_candidates_only: false,
             bandwidth_in: BANDWIDTH_KBPS,
             bandwidth_out: BANDWIDTH_KBPS,
+            stun,
+            turn,
         }
     }
 }

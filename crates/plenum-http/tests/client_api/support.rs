@@ -20,8 +20,8 @@ use plenum_core::{
 };
 use plenum_http::client::backend::{
     CallAnswer, CallBackend, CallError, CallMedia, CallRequest, CallStatistics, Caller,
-    ClientBackend, EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal, TokenRequest,
-    TransferError,
+    ClientBackend, EventFeed, IceServers, InvalidToken, Refreshed, TokenGrant, TokenRefusal,
+    TokenRequest, TransferError,
 };
 use plenum_http::{
     AdminActor, AdminBackend, AppState, AuditRecord, BackendError, ConferenceRecord,
@@ -172,6 +172,7 @@ struct State {
     token_requests: Vec<TokenRequest>,
     calls: Vec<Call>,
     token_refusal: Option<TokenRefusal>,
+    ice: IceServers,
     transfer_answer: Result<(), TransferError>,
     call_script: CallScript,
 }
@@ -208,6 +209,7 @@ impl Fake {
                 token_requests: Vec::new(),
                 calls: Vec::new(),
                 token_refusal: None,
+                ice: IceServers::default(),
                 transfer_answer: Ok(()),
                 call_script: CallScript::default(),
             }),
@@ -241,6 +243,11 @@ impl Fake {
     /// Every later `request_token` is refused like this.
     pub fn refuse_tokens(&self, refusal: TokenRefusal) {
         self.lock().token_refusal = Some(refusal);
+    }
+
+    /// Every later token grant offers these ICE servers (none by default).
+    pub fn offer_ice_servers(&self, ice: IceServers) {
+        self.lock().ice = ice;
     }
 
     pub fn answer_transfers(&self, answer: Result<(), TransferError>) {
@@ -330,6 +337,7 @@ impl ClientBackend for Fake {
             role: Role::Host,
             display_name: request.display_name,
             conference: state.conference.snapshot(),
+            ice: state.ice.clone(),
         }))
     }
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use plenum_core::{DisconnectReason, PinInput, ServiceKind};
-use plenum_http::client::backend::TokenRefusal;
+use plenum_core::{DisconnectReason, PinInput, Secret, ServiceKind};
+use plenum_http::client::backend::{IceServers, TokenRefusal, TurnServer};
 use serde_json::json;
 
 use super::support::{ALIAS, Api, Call, Fake, GUEST_TOKEN, HOST_TOKEN};
@@ -70,6 +70,97 @@ async fn request_token_grants_a_session_with_every_required_field() {
     assert_eq!(requests[0].call_tag.as_deref(), Some("tag-1"));
     assert!(requests[0].join_ticket.is_none());
     assert_eq!(requests[0].client_addr.to_string(), "192.0.2.7");
+}
+
+#[tokio::test]
+async fn request_token_offers_the_configured_ice_servers() {
+    let api = Api::new();
+    api.fake.offer_ice_servers(IceServers {
+        stun: vec![
+            "stun:stun.example.com:3478".to_owned(),
+            "stun:[2001:db8::3]".to_owned(),
+        ],
+        turn: vec![
+            TurnServer {
+                urls: vec![
+                    "turn:turn.example.com:3478?transport=udp".to_owned(),
+                    "turns:turn.example.com:443?transport=tcp".to_owned(),
+                ],
+                username: "plenum".to_owned(),
+                credential: Secret::new("s3cret"),
+            },
+            TurnServer {
+                urls: vec!["turn:198.51.100.9".to_owned()],
+                username: "other".to_owned(),
+                credential: Secret::new("pass"),
+            },
+        ],
+    });
+    let reply = api.request_token(r#"{"display_name":"A"}"#, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let r = &reply.json()["result"];
+    assert_eq!(
+        r["stun"],
+        json!([{"url": "stun:stun.example.com:3478"}, {"url": "stun:[2001:db8::3]"}])
+    );
+    assert_eq!(
+        r["turn"],
+        json!([
+            {
+                "urls": [
+                    "turn:turn.example.com:3478?transport=udp",
+                    "turns:turn.example.com:443?transport=tcp"
+                ],
+                "username": "plenum",
+                "credential": "s3cret"
+            },
+            {"urls": ["turn:198.51.100.9"], "username": "other", "credential": "pass"}
+        ])
+    );
+}
+
+#[tokio::test]
+async fn request_token_leaves_out_whichever_ice_list_is_empty() {
+    let api = Api::new();
+    api.fake.offer_ice_servers(IceServers {
+        stun: vec!["stuns:stun.example.com".to_owned()],
+        turn: Vec::new(),
+    });
+    let r = &api
+        .request_token(r#"{"display_name":"A"}"#, &[])
+        .await
+        .json()["result"];
+    assert_eq!(r["stun"], json!([{"url": "stuns:stun.example.com"}]));
+    assert!(r.get("turn").is_none(), "{r}");
+
+    api.fake.offer_ice_servers(IceServers {
+        stun: Vec::new(),
+        turn: vec![TurnServer {
+            urls: vec!["turns:turn.example.com:443".to_owned()],
+            username: "u".to_owned(),
+            credential: Secret::new("c"),
+        }],
+    });
+    let r = &api
+        .request_token(r#"{"display_name":"B"}"#, &[])
+        .await
+        .json()["result"];
+    assert!(r.get("stun").is_none(), "{r}");
+    assert_eq!(r["turn"][0]["urls"], json!(["turns:turn.example.com:443"]));
+}
+
+#[test]
+fn a_turn_servers_debug_hides_its_credential() {
+    let server = TurnServer {
+        urls: vec!["turn:turn.example.com".to_owned()],
+        username: "plenum".to_owned(),
+        credential: Secret::new("s3cret"),
+    };
+    let shown = format!("{server:?}");
+    assert!(
+        shown.contains("plenum") && !shown.contains("s3cret"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

@@ -3,20 +3,23 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use plenum_core::service::{MAX_PARTICIPANT_LIMIT, validate_alias};
-use plenum_core::{Directory, Layout, Pin, ServiceError, ServiceKind, Timeouts, normalize_alias};
+use plenum_core::{
+    Directory, Layout, Pin, Secret, ServiceError, ServiceKind, Timeouts, normalize_alias,
+};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
 use super::{
     AdminUser, Config, ConfigError, ConfigErrors, Database, DeviceAlias, Location,
-    MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service, Switches, TlsFiles, ports_clash,
+    MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service, Switches, TlsFiles, TurnServer,
+    ports_clash,
 };
 
 // === DTOs ===
@@ -29,6 +32,8 @@ struct FileToml {
     tls: Option<Spanned<TlsToml>>,
     database: Option<Spanned<DatabaseToml>>,
     switches: Option<Spanned<SwitchesToml>>,
+    #[serde(default)]
+    turn: Vec<Spanned<TurnToml>>,
     #[serde(default)]
     admin: Vec<AdminToml>,
     #[serde(default)]
@@ -49,6 +54,7 @@ struct NodeToml {
     cors_origins: Option<Vec<Spanned<String>>>,
     max_participants: Option<Spanned<i64>>,
     name_font: Option<Spanned<String>>,
+    stun: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +81,16 @@ struct SwitchesToml {
     route_calls_via_registrar: Option<bool>,
 }
 
+/// A `[[turn]]` table. Every key is optional here so that the checker can say what is
+/// missing in its own words.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TurnToml {
+    urls: Option<Spanned<Vec<Spanned<String>>>>,
+    username: Option<Spanned<String>>,
+    credential: Option<Spanned<SecretValue>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AdminToml {
@@ -90,8 +106,8 @@ struct ServiceToml {
     kind: Option<Spanned<String>>,
     #[serde(default)]
     aliases: Vec<Spanned<String>>,
-    host_pin: Option<Spanned<PinValue>>,
-    guest_pin: Option<Spanned<PinValue>>,
+    host_pin: Option<Spanned<SecretValue>>,
+    guest_pin: Option<Spanned<SecretValue>>,
     allow_guests: Option<bool>,
     participant_limit: Option<Spanned<i64>>,
     default_layout: Option<Spanned<String>>,
@@ -114,48 +130,58 @@ struct DeviceToml {
     sso: Option<bool>,
 }
 
-/// A PIN as written. Integers are accepted here so that the checker can refuse them
-/// with a hint, and so that no serde message ever echoes the digits.
-#[derive(Debug)]
-enum PinValue {
+/// A PIN or a TURN credential as written. Integers and other non-strings are accepted
+/// here so that the checker can refuse them with a hint, and so that no serde message
+/// ever echoes the value.
+enum SecretValue {
     Text(String),
     Integer,
     Other,
 }
 
-impl<'de> Deserialize<'de> for PinValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PinValue, D::Error> {
-        struct PinVisitor;
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretValue::Text(_) => f.write_str("Text(<redacted>)"),
+            SecretValue::Integer => f.write_str("Integer"),
+            SecretValue::Other => f.write_str("Other"),
+        }
+    }
+}
 
-        impl Visitor<'_> for PinVisitor {
-            type Value = PinValue;
+impl<'de> Deserialize<'de> for SecretValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SecretValue, D::Error> {
+        struct SecretVisitor;
+
+        impl Visitor<'_> for SecretVisitor {
+            type Value = SecretValue;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a quoted string of digits")
+                f.write_str("a quoted string")
             }
 
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<PinValue, E> {
-                Ok(PinValue::Text(v.to_owned()))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretValue, E> {
+                Ok(SecretValue::Text(v.to_owned()))
             }
 
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<PinValue, E> {
-                Ok(PinValue::Integer)
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretValue, E> {
+                Ok(SecretValue::Integer)
             }
 
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<PinValue, E> {
-                Ok(PinValue::Integer)
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretValue, E> {
+                Ok(SecretValue::Integer)
             }
 
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<PinValue, E> {
-                Ok(PinValue::Other)
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretValue, E> {
+                Ok(SecretValue::Other)
             }
 
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<PinValue, E> {
-                Ok(PinValue::Other)
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretValue, E> {
+                Ok(SecretValue::Other)
             }
         }
 
-        deserializer.deserialize_any(PinVisitor)
+        deserializer.deserialize_any(SecretVisitor)
     }
 }
 
@@ -232,6 +258,7 @@ pub(super) fn build(sources: &[(&str, &str)], base: &Path) -> Result<Config, Con
     let mut tls = Once { value: None };
     let mut database = Once { value: None };
     let mut switches = Once { value: None };
+    let mut turns = Vec::new();
     let mut admins = Vec::new();
     let mut services = Vec::new();
     let mut devices = Vec::new();
@@ -242,6 +269,7 @@ pub(super) fn build(sources: &[(&str, &str)], base: &Path) -> Result<Config, Con
                 tls.take(&mut cx, "tls", file, parsed.tls);
                 database.take(&mut cx, "database", file, parsed.database);
                 switches.take(&mut cx, "switches", file, parsed.switches);
+                turns.extend(parsed.turn.into_iter().map(|t| (file, t)));
                 admins.extend(parsed.admin.into_iter().map(|a| (file, a)));
                 services.extend(parsed.service.into_iter().map(|s| (file, s)));
                 devices.extend(parsed.device.into_iter().map(|d| (file, d)));
@@ -264,6 +292,10 @@ pub(super) fn build(sources: &[(&str, &str)], base: &Path) -> Result<Config, Con
     if let Some((_, section)) = switches.value {
         config.switches = merge_switches(section.get_ref());
     }
+    config.turn = turns
+        .iter()
+        .filter_map(|(file, t)| check_turn(&mut cx, *file, t))
+        .collect();
     config.admins = check_admins(&mut cx, &admins);
     config.services = services
         .iter()
@@ -384,6 +416,21 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
             ),
         }
     }
+    if let Some(urls) = &n.stun {
+        out.stun.clear();
+        for url in urls {
+            let value = url.get_ref().trim();
+            if ice_url(value, ["stun", "stuns"], false) {
+                out.stun.push(value.to_owned());
+            } else {
+                let message = format!(
+                    "node.stun: {:?} is not a STUN URL like stun:stun.example.com:3478 (stun: or stuns:, a host, an optional port)",
+                    url.get_ref()
+                );
+                cx.at(file, url.span(), message);
+            }
+        }
+    }
     if let Some(origins) = &n.cors_origins {
         out.cors_origins.clear();
         for origin in origins {
@@ -401,6 +448,131 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
             }
         }
     }
+}
+
+/// Whether `url` is an ICE server URL as browsers take it (RFC 7064, RFC 7065): one of
+/// `schemes`, a colon, a host name or IP address (IPv6 in brackets), an optional port,
+/// and, if `transport` allows it, an optional `?transport=udp` or `?transport=tcp`.
+fn ice_url(url: &str, schemes: [&str; 2], transport: bool) -> bool {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return false;
+    };
+    if !schemes.contains(&scheme) {
+        return false;
+    }
+    let (authority, query) = match rest.split_once('?') {
+        Some((authority, query)) => (authority, Some(query)),
+        None => (rest, None),
+    };
+    match query {
+        None => {}
+        Some("transport=udp" | "transport=tcp") if transport => {}
+        Some(_) => return false,
+    }
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let Some((ip, after)) = bracketed.split_once(']') else {
+                return false;
+            };
+            let port = match after {
+                "" => None,
+                after => match after.strip_prefix(':') {
+                    Some(port) => Some(port),
+                    None => return false,
+                },
+            };
+            (ip.parse::<Ipv6Addr>().is_ok(), port)
+        }
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            let host_ok = !host.is_empty()
+                && !host.starts_with(['.', '-'])
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            (host_ok, port)
+        }
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    host_ok && port_ok
+}
+
+fn check_turn(cx: &mut Checker<'_>, file: usize, turn: &Spanned<TurnToml>) -> Option<TurnServer> {
+    let t = turn.get_ref();
+    let errors_before = cx.errors.len();
+    const NEEDED: &str = "browsers refuse a TURN server without a username and a credential";
+    let mut urls = Vec::new();
+    match &t.urls {
+        None => cx.at(
+            file,
+            turn.span(),
+            "turn server: urls is missing; give its turn: or turns: URLs, like urls = [\"turn:turn.example.com:3478?transport=udp\"]".to_owned(),
+        ),
+        Some(list) if list.get_ref().is_empty() => cx.at(
+            file,
+            list.span(),
+            "turn.urls: give at least one turn: or turns: URL".to_owned(),
+        ),
+        Some(list) => {
+            for url in list.get_ref() {
+                let value = url.get_ref().trim();
+                if ice_url(value, ["turn", "turns"], true) {
+                    urls.push(value.to_owned());
+                } else {
+                    let message = format!(
+                        "turn.urls: {:?} is not a TURN URL like turn:turn.example.com:3478?transport=udp (turn: or turns:, a host, an optional port, an optional ?transport=udp or tcp)",
+                        url.get_ref()
+                    );
+                    cx.at(file, url.span(), message);
+                }
+            }
+        }
+    }
+    let username = match &t.username {
+        None => {
+            let message = format!("turn server: the username is missing; {NEEDED}");
+            cx.at(file, turn.span(), message);
+            None
+        }
+        Some(name) if name.get_ref().trim().is_empty() => {
+            let message = format!("turn.username must not be empty; {NEEDED}");
+            cx.at(file, name.span(), message);
+            None
+        }
+        Some(name) => Some(name.get_ref().trim().to_owned()),
+    };
+    // Messages never quote the credential.
+    let credential = match &t.credential {
+        None => {
+            let message = format!("turn server: the credential is missing; {NEEDED}");
+            cx.at(file, turn.span(), message);
+            None
+        }
+        Some(value) => match value.get_ref() {
+            SecretValue::Text(text) if !text.trim().is_empty() => Some(Secret::new(text.clone())),
+            SecretValue::Text(_) => {
+                let message = format!("turn.credential must not be empty; {NEEDED}");
+                cx.at(file, value.span(), message);
+                None
+            }
+            SecretValue::Integer | SecretValue::Other => {
+                let message = "turn.credential must be a quoted string".to_owned();
+                cx.at(file, value.span(), message);
+                None
+            }
+        },
+    };
+    if cx.errors.len() != errors_before {
+        return None;
+    }
+    Some(TurnServer {
+        urls,
+        username: username?,
+        credential: credential?,
+    })
 }
 
 fn socket_addr(
@@ -772,20 +944,20 @@ fn check_service(
 fn pin(
     cx: &mut Checker<'_>,
     file: usize,
-    value: Option<&Spanned<PinValue>>,
+    value: Option<&Spanned<SecretValue>>,
     subject: &str,
     key: &str,
 ) -> Option<Pin> {
     let value = value?;
     let message = match value.get_ref() {
-        PinValue::Text(text) => match Pin::parse(text) {
+        SecretValue::Text(text) => match Pin::parse(text) {
             Ok(pin) => return Some(pin),
             Err(e) => format!("{subject}: the {key} is refused: {e}"),
         },
-        PinValue::Integer => format!(
+        SecretValue::Integer => format!(
             "{subject}: the {key} must be a quoted string, like {key} = \"0123\"; as a TOML integer its leading zeros would be lost"
         ),
-        PinValue::Other => {
+        SecretValue::Other => {
             format!("{subject}: the {key} must be a quoted string of 4 to 20 digits")
         }
     };

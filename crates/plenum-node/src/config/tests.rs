@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use plenum_core::{Layout, ServiceConfig, ServiceKind};
+use plenum_core::{Layout, Secret, ServiceConfig, ServiceKind};
 
 use super::*;
 
@@ -931,4 +931,221 @@ fn cors_origins_are_read_and_checked() {
         "{errors}"
     );
     assert_eq!(errors.lines().count(), 2, "{errors}");
+}
+
+// === ICE servers ===
+
+/// Loads `text` as plenum.toml and returns the error lines.
+fn main_errors_of(text: &str) -> Vec<String> {
+    match load_from_sources(&[("plenum.toml", text)]) {
+        Ok(_) => panic!("config was accepted:\n{text}"),
+        Err(errors) => errors.errors().iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Asserts that plenum.toml `text` gets exactly one error, at `location`, containing
+/// `part`.
+fn check_main_error(text: &str, location: &str, part: &str) {
+    let errors = main_errors_of(text);
+    assert_eq!(errors.len(), 1, "{text}\n{errors:#?}");
+    let prefix = format!("plenum.toml:{location}: ");
+    assert!(
+        errors[0].starts_with(&prefix) && errors[0].contains(part),
+        "{:?} should start with {prefix:?} and contain {part:?}",
+        errors[0]
+    );
+}
+
+#[test]
+fn ice_servers_are_read_and_turn_lists_join_across_files() {
+    let main = r#"
+[node]
+stun = ["stun:stun.example.com:3478", " stuns:stun.example.com ", "stun:[2001:db8::3]:3478", "stun:198.51.100.7"]
+
+[[turn]]
+urls = ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:443?transport=tcp"]
+username = " plenum "
+credential = "tUrN-s3cret"
+"#;
+    let services =
+        "[[turn]]\nurls = [\"turn:[2001:db8::9]\"]\nusername = \"other\"\ncredential = \"pw\"\n";
+    let config =
+        load_from_sources(&[("plenum.toml", main), ("services.toml", services)]).expect("valid");
+    assert_eq!(
+        config.node.stun,
+        [
+            "stun:stun.example.com:3478",
+            "stuns:stun.example.com",
+            "stun:[2001:db8::3]:3478",
+            "stun:198.51.100.7"
+        ]
+    );
+    assert_eq!(
+        config.turn,
+        [
+            TurnServer {
+                urls: vec![
+                    "turn:turn.example.com:3478?transport=udp".to_owned(),
+                    "turns:turn.example.com:443?transport=tcp".to_owned()
+                ],
+                username: "plenum".to_owned(),
+                credential: Secret::new("tUrN-s3cret"),
+            },
+            TurnServer {
+                urls: vec!["turn:[2001:db8::9]".to_owned()],
+                username: "other".to_owned(),
+                credential: Secret::new("pw"),
+            },
+        ]
+    );
+}
+
+#[test]
+fn no_ice_servers_by_default() {
+    let config = load_from_sources(&[("plenum.toml", "[node]\nstun = []\n")]).expect("valid");
+    assert!(config.node.stun.is_empty() && config.turn.is_empty());
+    assert_eq!(config, Config::default());
+    let shipped = load_dir(&shipped_dir()).expect("shipped config");
+    assert!(shipped.node.stun.is_empty() && shipped.turn.is_empty());
+}
+
+#[test]
+fn stun_urls_need_the_stun_scheme_and_a_host() {
+    for bad in [
+        "stun.example.com",
+        "http://stun.example.com",
+        "turn:stun.example.com:3478",
+        "STUN:stun.example.com",
+        "stun:",
+        "stun::3478",
+        "stun://stun.example.com",
+        "stun:stun.example.com:0",
+        "stun:stun.example.com:65536",
+        "stun:stun.example.com:port",
+        "stun:stun.example.com:3478?transport=udp",
+        "stun:stun example.com",
+        "stun:[2001:db8::3",
+        "stun:[not-an-ip]:3478",
+        "",
+    ] {
+        // The bad URL is second, after 8 + 21 + 2 characters.
+        let text = format!("[node]\nstun = [\"stun:ok.example.com\", {bad:?}]\n");
+        check_main_error(
+            &text,
+            "2:32",
+            &format!(
+                "node.stun: {bad:?} is not a STUN URL like stun:stun.example.com:3478 (stun: or stuns:, a host, an optional port)"
+            ),
+        );
+    }
+}
+
+#[test]
+fn turn_urls_need_the_turn_scheme_and_a_host() {
+    for bad in [
+        "stun:turn.example.com",
+        "turn.example.com:3478",
+        "turn:",
+        "turns:?transport=tcp",
+        "turn://turn.example.com",
+        "turn:turn.example.com:70000",
+        "turn:turn.example.com?transport=sctp",
+        "turn:turn.example.com?foo=bar",
+    ] {
+        let text = format!("[[turn]]\nurls = [{bad:?}]\nusername = \"u\"\ncredential = \"c\"\n");
+        check_main_error(
+            &text,
+            "2:9",
+            &format!(
+                "turn.urls: {bad:?} is not a TURN URL like turn:turn.example.com:3478?transport=udp"
+            ),
+        );
+    }
+    check_main_error(
+        "[[turn]]\nurls = []\nusername = \"u\"\ncredential = \"c\"\n",
+        "2:8",
+        "turn.urls: give at least one turn: or turns: URL",
+    );
+    check_main_error(
+        "[[turn]]\nusername = \"u\"\ncredential = \"c\"\n",
+        "1:1",
+        "turn server: urls is missing",
+    );
+    check_main_error(
+        "[[turn]]\nurls = \"turn:turn.example.com\"\nusername = \"u\"\ncredential = \"c\"\n",
+        "2:8",
+        "invalid type",
+    );
+}
+
+#[test]
+fn a_turn_server_needs_a_username_and_a_credential() {
+    let needed = "browsers refuse a TURN server without a username and a credential";
+    let text = "[node]\nlisten = \"127.0.0.1:8443\"\n\n[[turn]]\nurls = [\"turn:t.example.com\"]\ncredential = \"hidden-1\"\n";
+    check_main_error(
+        text,
+        "4:1",
+        &format!("turn server: the username is missing; {needed}"),
+    );
+    let text = "[[turn]]\nurls = [\"turn:t.example.com\"]\nusername = \"u\"\n";
+    check_main_error(
+        text,
+        "1:1",
+        &format!("turn server: the credential is missing; {needed}"),
+    );
+    let text =
+        "[[turn]]\nurls = [\"turn:t.example.com\"]\nusername = \"  \"\ncredential = \"hidden-2\"\n";
+    check_main_error(text, "3:12", "turn.username must not be empty");
+    let text = "[[turn]]\nurls = [\"turn:t.example.com\"]\nusername = \"u\"\ncredential = \"\"\n";
+    check_main_error(text, "4:14", "turn.credential must not be empty");
+    let text = "[[turn]]\nurls = [\"turn:t.example.com\"]\nusername = \"u\"\ncredential = 987654\n";
+    check_main_error(text, "4:14", "turn.credential must be a quoted string");
+    assert!(!main_errors_of(text).concat().contains("987654"));
+
+    // Both missing, and a bad URL: every problem of the table is reported.
+    let errors = main_errors_of("[[turn]]\nurls = [\"turn:\"]\n");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(errors[0].starts_with("plenum.toml:1:1: turn server: the username is missing"));
+    assert!(errors[1].starts_with("plenum.toml:1:1: turn server: the credential is missing"));
+    assert!(errors[2].starts_with("plenum.toml:2:9: turn.urls:"));
+
+    check_main_error(
+        "[[turn]]\nurls = [\"turn:t.example.com\"]\nusername = \"u\"\npassword = \"p\"\n",
+        "4:1",
+        "unknown field `password`",
+    );
+}
+
+#[test]
+fn the_turn_credential_never_shows_in_summary_debug_or_diff() {
+    let text = "[node]\nstun = [\"stun:stun.example.com\"]\n[[turn]]\nurls = [\"turns:turn.example.com:443?transport=tcp\"]\nusername = \"plenum\"\ncredential = \"tUrN-s3cret\"\n";
+    let config = load_from_sources(&[("plenum.toml", text)]).expect("valid");
+    let summary = crate::cli::summary(&config);
+    assert!(
+        summary.contains("  stun:          stun:stun.example.com\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(
+            "turn servers (1)\n  turns:turn.example.com:443?transport=tcp (user plenum)\n"
+        ),
+        "{summary}"
+    );
+    let debug = format!("{config:?} {:?}", config.turn[0]);
+    for shown in [&summary, &debug] {
+        assert!(
+            !shown.contains("tUrN-s3cret"),
+            "the credential leaked:\n{shown}"
+        );
+    }
+    assert_eq!(config.turn[0].credential.expose(), "tUrN-s3cret");
+
+    let changed = text.replace("tUrN-s3cret", "n3w-s3cret");
+    let new = load_from_sources(&[("plenum.toml", &changed)]).expect("valid");
+    let diff = config.diff_summary(&new);
+    assert_eq!(diff, ["[[turn]] changed"]);
+    assert!(!diff.concat().contains("s3cret"));
+    // An error elsewhere in a TURN table does not quote the credential either.
+    let bad = text.replace("turns:turn", "turns:/turn");
+    assert!(!main_errors_of(&bad).concat().contains("tUrN-s3cret"));
 }
