@@ -6,7 +6,8 @@
 # The image listens on 0.0.0.0:443 (PLENUM_LISTEN; Docker lets unprivileged users bind low
 # ports inside a container) and keeps its data (SQLite history,
 # self-signed certificate) in /var/lib/plenum (PLENUM_DATA_DIR); mount a volume there.
-# Mount your own configuration at /etc/plenum to replace the shipped example rooms.
+# Mount your own configuration at /etc/plenum to replace the shipped example rooms (a
+# branding/ folder in it brands the web app, which is built into the binary).
 
 FROM rust:1.95-slim-bookworm AS build
 RUN apt-get update \
@@ -26,7 +27,6 @@ RUN apt-get update \
  && chown plenum:plenum /var/lib/plenum
 COPY --from=build /src/target/release/plenum /usr/local/bin/plenum
 COPY config/ /etc/plenum/
-COPY webapp-static/ /usr/share/plenum/webapp-static/
 ENV PLENUM_LISTEN=0.0.0.0:443 \
     PLENUM_DATA_DIR=/var/lib/plenum
 USER plenum

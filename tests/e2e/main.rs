@@ -6,3 +6,4 @@ mod calls;
 mod client_api;
 mod lifecycle;
 mod support;
+mod webapp;

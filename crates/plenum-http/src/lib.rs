@@ -1,7 +1,7 @@
 //! plenum-http: the HTTP front end of the plenum node: health check, client REST API v2
-//! with its event stream, and admin status API v1. Owns every JSON shape; reaches the
-//! node only through the [`AdminBackend`] and [`ClientBackend`] trait objects in
-//! [`AppState`].
+//! with its event stream, admin status API v1, and the web app with its branding
+//! ([`webapp`]). Owns every JSON shape; reaches the node only through the
+//! [`AdminBackend`] and [`ClientBackend`] trait objects in [`AppState`].
 //!
 //! Handlers read the client address from `ConnectInfo<SocketAddr>`, so the router must
 //! be served with connect info (the node's server inserts it on every request).
@@ -19,6 +19,7 @@ use client::backend::ClientBackend;
 use tokio::sync::Semaphore;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+use webapp::WebApp;
 
 mod admin;
 mod auth;
@@ -28,6 +29,7 @@ mod error;
 mod health;
 mod timestamp;
 mod view;
+pub mod webapp;
 
 pub use backend::{AdminBackend, BackendError};
 pub use error::ApiError;
@@ -55,10 +57,13 @@ pub struct AppState {
     cors_origins: Arc<[String]>,
     /// Bounds concurrent credential checks so a flood of logins can't occupy every core.
     verify_permits: Arc<Semaphore>,
+    /// The web app's files and the branding folder.
+    webapp: WebApp,
 }
 
 impl AppState {
-    /// State over the given admin and client backends, without CORS.
+    /// State over the given admin and client backends, without CORS, serving the web app
+    /// embedded in the binary without branding.
     pub fn new(admin: Arc<dyn AdminBackend>, client: Arc<dyn ClientBackend>) -> AppState {
         AppState {
             admin,
@@ -69,7 +74,15 @@ impl AppState {
             )),
             cors_origins: Arc::from(Vec::new()),
             verify_permits: Arc::new(Semaphore::new(CONCURRENT_CREDENTIAL_CHECKS)),
+            webapp: WebApp::embedded(),
         }
+    }
+
+    /// Serves `webapp` (other files, or with a branding folder) instead of the embedded
+    /// web app.
+    pub fn with_webapp(mut self, webapp: WebApp) -> AppState {
+        self.webapp = webapp;
+        self
     }
 
     /// Lets browsers on `origins` (e.g. `https://app.example.com`) call the client API
@@ -87,14 +100,16 @@ impl fmt::Debug for AppState {
 }
 
 /// The whole HTTP API: `GET /health` (no auth), the client REST API v2 under
-/// `/api/client/v2/` (tokens), and the admin status API under `/api/admin/status/v1/`
-/// (HTTP Basic auth). Unknown paths answer a JSON 404.
+/// `/api/client/v2/` (tokens), the admin status API under `/api/admin/status/v1/`
+/// (HTTP Basic auth), and the web app (`/`, `/webapp/…`, `/webapp2/…`; see [`webapp`]).
+/// Unknown paths answer a JSON 404.
 pub fn router(state: AppState) -> Router {
     let admin = admin::routes().layer(from_fn_with_state(state.clone(), auth::require_admin));
     Router::new()
         .route("/health", axum::routing::get(health::health))
         .nest("/api/client/v2", client::routes(&state))
         .nest("/api/admin/status/v1", admin)
+        .merge(webapp::routes(state.webapp.clone()))
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(

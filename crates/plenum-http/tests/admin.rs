@@ -1,5 +1,5 @@
 //! The health check and the admin status API v1, driven through `router(..).oneshot(..)`
-//! with a fake backend.
+//! with a fake backend; and that the web app sits beside them.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,7 @@ use plenum_http::client::backend::{
     CallAnswer, CallBackend, CallError, CallRequest, CallStatistics, Caller, ClientBackend,
     EventFeed, InvalidToken, Refreshed, TokenGrant, TokenRefusal, TokenRequest, TransferError,
 };
+use plenum_http::webapp::WebApp;
 use plenum_http::{
     AdminActor, AdminBackend, AppState, AuditRecord, BackendError, ConferenceRecord,
     LiveConference, LiveConferenceDetail, LiveParticipant, Page, PageRequest, ParticipantRecord,
@@ -789,10 +790,47 @@ async fn unknown_paths_answer_json_404() {
         format!("{API}/conference"),
         format!("{API}/"),
         "/no/such/thing".to_owned(),
+        "/webappx".to_owned(),
+        "/webapp2/custom_configuration/manifest.json".to_owned(),
     ] {
         let (status, json) = h.get(&uri).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(json["code"], "not_found", "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn the_web_app_is_served_beside_the_api() {
+    let webapp = WebApp::from_files([("index.html", "<p>app</p>")]);
+    let app = router(
+        AppState::new(Arc::new(FakeBackend::default()), Arc::new(NoClients)).with_webapp(webapp),
+    );
+    for (uri, status, location, body) in [
+        ("/", StatusCode::FOUND, Some("/webapp/home"), ""),
+        ("/webapp/home", StatusCode::OK, None, "<p>app</p>"),
+        ("/health", StatusCode::OK, None, "{\"status\":\"ok\""),
+    ] {
+        let mut request = Request::get(uri)
+            .body(Body::empty())
+            .expect("valid test request");
+        request.extensions_mut().insert(ConnectInfo(client()));
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), status, "{uri}");
+        assert_eq!(
+            response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok()),
+            location,
+            "{uri}"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body is readable");
+        assert!(
+            String::from_utf8_lossy(&bytes).starts_with(body),
+            "{uri}: {bytes:?}"
+        );
     }
 }
 

@@ -4,13 +4,15 @@
 //!
 //! [`load_dir`] reads two files from the config directory:
 //!
-//! - `plenum.toml` (required): `[node]`, `[tls]`, `[database]`, `[switches]`, `[[admin]]`;
+//! - `plenum.toml` (required): `[node]`, `[tls]`, `[database]`, `[switches]`, `[[turn]]`,
+//!   `[[admin]]`;
 //! - `services.toml` (optional): `[[service]]` and `[[device]]`.
 //!
 //! Both files share one format, so any section may live in either file; a single-valued
 //! section (`[node]`, `[tls]`, `[database]`, `[switches]`) may appear in one file only,
-//! and the lists (`[[admin]]`, `[[service]]`, `[[device]]`) are concatenated in file
-//! order. Other files in the directory are ignored. The shipped `config/` documents every
+//! and the lists (`[[turn]]`, `[[admin]]`, `[[service]]`, `[[device]]`) are concatenated
+//! in file order. Other files in the directory are ignored, except the `branding/` folder
+//! (the web app's branding package, served as it is). The shipped `config/` documents every
 //! key.
 //!
 //! # Relative paths
@@ -32,8 +34,8 @@
 //!
 //! Every problem is reported, not just the first, as `file:line:column: reason`. A TOML
 //! syntax error (or a value of the wrong type) stops the checking of that file; the other
-//! files are still checked. Error messages never contain a PIN, a password hash or a
-//! database URL.
+//! files are still checked. Error messages never contain a PIN, a password hash, a
+//! TURN credential or a database URL.
 
 mod source;
 #[cfg(test)]
@@ -45,13 +47,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use plenum_core::{
-    Directory, DirectoryError, Layout, Pin, ServiceConfig, ServiceKind, Timeouts, normalize_alias,
+    Directory, DirectoryError, Layout, Pin, Secret, ServiceConfig, ServiceKind, Timeouts,
+    normalize_alias,
 };
 
 /// The required main file of the config directory.
 pub const MAIN_FILE: &str = "plenum.toml";
 /// The optional file of the config directory holding services and device aliases.
 pub const SERVICES_FILE: &str = "services.toml";
+/// The folder of the config directory that holds the active branding package, if any.
+pub const BRANDING_DIR: &str = "branding";
 /// Environment variable that overrides `node.listen`.
 pub const ENV_LISTEN: &str = "PLENUM_LISTEN";
 /// Environment variable that overrides `node.data_dir`.
@@ -75,6 +80,8 @@ pub struct Config {
     pub database: Option<Database>,
     /// The global switches (`[switches]`).
     pub switches: Switches,
+    /// TURN servers offered to clients (`[[turn]]`), in file order; empty = none.
+    pub turn: Vec<TurnServer>,
     /// Admin users (`[[admin]]`), in file order.
     pub admins: Vec<AdminUser>,
     /// Services as written (`[[service]]`), in file order; [`Config::services`] gives the
@@ -82,6 +89,10 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Device aliases (`[[device]]`), in file order.
     pub devices: Vec<DeviceAlias>,
+    /// The branding package folder, [`BRANDING_DIR`] in the config directory, served at
+    /// `/webapp2/custom_configuration/` (read at each request, so it may appear later);
+    /// `None` = no branding (a config not loaded from a directory).
+    pub branding_dir: Option<PathBuf>,
 }
 
 /// `[node]`: where the node listens and what it tells others about itself.
@@ -110,6 +121,9 @@ pub struct NodeConfig {
     /// Debian's DejaVu Sans; `""` = no text). A missing file is logged and tiles show
     /// colour only.
     pub name_font: Option<PathBuf>,
+    /// STUN URLs offered to clients in the token result (`stun`, `stun:`/`stuns:`
+    /// host and optional port); empty = none, and the result leaves `stun` out.
+    pub stun: Vec<String>,
 }
 
 impl Default for NodeConfig {
@@ -124,6 +138,7 @@ impl Default for NodeConfig {
             cors_origins: Vec::new(),
             max_participants: None,
             name_font: Some(PathBuf::from(plenum_media::video::DEFAULT_FONT_PATH)),
+            stun: Vec::new(),
         }
     }
 }
@@ -258,6 +273,19 @@ impl Default for Switches {
             route_calls_via_registrar: false,
         }
     }
+}
+
+/// `[[turn]]`: a TURN server offered to clients in the token result. `Debug` hides the
+/// credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnServer {
+    /// `turn:`/`turns:` URLs of this server (host, optional port, optional
+    /// `?transport=udp|tcp`), at least one.
+    pub urls: Vec<String>,
+    /// The TURN user name; browsers refuse TURN without one.
+    pub username: String,
+    /// The TURN password, sent to clients in the token result and nowhere else.
+    pub credential: Secret,
 }
 
 /// `[[admin]]`: a user of the admin interface and status API.
@@ -467,6 +495,7 @@ impl Config {
             ("[tls]", self.tls != new.tls),
             ("[database]", self.database != new.database),
             ("[switches]", self.switches != new.switches),
+            ("[[turn]]", self.turn != new.turn),
         ] {
             if changed {
                 lines.push(format!("{section} changed"));
@@ -545,7 +574,10 @@ pub fn load_dir(dir: &Path) -> Result<Config, ConfigErrors> {
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
-    source::build(&sources, &base_dir(dir))
+    let mut config = source::build(&sources, &base_dir(dir))?;
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    config.branding_dir = Some(dir.join(BRANDING_DIR));
+    Ok(config)
 }
 
 /// Checks configuration texts given as `(file name, text)`, in order, as if they were the

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use plenum_http::AppState;
+use plenum_http::webapp::WebApp;
 use plenum_store::Store;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
@@ -117,12 +118,7 @@ impl Running {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let state = AppState::new(
-            Arc::new(NodeAdmin(self.node.clone())),
-            Arc::new(NodeClient(self.node.clone())),
-        )
-        .with_cors_origins(self.node.config().node.cors_origins.clone());
-        let app = plenum_http::router(state);
+        let app = plenum_http::router(self.app_state());
         info!(address = %self.https_addr, fingerprint = %self.fingerprint, "listening on https://{}", self.https_addr);
         if let Some(addr) = self.redirect_addr {
             info!(address = %addr, "redirecting plain HTTP to HTTPS");
@@ -148,6 +144,22 @@ impl Running {
         self.node.shutdown(CONFERENCE_GRACE).await;
         self.store.close().await;
         served.context("the HTTPS server failed")
+    }
+
+    /// What the HTTP handlers share: the node behind its admin and client faces, the
+    /// CORS origins, and the embedded web app with the config directory's branding.
+    fn app_state(&self) -> AppState {
+        let config = self.node.config();
+        let mut webapp = WebApp::embedded();
+        if let Some(dir) = &config.branding_dir {
+            webapp = webapp.with_branding_dir(dir.clone());
+        }
+        AppState::new(
+            Arc::new(NodeAdmin(self.node.clone())),
+            Arc::new(NodeClient(self.node.clone())),
+        )
+        .with_cors_origins(config.node.cors_origins.clone())
+        .with_webapp(webapp)
     }
 }
 
@@ -248,7 +260,15 @@ pub async fn reload(node: &Node, config_dir: &Path, env: &HashMap<String, String
             for line in old.diff_summary(&new) {
                 info!("reload: {line}");
             }
-            if new.node != old.node || new.tls != old.tls || new.database != old.database {
+            // The STUN servers are read at each request_token, so they need no restart.
+            let restart_only = |c: &Config| config::NodeConfig {
+                stun: Vec::new(),
+                ..c.node.clone()
+            };
+            if restart_only(&new) != restart_only(&old)
+                || new.tls != old.tls
+                || new.database != old.database
+            {
                 warn!(
                     "reload: [node], [tls] and [database] changes take effect at the next restart"
                 );
