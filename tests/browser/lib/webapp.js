@@ -1,0 +1,164 @@
+// Node-side helpers for the web app tests (test/webapp*.test.js): one headless Debian
+// chromium (fake camera/microphone), one browser context (own window, own storage) per
+// participant, the app loaded from the node's own origin at /webapp/…, condition polling
+// and artifacts (screenshots, console, API traffic) under
+// <repo>/target/browser-artifacts/<name>/.
+//
+// Serving: if the node already serves the web app (GET /webapp/home answers our
+// index.html) the pages use it as is; otherwise webapp-static/ is served at /webapp/…
+// through Playwright request interception, with the node's Content-Security-Policy, so
+// CSP violations show up either way.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, REPO, sleep } from './media.js';
+
+export const WEBAPP_DIR = path.join(REPO, 'webapp-static');
+export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'";
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon' };
+
+/** `/webapp/<path>` → a file in webapp-static (index.html for the app's own routes). */
+function staticFile(pathname) {
+    let rel = pathname.replace(/^\/webapp\/?/, '');
+    if (rel === '' || rel === 'home' || rel === 'home/') rel = 'index.html';
+    const file = path.join(WEBAPP_DIR, rel);
+    if (!file.startsWith(WEBAPP_DIR + path.sep) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) return null;
+    return { body: fs.readFileSync(file), type: TYPES[path.extname(file)] || 'application/octet-stream' };
+}
+
+/** Whether the node serves this checkout's web app itself. */
+async function nodeServesWebapp(nodeUrl, ca) {
+    const body = await new Promise((resolve) => {
+        const req = https.get(`${nodeUrl}/webapp/home`, { ca, rejectUnauthorized: false }, (res) => {
+            let data = '';
+            res.on('data', (c) => { data += c; });
+            res.on('end', () => resolve(res.statusCode === 200 ? data : null));
+        });
+        req.on('error', () => resolve(null));
+        req.setTimeout(5000, () => { req.destroy(); resolve(null); });
+    });
+    return !!body && body.includes('id="app"') && body.includes('/webapp/assets/app.js');
+}
+
+export async function createWebappHarness({ name, node }) {
+    const artifacts = path.join(REPO, 'target/browser-artifacts', name);
+    fs.rmSync(artifacts, { recursive: true, force: true });
+    fs.mkdirSync(artifacts, { recursive: true });
+    assert.ok(fs.existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`);
+    const served = await nodeServesWebapp(node.url, node.ca);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const pages = {};
+    const contexts = [];
+    const consoleLog = [`web app served by ${served ? 'the node' : 'request interception (node does not serve /webapp/ yet)'}`];
+    const traffic = [];
+    const t0 = Date.now();
+    const stamp = () => ((Date.now() - t0) / 1000).toFixed(1);
+    let shotNo = 0;
+
+    const h = {
+        artifacts,
+        pages,
+        traffic,
+        consoleLog,
+        servedByNode: served,
+
+        /** A new window for participant `pname`, opened at `urlPath` on the node. */
+        async open(pname, urlPath = '/webapp/home', { viewport = { width: 1280, height: 800 } } = {}) {
+            const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport, locale: 'en-US' });
+            contexts.push(context);
+            if (!served) {
+                await context.route(`${node.url}/webapp/**`, (route) => {
+                    const f = staticFile(new URL(route.request().url()).pathname);
+                    if (!f) return route.fulfill({ status: 404, contentType: 'application/json', body: '{"status":"failed","result":"404 Not Found"}' });
+                    return route.fulfill({ status: 200, contentType: f.type, body: f.body, headers: { 'content-security-policy': CSP, 'cache-control': 'no-cache' } });
+                });
+            }
+            // a fake screen for getDisplayMedia: a magenta canvas with a moving white bar
+            await context.addInitScript(() => {
+                if (!navigator.mediaDevices) return;
+                navigator.mediaDevices.getDisplayMedia = async () => {
+                    const c = document.createElement('canvas');
+                    c.width = 1280;
+                    c.height = 720;
+                    const g = c.getContext('2d');
+                    let x = 0;
+                    const paint = () => {
+                        g.fillStyle = '#d02090';
+                        g.fillRect(0, 0, c.width, c.height);
+                        g.fillStyle = '#ffffff';
+                        g.fillRect(x, 300, 160, 120);
+                        x = (x + 16) % c.width;
+                    };
+                    paint();
+                    setInterval(paint, 100);
+                    return c.captureStream(10);
+                };
+            });
+            const page = await context.newPage();
+            page.on('console', (m) => consoleLog.push(`${stamp()} [${pname}] ${m.type()}: ${m.text()}`));
+            page.on('pageerror', (e) => consoleLog.push(`${stamp()} [${pname}] pageerror: ${e.message}`));
+            page.on('response', (res) => {
+                const u = new URL(res.url());
+                if (!u.pathname.startsWith('/api/')) return;
+                traffic.push({ t: stamp(), page: pname, method: res.request().method(), path: u.pathname + u.search.replace(/token=[^&]*/, 'token=…'), status: res.status() });
+            });
+            page.on('requestfailed', (r) => {
+                const u = new URL(r.url());
+                if (u.pathname.startsWith('/api/') || u.pathname.startsWith('/webapp/')) traffic.push({ t: stamp(), page: pname, method: r.method(), path: u.pathname, failed: r.failure()?.errorText });
+            });
+            await page.goto(`${node.url}${urlPath}`);
+            pages[pname] = page;
+            return page;
+        },
+
+        /** Screenshot of one page (or all): NN-label[-PAGE].png. */
+        async shot(label, pname) {
+            shotNo++;
+            const list = pname ? [[pname, pages[pname]]] : Object.entries(pages);
+            for (const [p, page] of list) {
+                const file = path.join(artifacts, `${String(shotNo).padStart(2, '0')}-${label}${pname ? '' : `-${p}`}.png`);
+                await page.screenshot({ path: file }).catch(() => {});
+            }
+        },
+
+        /** Polls `probe()` until `check(v)` is true; fails with what is still missing. */
+        async until(what, probe, check, { timeout = 60000, interval = 500 } = {}) {
+            const deadline = Date.now() + timeout;
+            let last;
+            let why;
+            for (;;) {
+                last = await probe();
+                const v = check(last);
+                why = v === true ? null : v || 'condition not met';
+                if (!why) return last;
+                if (Date.now() > deadline) {
+                    await h.shot(`timeout-${what.replace(/[^a-z0-9]+/gi, '_').slice(0, 40)}`);
+                    assert.fail(`timed out after ${timeout} ms waiting for: ${what}\nstill: ${why}\nlast: ${JSON.stringify(last).slice(0, 2000)}`);
+                }
+                await sleep(interval);
+            }
+        },
+
+        async close() {
+            fs.writeFileSync(path.join(artifacts, 'api-traffic.json'), JSON.stringify(traffic, null, 1));
+            fs.writeFileSync(path.join(artifacts, 'console.log'), consoleLog.join('\n'));
+            for (const c of contexts) await c.close().catch(() => {});
+            await browser.close().catch(() => {});
+        },
+    };
+    return h;
+}
+
+/** A <video> of a page (composite by default): size, frames decoded, whether it plays. */
+export function compositeState(page, selector = 'video.composite') {
+    return page.evaluate((sel) => {
+        const v = document.querySelector(sel);
+        if (!v) return null;
+        const q = v.getVideoPlaybackQuality?.();
+        return { width: v.videoWidth, height: v.videoHeight, frames: q?.totalVideoFrames ?? 0, time: v.currentTime, paused: v.paused, visible: !!v.offsetParent };
+    }, selector);
+}

@@ -1,0 +1,260 @@
+// End-to-end: the web app (webapp-static/, served at /webapp/… on the node's origin) in
+// headless Debian chromium with fake camera and microphone, against a fresh plenum node.
+// No SDK here: the app's own client (webapp-static/assets/client.js) does the REST
+// calls, the event stream and the WebRTC call.
+//
+//   1. Alice and Bob join meet.open from /webapp/home by typing their names: both see
+//      two participants and a playing composite (size > 0, frames advancing).
+//   2. Chat both ways; "<b>x</b>" arrives as literal text.
+//   3. Alice (Host) locks through the UI: Bob's page shows the meeting locked; unlocks.
+//   4. Dora tries meet.pin with a wrong PIN: "Invalid PIN" and #pex101; tries again and
+//      joins as Guest: "Waiting for the Host"; leaves.
+//   5. Carol follows /webapp/#/?conference=meet.open&name=Carol: straight into the
+//      meeting, and the address bar loses the parameters.
+//   6. Carol leaves (confirm dialog): back on the home screen; the others see 2 again.
+//
+// Artifacts: <repo>/target/browser-artifacts/webapp/ — a screenshot of each screen,
+// api-traffic.json, console.log, node.log.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startNode } from '../../conformance/lib/node.js';
+import { createWebappHarness, compositeState } from '../lib/webapp.js';
+
+const T = 60000; // generous: two loaded cores run the node and three browsers' codecs
+
+let node;
+let h;
+
+before(async () => {
+    node = await startNode({ name: 'browser-webapp' });
+    h = await createWebappHarness({ name: 'webapp', node });
+});
+
+after(async () => {
+    await h?.close();
+    await node?.stop();
+    if (h && node) fs.copyFileSync(node.logPath, path.join(h.artifacts, 'node.log'));
+});
+
+const rosterCount = (p) => h.pages[p].locator('.roster .person:not(.waiting)').count();
+
+/** Fills the home form and presses "Join with video". */
+async function joinFromHome(p, { name, alias }) {
+    const page = h.pages[p];
+    await page.getByLabel('Your name').fill(name);
+    await page.getByLabel('Meeting address').fill(alias);
+    await page.getByRole('button', { name: 'Join with video' }).click();
+}
+
+async function waitMeeting(p) {
+    await h.pages[p].locator('.screen.meeting').waitFor({ timeout: T });
+}
+
+/** The composite plays: a picture, and frames keep coming. */
+async function compositePlays(p) {
+    const page = h.pages[p];
+    const first = await h.until(`${p}: composite has a picture`, () => compositeState(page), (s) => {
+        if (!s) return 'no composite video element';
+        return (s.width > 0 && s.frames > 0) || `videoWidth ${s.width}, frames ${s.frames}`;
+    }, { timeout: T });
+    await h.until(`${p}: composite frames advance`, () => compositeState(page), (s) => s.frames > first.frames + 5 || `frames ${s.frames} (was ${first.frames})`, { timeout: T });
+    return first;
+}
+
+async function openChat(p) {
+    const page = h.pages[p];
+    const tab = page.getByRole('tab', { name: /Chat/ });
+    if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+}
+
+async function sendChat(p, text) {
+    await openChat(p);
+    const page = h.pages[p];
+    await page.getByLabel('Message', { exact: true }).fill(text);
+    await page.getByRole('button', { name: 'Send' }).click();
+}
+
+describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', () => {
+    let broken = null;
+    const step = (name, fn) => test(name, async (t) => {
+        if (broken) { t.skip(`skipped: earlier step failed (${broken})`); return; }
+        try {
+            await fn(t);
+        } catch (e) {
+            broken = name;
+            await h.shot('failed');
+            throw e;
+        }
+    });
+
+    step('Alice and Bob join meet.open from /webapp/home and see each other in a playing composite', async () => {
+        const a = await h.open('A');
+        await a.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
+        // the live self-preview starts (fake camera)
+        await h.until('A: self-preview plays', () => a.evaluate(() => document.querySelector('.preview-video')?.videoWidth || 0), (w) => w > 0 || 'no preview picture', { timeout: T });
+        await h.shot('home', 'A');
+        await joinFromHome('A', { name: 'Alice', alias: 'meet.open' });
+        await waitMeeting('A');
+        await h.open('B');
+        await joinFromHome('B', { name: 'Bob', alias: 'meet.open' });
+        await waitMeeting('B');
+        for (const p of ['A', 'B']) {
+            await h.until(`${p}: 2 participants in the roster`, () => rosterCount(p), (n) => n === 2 || `${n} participants`, { timeout: T });
+        }
+        const sa = await compositePlays('A');
+        const sb = await compositePlays('B');
+        assert.ok(sa.width >= 160 && sb.width >= 160, `composite sizes ${sa.width}x${sa.height}, ${sb.width}x${sb.height}`);
+        // the name is remembered for next time
+        assert.equal(await h.pages.A.evaluate(() => localStorage.getItem('plenum.name')), 'Alice');
+        await h.shot('meeting');
+    });
+
+    step('chat: A → B and B → A; markup arrives as literal text', async () => {
+        await sendChat('A', 'Hello Bob, see https://example.org/agenda');
+        await h.until('B receives A\'s message', () => h.pages.B.locator('.chat-list .msg:not(.mine) .msg-text').allTextContents(), (l) => l.includes('Hello Bob, see https://example.org/agenda') || `B has ${JSON.stringify(l)}`, { timeout: T });
+        await openChat('B');
+        const link = h.pages.B.locator('.chat-list .msg-text a');
+        assert.equal(await link.getAttribute('href'), 'https://example.org/agenda');
+        assert.match(await link.getAttribute('rel'), /noopener/);
+        await sendChat('B', '<b>x</b>');
+        await h.until('A receives B\'s message as text', () => h.pages.A.locator('.chat-list .msg:not(.mine) .msg-text').allTextContents(), (l) => l.includes('<b>x</b>') || `A has ${JSON.stringify(l)}`, { timeout: T });
+        assert.equal(await h.pages.A.locator('.chat-list .msg-text b').count(), 0, 'chat text must never become markup');
+        await h.shot('chat');
+    });
+
+    step('Alice locks the meeting from the host controls: Bob sees it locked; Alice unlocks', async () => {
+        const a = h.pages.A;
+        await a.getByRole('tab', { name: /Participants/ }).click();
+        await a.getByRole('button', { name: 'Lock meeting' }).click();
+        await h.until('B shows locked', () => h.pages.B.locator('.topbar [data-locked]').getAttribute('data-locked'), (v) => v === 'true' || `data-locked=${v}`, { timeout: T });
+        assert.match(await h.pages.B.locator('.topbar [data-locked]').textContent(), /Locked/);
+        await h.shot('locked');
+        await a.getByRole('button', { name: 'Unlock meeting' }).click();
+        await h.until('B shows unlocked', () => h.pages.B.locator('.topbar [data-locked]').getAttribute('data-locked'), (v) => v === 'false' || `data-locked=${v}`, { timeout: T });
+    });
+
+    step('Alice shares her screen: Bob sees the presentation large with the composite as a thumbnail; Alice stops', async () => {
+        const a = h.pages.A;
+        const b = h.pages.B;
+        await a.getByRole('button', { name: 'Share screen' }).click();
+        await a.getByRole('button', { name: 'Stop sharing' }).waitFor({ timeout: T });
+        await h.until('B: presentation frames arrive', () => compositeState(b, 'video.presentation'), (s) => {
+            if (!s) return 'no presentation element';
+            return (s.visible && s.width > 0 && s.frames > 3) || `visible ${s.visible}, ${s.width}x${s.height}, frames ${s.frames}`;
+        }, { timeout: T });
+        assert.match(await b.locator('.pres-caption').textContent(), /Alice is presenting/);
+        assert.ok(await b.locator('.composite-box.thumb').isVisible(), 'the composite became a thumbnail');
+        await h.until('B roster shows Alice presenting', () => b.locator('.person', { hasText: 'Alice' }).locator('[aria-label="Presenting"]').count(), (n) => n === 1 || 'no presenting flag', { timeout: T });
+        await h.shot('presentation', 'B');
+        await h.shot('presenting', 'A');
+        // swap on click: the composite becomes large again
+        await b.locator('.composite-box.thumb').click();
+        assert.ok(await b.locator('.pres-box.thumb').isVisible(), 'swapped: presentation is the thumbnail');
+        await a.getByRole('button', { name: 'Stop sharing' }).click();
+        await h.until('B: presentation gone', () => b.locator('.pres-box').isVisible(), (v) => v === false || 'presentation still shown', { timeout: T });
+        await compositePlays('B');
+        assert.ok(h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/take_floor') && x.status === 200), 'A: take_floor 200');
+        assert.ok(h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/release_floor') && x.status === 200), 'A: release_floor 200');
+        assert.ok(h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/update') && x.status === 200), 'A: update 200');
+    });
+
+    step('Alice picks layout 1:7 from the layout picker (previews from layout_svgs)', async () => {
+        const a = h.pages.A;
+        await a.getByRole('button', { name: 'Layout' }).click();
+        const dlg = a.getByRole('dialog');
+        await dlg.waitFor({ timeout: T });
+        await h.until('layout previews loaded', () => dlg.locator('img').evaluateAll((imgs) => imgs.map((i) => i.naturalWidth)), (w) => (w.length >= 3 && w.every((x) => x > 0)) || `preview widths ${JSON.stringify(w)}`, { timeout: T });
+        await h.shot('layout-picker', 'A');
+        await dlg.locator('[data-layout="1:7"]').click();
+        await h.until('transform_layout answered', async () => h.traffic.filter((x) => x.page === 'A' && x.path.endsWith('/transform_layout')), (l) => (l.length === 1 && l[0].status === 200) || JSON.stringify(l), { timeout: T });
+    });
+
+    step('meet.pin: a wrong PIN shows "Invalid PIN" and #pex101; joining as Guest waits for the Host', async () => {
+        const d = await h.open('D');
+        await joinFromHome('D', { name: 'Dora', alias: 'meet.pin' });
+        const pin = d.getByLabel('PIN', { exact: true });
+        await pin.waitFor({ timeout: T });
+        assert.ok(await d.getByRole('button', { name: 'Join as Guest' }).isVisible(), 'guests allowed without PIN: "Join as Guest" offered');
+        await h.shot('pin', 'D');
+        await pin.fill('9999#');
+        await d.getByRole('button', { name: 'Join', exact: true }).click();
+        const alert = d.locator('.error-card');
+        await alert.waitFor({ timeout: T });
+        const text = await alert.textContent();
+        assert.match(text, /Invalid PIN/);
+        assert.match(text, /#pex101/);
+        assert.ok(await d.getByRole('button', { name: 'Back to home' }).isVisible());
+        await h.shot('invalid-pin', 'D');
+        await d.getByRole('button', { name: 'Try again' }).click();
+        await d.getByLabel('PIN', { exact: true }).waitFor({ timeout: T });
+        await d.getByRole('button', { name: 'Join as Guest' }).click();
+        await d.getByRole('heading', { name: 'Waiting for the Host' }).waitFor({ timeout: T });
+        await h.shot('waiting-for-host', 'D');
+        await d.getByRole('button', { name: 'Leave' }).click();
+        await d.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
+    });
+
+    step('an unknown alias gets its message and #pex154', async () => {
+        const d = h.pages.D;
+        await joinFromHome('D', { name: 'Dora', alias: 'no.such.room' });
+        const alert = d.locator('.error-card');
+        await alert.waitFor({ timeout: T });
+        const text = await alert.textContent();
+        assert.match(text, /no meeting with that address/);
+        assert.match(text, /#pex154/);
+        await h.shot('unknown-alias', 'D');
+        await d.getByRole('button', { name: 'Back to home' }).click();
+        await d.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
+    });
+
+    step('Carol follows a /webapp/#/?conference=…&name=… link: straight in, parameters gone from the address bar', async () => {
+        const c = await h.open('C', '/webapp/#/?conference=meet.open&name=Carol');
+        await waitMeeting('C');
+        assert.doesNotMatch(c.url(), /conference=|name=/, `address bar still has the parameters: ${c.url()}`);
+        for (const p of ['A', 'B', 'C']) {
+            await h.until(`${p}: 3 participants`, () => rosterCount(p), (n) => n === 3 || `${n} participants`, { timeout: T });
+        }
+        await compositePlays('C');
+        await h.shot('three', 'C');
+    });
+
+    step('Carol disconnects (with confirm) and is back on the home screen; the others see 2', async () => {
+        const c = h.pages.C;
+        await c.getByRole('button', { name: 'Leave' }).click();
+        const dlg = c.getByRole('dialog');
+        await dlg.waitFor({ timeout: T });
+        await h.shot('leave-confirm', 'C');
+        await dlg.getByRole('button', { name: 'Leave' }).click();
+        await c.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
+        for (const p of ['A', 'B']) {
+            await h.until(`${p}: 2 participants after Carol left`, () => rosterCount(p), (n) => n === 2 || `${n} participants`, { timeout: T });
+        }
+        // Carol hung up properly: call disconnect and release_token answered 200
+        // (responses are recorded as they arrive, possibly after the home screen shows)
+        await h.until('C: call disconnect 200', () => h.traffic.some((x) => x.page === 'C' && /\/calls\/[^/]+\/disconnect$/.test(x.path) && x.status === 200), (ok) => ok || 'not yet', { timeout: T });
+        await h.until('C: release_token 200', () => h.traffic.some((x) => x.page === 'C' && x.path.endsWith('/release_token') && x.status === 200), (ok) => ok || 'not yet', { timeout: T });
+        await h.shot('home-after-leave', 'C');
+    });
+
+    step('phone width: the side panel sits below the video', async () => {
+        const p = await h.open('P', '/webapp/#/?conference=meet.open&name=Pat&callType=audioonly', { viewport: { width: 390, height: 844 } });
+        await waitMeeting('P');
+        await h.until('P: 3 participants', () => rosterCount('P'), (n) => n === 3 || `${n} participants`, { timeout: T });
+        // narrow screens start with the panel closed; the toolbar opens it below the video
+        await p.getByRole('button', { name: 'Participants and chat' }).click();
+        await p.locator('.panel').waitFor({ timeout: T });
+        const [stage, panel] = await Promise.all([p.locator('.stage').boundingBox(), p.locator('.panel').boundingBox()]);
+        assert.ok(panel.y >= stage.y + stage.height - 1, `panel (y ${panel.y}) below the stage (bottom ${stage.y + stage.height})`);
+        await h.shot('phone', 'P');
+        await p.getByRole('button', { name: 'Leave' }).click();
+        await p.getByRole('dialog').getByRole('button', { name: 'Leave' }).click();
+        await p.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
+    });
+
+    step('no page errors and no CSP violations', async () => {
+        const bad = h.consoleLog.filter((l) => /pageerror|Content Security Policy|Refused to/.test(l));
+        assert.deepEqual(bad, []);
+    });
+});

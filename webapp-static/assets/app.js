@@ -1,0 +1,880 @@
+// The web app: routes, home screen, joining (PIN, waiting), the meeting screen with its
+// side panel (participants, chat) and host controls. Talks to the node only through
+// MeetingClient (client.js). Every string comes from i18n.js; user data is rendered as
+// text only (dom.js).
+
+import { MeetingClient, YES } from './client.js';
+import { PexError, MEDIA_UNAVAILABLE, pexCode } from './errors.js';
+import { t, has, lang } from './i18n.js';
+import { h, fill, icon, linkify, initials } from './dom.js';
+
+const root = document.getElementById('app');
+const live = document.getElementById('live');
+const toasts = document.getElementById('toasts');
+document.documentElement.lang = lang;
+
+const BANDWIDTHS = [
+    { kbps: 256, label: 'bw.low' },
+    { kbps: 576, label: 'bw.medium' },
+    { kbps: 1264, label: 'bw.high' },
+    { kbps: 2464, label: 'bw.max' },
+];
+const CALL_TYPES = { video: 'video', audioonly: 'audio', audio: 'audio', none: 'none' };
+
+// === preferences ===============================================================
+
+const prefs = {
+    get(k, d) { try { return localStorage.getItem(`plenum.${k}`) ?? d; } catch { return d; } },
+    set(k, v) { try { localStorage.setItem(`plenum.${k}`, String(v)); } catch { /* private mode */ } },
+};
+
+// === status messages ===========================================================
+
+/** Announces `text` to screen readers and shows it briefly as a toast. */
+function announce(text, { toast = true, kind = 'info' } = {}) {
+    live.textContent = '';
+    // a fresh text node makes screen readers read repeated messages again
+    setTimeout(() => { live.textContent = text; }, 30);
+    if (!toast) return;
+    const el = h('div', { class: `toast toast-${kind}` }, text);
+    toasts.append(el);
+    setTimeout(() => el.classList.add('toast-out'), 4000);
+    setTimeout(() => el.remove(), 4600);
+}
+
+/** A modal confirm built on <dialog>; resolves true on OK. */
+function confirmDialog(title, text, okLabel, { danger = true } = {}) {
+    return new Promise((resolve) => {
+        const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title' },
+            h('form', { method: 'dialog', class: 'dialog-body' },
+                h('h2', { id: 'dlg-title' }, title),
+                text ? h('p', { class: 'muted' }, text) : null,
+                h('div', { class: 'row end' },
+                    h('button', { class: 'btn btn-ghost', value: 'cancel' }, t('dialog.cancel')),
+                    h('button', { class: `btn ${danger ? 'btn-danger' : 'btn-primary'}`, value: 'ok', 'data-ok': '' }, okLabel))));
+        document.body.append(dlg);
+        dlg.addEventListener('close', () => { resolve(dlg.returnValue === 'ok'); dlg.remove(); });
+        dlg.showModal();
+        dlg.querySelector('[data-ok]').focus();
+    });
+}
+
+// === routes ====================================================================
+
+/**
+ * Reads the join parameters of the current address: `/webapp/#/?…` (straight in),
+ * `/webapp/home?conference=` (invitation) and the oldest `/webapp/?conference=&join=1…`.
+ */
+function parseRoute() {
+    const hash = location.hash || '';
+    const q = hash.includes('?') ? new URLSearchParams(hash.slice(hash.indexOf('?') + 1)) : null;
+    const search = new URLSearchParams(location.search);
+    const issues = [];
+    const bool = (v) => /^(1|true|yes)$/i.test(v || '');
+    if (q && q.get('conference')) {
+        const p = {
+            alias: q.get('conference').trim(),
+            name: (q.get('name') || '').trim(),
+            pin: q.get('pin') || '',
+            role: (q.get('role') || '').toLowerCase(),
+            muteMic: bool(q.get('muteMicrophone')),
+            muteCam: bool(q.get('muteCamera')),
+            callType: 'video',
+            bandwidth: null,
+            extension: q.get('extension') || '',
+            straight: true,
+        };
+        const ct = q.get('callType');
+        if (ct) {
+            if (CALL_TYPES[ct.toLowerCase()]) p.callType = CALL_TYPES[ct.toLowerCase()];
+            else issues.push('callType');
+        }
+        const bw = q.get('bandwidth');
+        if (bw) {
+            if (/^\d+$/.test(bw) && +bw >= 256 && +bw <= 2464) p.bandwidth = +bw;
+            else issues.push('bandwidth');
+        }
+        if (p.role && !['host', 'guest'].includes(p.role)) { issues.push('role'); p.role = ''; }
+        return { ...p, issues };
+    }
+    if (search.get('conference')) {
+        const legacy = !/\/home\/?$/.test(location.pathname);
+        const p = { alias: search.get('conference').trim(), name: (search.get('name') || '').trim(), pin: search.get('pin') || '', role: (search.get('role') || '').toLowerCase(), callType: 'video', bandwidth: null, straight: false, issues };
+        if (legacy) {
+            // oldest style: join=1 goes straight in; audioonly=1 / media=0 pick the call type
+            p.straight = search.get('join') === '1';
+            if (search.get('audioonly') === '1') p.callType = 'audio';
+            else if (search.get('media') === '0') p.callType = 'none';
+            const bw = search.get('bw');
+            if (bw) { if (/^\d+$/.test(bw) && +bw >= 256 && +bw <= 2464) p.bandwidth = +bw; else issues.push('bw'); }
+        }
+        return p;
+    }
+    return null;
+}
+
+/** Join parameters (PINs!) leave the address bar once read. */
+function cleanAddress() {
+    history.replaceState(null, '', '/webapp/home');
+}
+
+// === home screen ===============================================================
+
+const preview = { stream: null, camOn: true, micOn: true, failed: false, seq: 0 };
+
+function stopPreview() {
+    preview.stream?.getTracks().forEach((tr) => tr.stop());
+    preview.stream = null;
+}
+
+async function startPreview({ cameraId, micId } = {}) {
+    const seq = ++preview.seq;
+    stopPreview();
+    try {
+        const stream = await navigator.mediaDevices.getUserMedia({
+            audio: micId ? { deviceId: { exact: micId } } : true,
+            video: cameraId ? { deviceId: { exact: cameraId }, width: { ideal: 1280 }, height: { ideal: 720 } } : { width: { ideal: 1280 }, height: { ideal: 720 } },
+        });
+        if (seq !== preview.seq) { stream.getTracks().forEach((tr) => tr.stop()); return null; }
+        preview.stream = stream;
+        preview.failed = false;
+        stream.getVideoTracks().forEach((tr) => { tr.enabled = preview.camOn; });
+        stream.getAudioTracks().forEach((tr) => { tr.enabled = preview.micOn; });
+        return stream;
+    } catch (e) {
+        if (seq === preview.seq) preview.failed = true;
+        console.warn('[plenum] getUserMedia failed', e?.name, e?.message);
+        return null;
+    }
+}
+
+function renderHome(init = {}) {
+    document.title = t('app.name');
+    const name = init.name || prefs.get('name', '');
+    const alias = init.alias || '';
+    const bandwidth = init.bandwidth || +prefs.get('bandwidth', 576) || 576;
+    preview.camOn = !init.muteCam;
+    preview.micOn = !init.muteMic;
+
+    const video = h('video', { class: 'preview-video mirror', autoplay: true, muted: true, playsInline: true, 'aria-label': t('meeting.self') });
+    const previewNote = h('p', { class: 'preview-note' }, t('home.preview.loading'));
+    const camSel = h('select', { id: 'cam', name: 'camera' });
+    const micSel = h('select', { id: 'mic', name: 'microphone' });
+    const camBtn = h('button', { type: 'button', class: 'round', 'aria-pressed': 'false' });
+    const micBtn = h('button', { type: 'button', class: 'round', 'aria-pressed': 'false' });
+    const paintToggles = () => {
+        fill(camBtn, icon(preview.camOn ? 'cam' : 'camOff'));
+        camBtn.setAttribute('aria-label', preview.camOn ? t('tb.cam.off') : t('tb.cam.on'));
+        camBtn.setAttribute('aria-pressed', String(!preview.camOn));
+        camBtn.classList.toggle('off', !preview.camOn);
+        fill(micBtn, icon(preview.micOn ? 'mic' : 'micOff'));
+        micBtn.setAttribute('aria-label', preview.micOn ? t('tb.mic.mute') : t('tb.mic.unmute'));
+        micBtn.setAttribute('aria-pressed', String(!preview.micOn));
+        micBtn.classList.toggle('off', !preview.micOn);
+        preview.stream?.getVideoTracks().forEach((tr) => { tr.enabled = preview.camOn; });
+        preview.stream?.getAudioTracks().forEach((tr) => { tr.enabled = preview.micOn; });
+        video.classList.toggle('hidden', !preview.camOn || !preview.stream);
+        previewNote.classList.toggle('hidden', preview.camOn && !!preview.stream);
+        if (!preview.stream) previewNote.textContent = preview.failed ? t('home.preview.unavailable') : t('home.preview.loading');
+        else if (!preview.camOn) previewNote.textContent = t('home.preview.off');
+    };
+    camBtn.addEventListener('click', () => { preview.camOn = !preview.camOn; paintToggles(); });
+    micBtn.addEventListener('click', () => { preview.micOn = !preview.micOn; paintToggles(); });
+
+    const fillDevices = async () => {
+        const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+        const cur = preview.stream;
+        const curCam = cur?.getVideoTracks()[0]?.getSettings().deviceId;
+        const curMic = cur?.getAudioTracks()[0]?.getSettings().deviceId;
+        const opts = (kind, current) => {
+            const list = devices.filter((d) => d.kind === kind);
+            if (!list.length) return [h('option', { value: '' }, t('device.none'))];
+            return list.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${t('device.default')} ${i + 1}`));
+        };
+        fill(camSel, opts('videoinput', curCam));
+        fill(micSel, opts('audioinput', curMic));
+    };
+    const restart = async () => {
+        const s = await startPreview({ cameraId: camSel.value || undefined, micId: micSel.value || undefined });
+        video.srcObject = s;
+        paintToggles();
+        await fillDevices();
+    };
+    camSel.addEventListener('change', restart);
+    micSel.addEventListener('change', restart);
+
+    const nameInput = h('input', { id: 'name', name: 'name', autocomplete: 'name', required: true, value: name, placeholder: t('home.name.placeholder'), maxLength: 100 });
+    const aliasInput = h('input', { id: 'alias', name: 'alias', required: true, value: alias, placeholder: t('home.alias.placeholder'), autocapitalize: 'off', spellcheck: false, maxLength: 200 });
+    const bwSel = h('select', { id: 'bandwidth', name: 'bandwidth' },
+        BANDWIDTHS.map((b) => h('option', { value: b.kbps, selected: b.kbps === bandwidth }, t(b.label))));
+    if (!BANDWIDTHS.some((b) => b.kbps === bandwidth)) bwSel.append(h('option', { value: bandwidth, selected: true }, `${bandwidth} kbps`));
+    const formError = h('p', { class: 'form-error', role: 'alert' });
+
+    const submit = (callType) => {
+        const n = nameInput.value.trim();
+        const a = aliasInput.value.trim();
+        formError.textContent = '';
+        if (!n) { formError.textContent = t('home.need.name'); nameInput.focus(); return; }
+        if (!a) { formError.textContent = t('home.need.alias'); aliasInput.focus(); return; }
+        prefs.set('name', n);
+        prefs.set('bandwidth', bwSel.value);
+        join({ alias: a, name: n, callType, bandwidth: +bwSel.value, pin: init.pin || '', role: init.role || '', muteMic: !preview.micOn, muteCam: !preview.camOn, extension: init.extension || '' });
+    };
+
+    const form = h('form', { class: 'card join-card', novalidate: true, onsubmit: (e) => { e.preventDefault(); submit('video'); } },
+        init.invited
+            ? h('div', { class: 'invite' }, h('p', { class: 'muted' }, t('home.invited')), h('p', { class: 'invite-alias' }, alias))
+            : null,
+        h('h1', {}, t('home.title')),
+        init.notice ? h('p', { class: 'notice', role: 'status' }, init.notice) : null,
+        h('div', { class: 'field' }, h('label', { for: 'name' }, t('home.name')), nameInput),
+        h('div', { class: 'field' }, h('label', { for: 'alias' }, t('home.alias')), aliasInput),
+        h('div', { class: 'field' }, h('label', { for: 'bandwidth' }, t('home.bandwidth')), bwSel),
+        formError,
+        h('div', { class: 'join-buttons' },
+            h('button', { type: 'submit', class: 'btn btn-primary btn-lg', 'data-join': 'video' }, icon('cam'), t('home.join.video')),
+            h('div', { class: 'row' },
+                h('button', { type: 'button', class: 'btn btn-secondary', 'data-join': 'audio', onclick: () => submit('audio') }, icon('mic'), t('home.join.audio')),
+                h('button', { type: 'button', class: 'btn btn-secondary', 'data-join': 'none', onclick: () => submit('none') }, icon('screen'), t('home.join.none')))));
+
+    const previewCard = h('section', { class: 'card preview-card', 'aria-label': t('meeting.self') },
+        h('div', { class: 'preview' }, video, previewNote, h('div', { class: 'preview-controls' }, micBtn, camBtn)),
+        h('div', { class: 'devices' },
+            h('div', { class: 'field' }, h('label', { for: 'cam' }, t('home.camera')), camSel),
+            h('div', { class: 'field' }, h('label', { for: 'mic' }, t('home.microphone')), micSel)));
+
+    fill(root, h('div', { class: 'screen home' },
+        brandBar(),
+        h('main', { class: 'home-main', id: 'main' }, previewCard, form)));
+    paintToggles();
+    (name ? (alias ? nameInput : aliasInput) : nameInput).focus();
+    if (!preview.stream) restart();
+    else { video.srcObject = preview.stream; paintToggles(); fillDevices(); }
+}
+
+function brandBar(extra) {
+    return h('header', { class: 'brand-bar' },
+        h('a', { class: 'brand', href: '/webapp/home' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), t('app.name')),
+        h('span', { class: 'muted brand-tag' }, t('app.tagline')),
+        extra || null);
+}
+
+// === joining ===================================================================
+
+let session = null;
+
+/** The step list shown while joining; `set(step, 'active'|'done'|'skip')`. */
+function joiningScreen(alias, onCancel) {
+    const steps = ['contact', 'pin', 'waiting', 'media'];
+    const items = Object.fromEntries(steps.map((s) => [s, h('li', { class: 'step', 'data-step': s }, h('span', { class: 'step-dot', 'aria-hidden': 'true' }), t(`join.step.${s}`))]));
+    const body = h('div', { class: 'center-body' });
+    const screen = h('div', { class: 'screen center' }, brandBar(),
+        h('main', { class: 'center-main', id: 'main' },
+            h('section', { class: 'card narrow', 'aria-labelledby': 'join-title' },
+                h('h1', { id: 'join-title' }, t('join.title', { alias })),
+                h('ol', { class: 'steps', 'aria-label': t('join.title', { alias }) }, steps.map((s) => items[s])),
+                body,
+                h('div', { class: 'row end' }, h('button', { class: 'btn btn-ghost', type: 'button', onclick: onCancel }, t('join.cancel'))))));
+    fill(root, screen);
+    return {
+        body,
+        set(step, st) {
+            const el = items[step];
+            el.classList.remove('active', 'done', 'skip');
+            el.classList.add(st);
+            if (st === 'active') { el.setAttribute('aria-current', 'step'); announce(t(`join.step.${step}`), { toast: false }); } else el.removeAttribute('aria-current');
+        },
+    };
+}
+
+/** Asks for the PIN; resolves the PIN string, 'none' (join as Guest) or null (cancel). */
+function askPin(body, { hostPin, guestPin }) {
+    return new Promise((resolve) => {
+        const input = h('input', { id: 'pin', name: 'pin', type: 'password', inputMode: 'numeric', autocomplete: 'off', required: true, pattern: '[0-9]*#?', maxLength: 21 });
+        const canGuest = hostPin && !guestPin;
+        const form = h('form', { class: 'pin-form', onsubmit: (e) => { e.preventDefault(); if (input.value.trim()) resolve(input.value.trim()); } },
+            h('h2', {}, t('pin.title')),
+            h('p', { class: 'muted' }, canGuest ? t('pin.host.prompt') : t('pin.prompt')),
+            h('div', { class: 'field' }, h('label', { for: 'pin' }, t('pin.label')), input),
+            h('div', { class: 'row' },
+                h('button', { type: 'submit', class: 'btn btn-primary' }, t('pin.submit')),
+                canGuest ? h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => resolve('none') }, t('pin.guest')) : null));
+        fill(body, form);
+        input.focus();
+    });
+}
+
+async function acquireMedia(callType, { muteMic, muteCam }) {
+    if (callType === 'none') return null;
+    let stream = preview.stream;
+    const needVideo = callType === 'video';
+    if (stream && (needVideo ? stream.getVideoTracks().length : true) && stream.getAudioTracks().length) {
+        preview.stream = null; // the call owns it now
+        if (!needVideo) stream.getVideoTracks().forEach((tr) => { tr.stop(); stream.removeTrack(tr); });
+    } else {
+        stopPreview();
+        try {
+            stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: needVideo ? { width: { ideal: 1280 }, height: { ideal: 720 } } : false });
+        } catch (e) {
+            throw new PexError(MEDIA_UNAVAILABLE);
+        }
+    }
+    stream.getAudioTracks().forEach((tr) => { tr.enabled = !muteMic; });
+    stream.getVideoTracks().forEach((tr) => { tr.enabled = !muteCam; });
+    return stream;
+}
+
+/**
+ * The whole join: media, request_token (PIN loop), event stream, call; then the
+ * waiting screen or the meeting.
+ */
+async function join(p) {
+    cleanAddress();
+    const client = new MeetingClient({ alias: p.alias, displayName: p.name, callType: p.callType, bandwidth: p.bandwidth || 576 });
+    const s = { client, params: p, stream: null, cancelled: false };
+    session = s;
+    const cancel = () => {
+        s.cancelled = true;
+        client.leave();
+        s.stream?.getTracks().forEach((tr) => tr.stop());
+        session = null;
+        renderHome({ alias: p.alias, name: p.name });
+    };
+    const ui = joiningScreen(p.alias, cancel);
+    try {
+        ui.set('contact', 'active');
+        s.stream = await acquireMedia(p.callType, p);
+        if (s.cancelled) return;
+        let pin = p.pin || undefined;
+        let r = await client.requestToken({ pin, extension: p.extension });
+        while (r.kind === 'pin') {
+            if (s.cancelled) return;
+            ui.set('contact', 'done');
+            if (p.role === 'guest' && !r.guestPin && !pin) {
+                pin = 'none';
+            } else {
+                ui.set('pin', 'active');
+                pin = await askPin(ui.body, r);
+                fill(ui.body);
+            }
+            if (s.cancelled) return;
+            r = await client.requestToken({ pin });
+        }
+        if (r.kind === 'extension') throw new PexError('Conference extension not found');
+        ui.set('contact', 'done');
+        ui.set('pin', pin ? 'done' : 'skip');
+        if (s.cancelled) return;
+        client.addEventListener('ended', (e) => {
+            if (session !== s) return;
+            session = null;
+            s.stream?.getTracks().forEach((tr) => tr.stop());
+            showError(e.detail.reason, { ended: true, params: p });
+        });
+        const waiting = client.state.serviceType === 'waiting_room';
+        ui.set('waiting', waiting ? 'active' : 'skip');
+        ui.set('media', 'active');
+        await client.start(s.stream);
+        if (s.cancelled || session !== s) return;
+        if (client.state.serviceType === 'waiting_room') renderWaiting(s);
+        else renderMeeting(s);
+    } catch (e) {
+        if (s.cancelled || session !== s) return;
+        session = null;
+        s.stream?.getTracks().forEach((tr) => tr.stop());
+        client.end(e?.reason || 'Could not execute critical network action');
+        const reason = e instanceof PexError ? e.reason : 'Could not execute critical network action';
+        if (!(e instanceof PexError)) console.error('[plenum] join failed', e);
+        showError(reason, { params: p });
+    }
+}
+
+/** Failure or end of a meeting: the user message, the server's reason, its #pex code. */
+function showError(reason, { ended = false, params } = {}) {
+    const code = pexCode(reason);
+    const msg = has(`pex.${code}`) ? t(`pex.${code}`) : t('pex.default');
+    const back = h('button', { class: 'btn btn-primary', type: 'button', onclick: () => renderHome({ alias: params?.alias, name: params?.name }) }, t('error.back'));
+    const retry = code === 101 && params ? h('button', { class: 'btn btn-secondary', type: 'button', onclick: () => join({ ...params, pin: '' }) }, t('error.retry')) : null;
+    document.title = `${ended ? t('ended.title') : t('error.title')} · ${t('app.name')}`;
+    fill(root, h('div', { class: 'screen center' }, brandBar(),
+        h('main', { class: 'center-main', id: 'main' },
+            h('section', { class: 'card narrow error-card', role: 'alert', 'aria-labelledby': 'err-title' },
+                h('div', { class: 'error-icon', 'aria-hidden': 'true' }, '!'),
+                h('h1', { id: 'err-title' }, ended ? t('ended.title') : t('error.title')),
+                h('p', { class: 'error-message' }, msg),
+                h('p', { class: 'error-reason' }, h('span', { class: 'reason' }, reason), ' · ', h('code', { class: 'pex' }, `#pex${code}`)),
+                h('div', { class: 'row' }, back, retry)))));
+    back.focus();
+}
+
+// === waiting room ==============================================================
+
+function renderWaiting(s) {
+    const { client } = s;
+    const title = h('h1', { id: 'wait-title' });
+    const text = h('p', { class: 'muted' });
+    const paint = () => {
+        const locked = client.state.conference?.locked;
+        title.textContent = locked ? t('wait.locked.title') : t('wait.host.title');
+        text.textContent = locked ? t('wait.locked.text') : t('wait.host.text');
+        document.title = `${title.textContent} · ${t('app.name')}`;
+    };
+    fill(root, h('div', { class: 'screen center waiting' }, brandBar(),
+        h('main', { class: 'center-main', id: 'main' },
+            h('section', { class: 'card narrow', 'aria-labelledby': 'wait-title', 'aria-live': 'polite' },
+                h('div', { class: 'pulse', 'aria-hidden': 'true' }, h('span', {}, initials(s.params.name))),
+                title, text,
+                h('p', { class: 'muted small' }, s.params.alias),
+                h('div', { class: 'row center-row' }, h('button', { class: 'btn btn-danger', type: 'button', onclick: () => leave(s) }, icon('hangup'), t('wait.leave')))))));
+    paint();
+    const onConf = () => paint();
+    const onType = (e) => {
+        if (e.detail !== 'waiting_room') {
+            client.removeEventListener('conference', onConf);
+            client.removeEventListener('serviceType', onType);
+            if (session === s) renderMeeting(s);
+        }
+    };
+    client.addEventListener('conference', onConf);
+    client.addEventListener('serviceType', onType);
+}
+
+async function leave(s) {
+    if (session !== s) return;
+    session = null;
+    await s.client.leave();
+    s.stream?.getTracks().forEach((tr) => tr.stop());
+    renderHome({ alias: s.params.alias, name: s.params.name });
+    announce(t('leave.confirm.ok'), { toast: false });
+}
+
+// === meeting ===================================================================
+
+function displayName(p) {
+    return p?.display_name || String(p?.uri || '').replace(/^sip:/, '') || '?';
+}
+
+function renderMeeting(s) {
+    const { client, params } = s;
+    const st = client.state;
+    const ui = { panelOpen: matchMedia('(min-width: 900px)').matches, tab: 'people', selfView: true, swapped: false, unread: 0, openActions: null, chatTo: '' };
+    const chatLog = [];
+    s.ui = ui;
+    document.title = `${params.alias} · ${t('app.name')}`;
+
+    // --- stage: composite, presentation, self view ----------------------------
+    const composite = h('video', { class: 'composite', autoplay: true, playsInline: true, muted: true, 'aria-label': params.alias });
+    const pres = h('video', { class: 'presentation', autoplay: true, playsInline: true, muted: true });
+    const audioEl = h('audio', { autoplay: true });
+    const self = h('video', { class: 'self-view mirror', autoplay: true, muted: true, playsInline: true, 'aria-label': t('meeting.self') });
+    const stageNote = h('div', { class: 'stage-note', role: 'status' });
+    const presCaption = h('div', { class: 'pres-caption' });
+    const soundBtn = h('button', { class: 'btn btn-primary sound-btn hidden', type: 'button' }, icon('volume'), t('meeting.enableSound'));
+    const compositeBox = h('div', { class: 'tile composite-box' }, composite);
+    const presBox = h('div', { class: 'tile pres-box hidden' }, pres, presCaption);
+    const swapBtn = h('button', { class: 'swap-btn hidden', type: 'button', 'aria-label': t('meeting.swap'), title: t('meeting.swap') }, icon('swap'));
+    const selfBox = h('div', { class: 'self-box' }, self);
+    const stage = h('section', { class: 'stage', 'aria-label': params.alias }, compositeBox, presBox, swapBtn, selfBox, stageNote, soundBtn, audioEl);
+    soundBtn.addEventListener('click', () => { audioEl.play().then(() => soundBtn.classList.add('hidden')).catch(() => {}); });
+    const swap = () => { ui.swapped = !ui.swapped; paintStage(); };
+    swapBtn.addEventListener('click', swap);
+    compositeBox.addEventListener('click', () => { if (compositeBox.classList.contains('thumb')) swap(); });
+    presBox.addEventListener('click', () => { if (presBox.classList.contains('thumb')) swap(); });
+
+    if (s.stream?.getVideoTracks().length) self.srcObject = new MediaStream(s.stream.getVideoTracks());
+
+    const playVideo = (el, track) => {
+        if (el.srcObject?.getVideoTracks?.()[0] === track) return;
+        el.srcObject = new MediaStream([track]);
+        el.play().catch(() => {});
+    };
+    client.addEventListener('videoTrack', (e) => { playVideo(composite, e.detail); paintStage(); });
+    client.addEventListener('presentationTrack', (e) => { playVideo(pres, e.detail); paintStage(); });
+    client.addEventListener('audioTrack', (e) => {
+        audioEl.srcObject = new MediaStream([e.detail]);
+        audioEl.play().then(() => soundBtn.classList.add('hidden')).catch(() => soundBtn.classList.remove('hidden'));
+    });
+    // tracks that arrived before this screen existed (waiting room → meeting)
+    for (const tr of client.pc?.getTransceivers() || []) {
+        const track = tr.receiver.track;
+        if (!track || tr.currentDirection === 'inactive' || tr.currentDirection === 'sendonly') continue;
+        if (tr === client.tx.slides) playVideo(pres, track);
+        else if (track.kind === 'video') playVideo(composite, track);
+        else { audioEl.srcObject = new MediaStream([track]); audioEl.play().catch(() => soundBtn.classList.remove('hidden')); }
+    }
+    composite.addEventListener('loadeddata', () => paintStage());
+    composite.addEventListener('resize', () => paintStage());
+
+    function paintStage() {
+        const receiving = !!st.presentation;
+        presBox.classList.toggle('hidden', !receiving);
+        swapBtn.classList.toggle('hidden', !receiving);
+        const presMain = receiving && !ui.swapped;
+        presBox.classList.toggle('thumb', receiving && !presMain);
+        compositeBox.classList.toggle('thumb', presMain);
+        compositeBox.setAttribute('tabindex', presMain ? '0' : '-1');
+        presBox.setAttribute('tabindex', receiving && !presMain ? '0' : '-1');
+        presCaption.textContent = receiving ? t('meeting.presenting', { name: st.presentation.presenter_name || '' }) : '';
+        selfBox.classList.toggle('hidden', !ui.selfView || !s.stream?.getVideoTracks().length);
+        let note = '';
+        if (params.callType === 'none') note = t('meeting.controlOnly');
+        else if (params.callType === 'audio') note = t('meeting.audioOnly');
+        else if (st.iceState === 'disconnected' || st.iceState === 'failed') note = t('meeting.reconnecting');
+        else if (!composite.videoWidth) note = t('meeting.connecting');
+        if (st.presenting) note = t('meeting.youPresent');
+        stageNote.textContent = note;
+        stageNote.classList.toggle('hidden', !note);
+        compositeBox.classList.toggle('no-video', params.callType !== 'video');
+    }
+    for (const k of ['keydown']) {
+        for (const box of [compositeBox, presBox]) box.addEventListener(k, (e) => { if ((e.key === 'Enter' || e.key === ' ') && box.classList.contains('thumb')) { e.preventDefault(); swap(); } });
+    }
+
+    // --- top bar -------------------------------------------------------------
+    const lockBadge = h('span', { class: 'badge' });
+    const countBadge = h('span', { class: 'badge badge-count' });
+    const roleBadge = h('span', { class: 'badge badge-role' });
+    const topbar = h('header', { class: 'topbar' },
+        h('span', { class: 'brand-mark small', 'aria-hidden': 'true' }),
+        h('h1', { class: 'meeting-title' }, params.alias),
+        lockBadge, countBadge, roleBadge);
+
+    // --- toolbar -------------------------------------------------------------
+    const tbBtn = (cls, onclick) => h('button', { type: 'button', class: `tb-btn ${cls}`, onclick });
+    const micBtn = tbBtn('tb-mic', () => toggleMic());
+    const camBtn = tbBtn('tb-cam', () => toggleCam());
+    const shareBtn = tbBtn('tb-share', () => toggleShare());
+    const selfBtn = tbBtn('tb-self', () => { ui.selfView = !ui.selfView; paintToolbar(); paintStage(); });
+    const panelBtn = tbBtn('tb-panel', () => { ui.panelOpen = !ui.panelOpen; paintPanel(); paintToolbar(); });
+    const leaveBtn = h('button', { type: 'button', class: 'tb-btn tb-leave danger', onclick: async () => {
+        if (await confirmDialog(t('leave.confirm.title'), t('leave.confirm.text', { alias: params.alias }), t('leave.confirm.ok'))) leave(s);
+    } });
+    const toolbar = h('nav', { class: 'toolbar', 'aria-label': 'Meeting controls' }, micBtn, camBtn, shareBtn, selfBtn, panelBtn, leaveBtn);
+    const local = { micMuted: !!params.muteMic, camMuted: !!params.muteCam };
+    const setBtn = (btn, iconName, label, { pressed, off, hidden, disabled, short } = {}) => {
+        fill(btn, icon(iconName), h('span', { class: 'tb-label', 'aria-hidden': 'true' }, short || label));
+        btn.setAttribute('aria-label', label);
+        btn.title = label;
+        if (pressed != null) btn.setAttribute('aria-pressed', String(pressed));
+        btn.classList.toggle('off', !!off);
+        btn.classList.toggle('hidden', !!hidden);
+        btn.disabled = !!disabled;
+    };
+    function paintToolbar() {
+        const me = st.participants.get(st.me);
+        const serverMuted = YES(me?.is_muted);
+        const hasAudio = !!s.stream?.getAudioTracks().length;
+        const hasVideo = !!s.stream?.getVideoTracks().length;
+        const muted = local.micMuted || serverMuted;
+        setBtn(micBtn, muted ? 'micOff' : 'mic', muted ? t('tb.mic.unmute') : t('tb.mic.mute'), { pressed: muted, off: muted, hidden: !hasAudio });
+        setBtn(camBtn, local.camMuted ? 'camOff' : 'cam', local.camMuted ? t('tb.cam.on') : t('tb.cam.off'), { pressed: local.camMuted, off: local.camMuted, hidden: !hasVideo });
+        const canShare = !!navigator.mediaDevices?.getDisplayMedia && !!client.tx?.slides;
+        setBtn(shareBtn, st.presenting ? 'screenOff' : 'screen', st.presenting ? t('tb.share.stop') : t('tb.share.start'), { pressed: st.presenting, hidden: !canShare, disabled: false });
+        shareBtn.classList.toggle('active', st.presenting);
+        setBtn(selfBtn, ui.selfView ? 'self' : 'selfOff', ui.selfView ? t('tb.self.hide') : t('tb.self.show'), { pressed: !ui.selfView, hidden: !hasVideo });
+        setBtn(panelBtn, 'people', t('tb.panel'), { pressed: ui.panelOpen, short: t('tb.panel.short') });
+        panelBtn.setAttribute('aria-expanded', String(ui.panelOpen));
+        panelBtn.setAttribute('aria-controls', 'side-panel');
+        const badge = ui.unread && !(ui.panelOpen && ui.tab === 'chat') ? h('span', { class: 'tb-badge', 'aria-label': `${ui.unread} ${t('panel.chat')}` }, String(ui.unread)) : null;
+        if (badge) panelBtn.append(badge);
+        setBtn(leaveBtn, 'hangup', t('tb.leave'));
+    }
+    async function toggleMic() {
+        const me = st.participants.get(st.me);
+        if (YES(me?.is_muted) && !local.micMuted) {
+            // muted by a Host: ask the node to unmute us (a Guest may not be allowed)
+            await client.participantAction(st.me, 'unmute');
+            return;
+        }
+        local.micMuted = !local.micMuted;
+        paintToolbar();
+        await client.setMicMuted(local.micMuted);
+    }
+    async function toggleCam() {
+        local.camMuted = !local.camMuted;
+        paintToolbar();
+        await client.setCameraMuted(local.camMuted);
+    }
+    async function toggleShare() {
+        if (st.presenting) { await client.stopPresenting(); return; }
+        let display;
+        try {
+            display = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+        } catch (e) {
+            announce(`${t('tb.share.start')}: ${e?.message || e}`, { kind: 'warn' });
+            return;
+        }
+        const [track] = display.getVideoTracks();
+        track.contentHint = 'detail';
+        const ok = await client.present(track);
+        if (!ok) track.stop();
+    }
+
+    // --- side panel ------------------------------------------------------------
+    const tabPeople = h('button', { role: 'tab', id: 'tab-people', 'aria-controls': 'pane-people', type: 'button', class: 'tab' });
+    const tabChat = h('button', { role: 'tab', id: 'tab-chat', 'aria-controls': 'pane-chat', type: 'button', class: 'tab' });
+    const hostBar = h('div', { class: 'host-bar', role: 'group', 'aria-label': t('host.controls') });
+    const roster = h('ul', { class: 'roster', 'aria-label': t('panel.participants') });
+    const panePeople = h('div', { role: 'tabpanel', id: 'pane-people', 'aria-labelledby': 'tab-people', class: 'pane' }, hostBar, roster);
+    const chatList = h('ol', { class: 'chat-list', role: 'log', 'aria-live': 'polite', 'aria-label': t('panel.chat') });
+    const chatTo = h('select', { id: 'chat-to', class: 'chat-to' });
+    const chatInput = h('input', { id: 'chat-input', class: 'chat-input', autocomplete: 'off', placeholder: t('chat.placeholder'), maxLength: 4000 });
+    const chatForm = h('form', { class: 'chat-form', onsubmit: (e) => { e.preventDefault(); sendChat(); } },
+        h('div', { class: 'chat-to-row' }, h('label', { for: 'chat-to' }, t('chat.to')), chatTo),
+        h('div', { class: 'chat-input-row' },
+            h('label', { for: 'chat-input', class: 'sr-only' }, t('chat.input')),
+            chatInput,
+            h('button', { type: 'submit', class: 'btn btn-primary btn-icon', 'aria-label': t('chat.send'), title: t('chat.send') }, icon('send'))));
+    const paneChat = h('div', { role: 'tabpanel', id: 'pane-chat', 'aria-labelledby': 'tab-chat', class: 'pane pane-chat' },
+        chatList, st.chatEnabled ? chatForm : h('p', { class: 'muted pad' }, t('chat.disabled')));
+    const tabs = h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('tb.panel') }, tabPeople, tabChat);
+    const panel = h('aside', { class: 'panel', id: 'side-panel', 'aria-label': t('tb.panel') }, tabs, panePeople, paneChat);
+    const selectTab = (tab, focus) => { ui.tab = tab; if (tab === 'chat') ui.unread = 0; paintPanel(); paintToolbar(); if (focus) (tab === 'chat' ? tabChat : tabPeople).focus(); };
+    tabPeople.addEventListener('click', () => selectTab('people'));
+    tabChat.addEventListener('click', () => selectTab('chat'));
+    tabs.addEventListener('keydown', (e) => {
+        if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') { e.preventDefault(); selectTab(ui.tab === 'people' ? 'chat' : 'people', true); }
+    });
+
+    function paintPanel() {
+        panel.classList.toggle('hidden', !ui.panelOpen);
+        const people = ui.tab === 'people';
+        tabPeople.setAttribute('aria-selected', String(people));
+        tabChat.setAttribute('aria-selected', String(!people));
+        tabPeople.tabIndex = people ? 0 : -1;
+        tabChat.tabIndex = people ? -1 : 0;
+        panePeople.hidden = !people;
+        paneChat.hidden = people;
+        fill(tabPeople, icon('people'), t('panel.participants'), h('span', { class: 'count' }, String(st.participants.size)));
+        fill(tabChat, icon('chat'), t('panel.chat'), ui.unread ? h('span', { class: 'count count-alert' }, String(ui.unread)) : null);
+    }
+
+    // --- roster ----------------------------------------------------------------
+    const speaking = () => new Set((st.stage || []).filter((x) => x.vad > 0).map((x) => x.participant_uuid));
+    function paintRoster() {
+        const talking = speaking();
+        const list = [...st.participants.values()].sort((a, b) => {
+            const wa = a.service_type === 'waiting_room' ? 0 : 1;
+            const wb = b.service_type === 'waiting_room' ? 0 : 1;
+            return wa - wb || (a.start_time || 0) - (b.start_time || 0);
+        });
+        fill(roster, list.map((p) => rosterItem(p, talking.has(p.uuid))));
+        paintHostBar();
+        paintPanel();
+        fillChatTo();
+        const n = [...st.participants.values()].filter((p) => p.service_type !== 'waiting_room').length;
+        countBadge.textContent = t('meeting.participants', { n });
+    }
+
+    function rosterItem(p, isSpeaking) {
+        const name = displayName(p);
+        const me = p.uuid === st.me;
+        const waiting = p.service_type === 'waiting_room';
+        const flags = [];
+        const flag = (ic, label, cls = '') => h('span', { class: `flag ${cls}`, title: label, role: 'img', 'aria-label': label }, icon(ic));
+        if (waiting) flags.push(h('span', { class: 'pill pill-wait' }, t('p.waiting')));
+        if (YES(p.is_presenting)) flags.push(flag('screen', t('p.presenting'), 'flag-accent'));
+        if (p.buzz_time > 0) flags.push(flag('hand', t('p.hand'), 'flag-warn'));
+        if (p.spotlight > 0) flags.push(flag('star', t('p.spotlight'), 'flag-warn'));
+        if (p.is_video_muted) flags.push(flag('camOff', t('p.camOff')));
+        if (YES(p.is_muted) || p.is_client_muted) flags.push(flag('micOff', t('p.muted'), 'flag-danger'));
+        else if (isSpeaking) flags.push(flag('volume', t('p.speaking'), 'flag-ok'));
+        const kind = YES(p.is_audio_only_call) ? t('p.audioOnly') : YES(p.is_video_call) ? null : t('p.controlOnly');
+        const actions = [];
+        if (client.isHost && waiting && !me) {
+            actions.push(h('button', { type: 'button', class: 'icon-btn ok', 'aria-label': t('p.admit', { name }), title: t('p.admit', { name }), onclick: () => client.participantAction(p.uuid, 'unlock') }, icon('check')));
+            actions.push(h('button', { type: 'button', class: 'icon-btn danger', 'aria-label': t('p.reject', { name }), title: t('p.reject', { name }), onclick: () => client.participantAction(p.uuid, 'disconnect') }, icon('cross')));
+        } else if (!me) {
+            const open = ui.openActions === p.uuid;
+            actions.push(h('button', { type: 'button', class: 'icon-btn', 'aria-label': t('p.actions', { name }), title: t('p.actions', { name }), 'aria-expanded': String(open), 'aria-controls': `act-${p.uuid}`, 'data-actions': p.uuid, onclick: () => { ui.openActions = open ? null : p.uuid; paintRoster(); roster.querySelector(`[data-actions="${CSS.escape(p.uuid)}"]`)?.focus(); } }, icon('more')));
+        }
+        const li = h('li', { class: `person${isSpeaking ? ' speaking' : ''}${waiting ? ' waiting' : ''}`, 'data-uuid': p.uuid },
+            h('div', { class: 'person-main' },
+                h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name)),
+                h('div', { class: 'person-text' },
+                    h('span', { class: 'person-name' }, name, me ? h('span', { class: 'muted' }, ` (${t('meeting.you')})`) : null),
+                    h('span', { class: 'person-sub' },
+                        p.role === 'chair' ? h('span', { class: 'pill pill-host' }, t('role.host')) : waiting ? null : h('span', { class: 'pill' }, t('role.guest')),
+                        kind ? h('span', { class: 'muted small' }, kind) : null)),
+                h('div', { class: 'flags' }, flags),
+                h('div', { class: 'person-actions' }, actions)));
+        if (ui.openActions === p.uuid && !me && !waiting) li.append(actionRow(p, name));
+        return li;
+    }
+
+    function actionRow(p, name) {
+        const btn = (label, fn, cls = '') => h('button', { type: 'button', class: `btn btn-small ${cls}`, onclick: async () => { await fn(); } }, label);
+        const items = [];
+        if (client.isHost) {
+            items.push(YES(p.is_muted) ? btn(t('p.unmute'), () => client.participantAction(p.uuid, 'unmute')) : btn(t('p.mute'), () => client.participantAction(p.uuid, 'mute')));
+            items.push(p.spotlight > 0 ? btn(t('p.spotlightOff'), () => client.participantAction(p.uuid, 'spotlightoff')) : btn(t('p.spotlightOn'), () => client.participantAction(p.uuid, 'spotlighton')));
+            items.push(p.role === 'chair' ? btn(t('p.makeGuest'), () => client.participantAction(p.uuid, 'role', { role: 'guest' })) : btn(t('p.makeHost'), () => client.participantAction(p.uuid, 'role', { role: 'chair' })));
+        }
+        if (st.chatEnabled) items.push(btn(t('p.message'), () => { ui.chatTo = p.uuid; selectTab('chat'); fillChatTo(); chatInput.focus(); }));
+        if (client.isHost) {
+            items.push(btn(t('p.disconnect'), async () => {
+                if (await confirmDialog(t('host.disconnect.confirm', { name }), '', t('p.disconnect'))) client.participantAction(p.uuid, 'disconnect');
+            }, 'btn-danger-ghost'));
+        }
+        return h('div', { class: 'action-row', id: `act-${p.uuid}`, role: 'group', 'aria-label': t('p.actions', { name }) }, items);
+    }
+
+    function paintHostBar() {
+        hostBar.classList.toggle('hidden', !client.isHost);
+        if (!client.isHost) { fill(hostBar); return; }
+        const c = st.conference || {};
+        const b = (label, ic, fn, cls = 'btn-secondary', attrs = {}) => h('button', { type: 'button', class: `btn btn-small ${cls}`, onclick: fn, ...attrs }, icon(ic), label);
+        fill(hostBar,
+            c.started === false ? b(t('host.start'), 'play', () => client.conferenceAction('start_conference'), 'btn-primary', { 'data-host': 'start' }) : null,
+            c.locked
+                ? b(t('host.unlock'), 'unlock', () => client.conferenceAction('unlock'), 'btn-secondary', { 'data-host': 'unlock' })
+                : b(t('host.lock'), 'lock', () => client.conferenceAction('lock'), 'btn-secondary', { 'data-host': 'lock' }),
+            c.guests_muted
+                ? b(t('host.unmuteGuests'), 'mic', () => client.conferenceAction('unmuteguests'), 'btn-secondary', { 'data-host': 'unmuteguests' })
+                : b(t('host.muteGuests'), 'micOff', () => client.conferenceAction('muteguests'), 'btn-secondary', { 'data-host': 'muteguests' }),
+            b(t('host.layout'), 'layout', () => layoutDialog(), 'btn-secondary', { 'data-host': 'layout' }),
+            b(t('host.endAll'), 'hangup', async () => {
+                if (await confirmDialog(t('host.endAll'), t('host.endAll.confirm'), t('host.endAll'))) client.conferenceAction('disconnect');
+            }, 'btn-danger-ghost', { 'data-host': 'disconnect-all' }));
+    }
+
+    async function layoutDialog() {
+        const { names, svgs } = await client.layouts();
+        const current = st.layout?.view;
+        const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'layout-title' });
+        const grid = h('div', { class: 'layout-grid' }, names.map((n) => h('button', {
+            type: 'button', class: `layout-choice${n === current ? ' current' : ''}`, 'aria-pressed': String(n === current), 'data-layout': n,
+            onclick: async () => { dlg.close(); await client.conferenceAction('transform_layout', { transforms: { layout: n } }); },
+        }, svgs[n] ? h('img', { src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgs[n])}`, alt: '' }) : null, h('span', {}, n))));
+        dlg.append(h('div', { class: 'dialog-body' },
+            h('h2', { id: 'layout-title' }, t('host.layout.title')), grid,
+            h('div', { class: 'row end' }, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => dlg.close() }, t('dialog.cancel')))));
+        dlg.addEventListener('close', () => dlg.remove());
+        document.body.append(dlg);
+        dlg.showModal();
+        (grid.querySelector('.current') || grid.querySelector('button'))?.focus();
+    }
+
+    // --- chat ------------------------------------------------------------------
+    function fillChatTo() {
+        const others = [...st.participants.values()].filter((p) => p.uuid !== st.me && p.service_type !== 'waiting_room');
+        if (ui.chatTo && !others.some((p) => p.uuid === ui.chatTo)) ui.chatTo = '';
+        fill(chatTo, h('option', { value: '' }, t('chat.everyone')),
+            others.map((p) => h('option', { value: p.uuid, selected: p.uuid === ui.chatTo }, displayName(p))));
+        chatTo.value = ui.chatTo;
+    }
+    chatTo.addEventListener('change', () => { ui.chatTo = chatTo.value; });
+
+    function addChat(m) {
+        chatLog.push(m);
+        const time = new Date(m.at).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+        const li = h('li', { class: `msg${m.mine ? ' mine' : ''}${m.direct ? ' direct' : ''}` },
+            h('div', { class: 'msg-head' },
+                h('span', { class: 'msg-from' }, m.from),
+                m.direct ? h('span', { class: 'pill pill-private' }, m.toName ? t('chat.privateTo', { name: m.toName }) : t('chat.private')) : null,
+                h('time', { class: 'msg-time', datetime: new Date(m.at).toISOString() }, time)),
+            h('p', { class: 'msg-text' }, linkify(m.text)));
+        chatList.querySelector('.chat-empty')?.remove();
+        chatList.append(li);
+        chatList.scrollTop = chatList.scrollHeight;
+    }
+    chatList.append(h('li', { class: 'chat-empty muted' }, t('chat.empty')));
+
+    async function sendChat() {
+        const text = chatInput.value.trim();
+        if (!text) return;
+        const to = ui.chatTo || null;
+        const toName = to ? displayName(st.participants.get(to)) : null;
+        chatInput.value = '';
+        const ok = await client.sendMessage(text, to);
+        if (ok !== false) addChat({ from: t('meeting.you'), text, at: Date.now(), mine: true, direct: !!to, toName });
+        else chatInput.value = text;
+    }
+
+    client.addEventListener('message', (e) => {
+        const m = e.detail;
+        if (!/^text\/plain/.test(m.type || '')) return;
+        const from = displayName(st.participants.get(m.uuid)) !== '?' ? displayName(st.participants.get(m.uuid)) : m.origin || '?';
+        addChat({ from, text: String(m.payload ?? ''), at: Date.now(), direct: !!m.direct });
+        if (!(ui.panelOpen && ui.tab === 'chat')) {
+            ui.unread++;
+            paintPanel();
+            paintToolbar();
+        }
+        announce(t('status.message', { name: from }), { toast: !(ui.panelOpen && ui.tab === 'chat') });
+    });
+
+    // --- client events -----------------------------------------------------------
+    const paintTop = () => {
+        const locked = !!st.conference?.locked;
+        fill(lockBadge, icon(locked ? 'lock' : 'unlock'), locked ? t('meeting.locked') : t('meeting.unlocked'));
+        lockBadge.classList.toggle('badge-warn', locked);
+        lockBadge.setAttribute('data-locked', String(locked));
+        roleBadge.textContent = client.isHost ? t('role.host') : t('role.guest');
+    };
+    client.addEventListener('participants', () => { paintRoster(); paintToolbar(); paintTop(); });
+    client.addEventListener('stage', () => paintRoster());
+    client.addEventListener('conference', (e) => {
+        const was = s.lastLocked;
+        s.lastLocked = !!e.detail.locked;
+        if (was !== undefined && was !== s.lastLocked) announce(s.lastLocked ? t('status.locked') : t('status.unlocked'));
+        paintTop();
+        paintHostBar();
+    });
+    client.addEventListener('joined', (e) => { if (e.detail.uuid !== st.me && e.detail.service_type !== 'waiting_room') announce(t('status.joined', { name: displayName(e.detail) }), { toast: false }); });
+    client.addEventListener('left', (e) => announce(t('status.left', { name: displayName(e.detail) }), { toast: false }));
+    client.addEventListener('waiting', (e) => announce(t('p.waitingNotice', { name: displayName(e.detail) }), { kind: 'warn' }));
+    client.addEventListener('presentation', () => { ui.swapped = false; paintStage(); if (st.presentation) announce(t('meeting.presenting', { name: st.presentation.presenter_name || '' })); });
+    client.addEventListener('presenting', () => { paintToolbar(); paintStage(); });
+    client.addEventListener('ice', () => paintStage());
+    client.addEventListener('me', () => { paintToolbar(); paintTop(); });
+    client.addEventListener('failed', (e) => announce(t('status.failed', { reason: e.detail.reason }), { kind: 'warn' }));
+    client.addEventListener('serviceType', (e) => { if (e.detail === 'waiting_room' && session === s) renderWaiting(s); });
+
+    fill(root, h('div', { class: 'screen meeting' },
+        topbar,
+        h('main', { class: 'meeting-main', id: 'main' }, stage, panel),
+        toolbar));
+    paintStage();
+    paintToolbar();
+    paintRoster();
+    paintTop();
+    paintPanel();
+    // join muted: tell the node so the roster shows it
+    if (params.muteMic && s.stream?.getAudioTracks().length) client.setMicMuted(true);
+    if (params.muteCam && s.stream?.getVideoTracks().length) client.setCameraMuted(true);
+    params.muteMic = false;
+    params.muteCam = false;
+    micBtn.focus();
+}
+
+// === keyboard ==================================================================
+
+addEventListener('keydown', (e) => {
+    if (!session?.ui || e.ctrlKey || e.metaKey || e.altKey) return;
+    const tag = (e.target?.tagName || '').toLowerCase();
+    if (['input', 'textarea', 'select'].includes(tag) || document.querySelector('dialog[open]')) return;
+    const click = (sel) => document.querySelector(sel)?.click();
+    if (e.key === 'm') click('.tb-mic');
+    else if (e.key === 'c') click('.tb-cam');
+    else if (e.key === 's') click('.tb-panel');
+});
+
+// === start =====================================================================
+
+function start() {
+    const route = parseRoute();
+    if (!route) { renderHome({}); return; }
+    const notice = route.issues?.length ? route.issues.map((x) => t('home.link.ignored', { param: x })).join(' ') : '';
+    cleanAddress();
+    if (route.straight && route.name && route.alias && !notice) {
+        join({ ...route, bandwidth: route.bandwidth || +prefs.get('bandwidth', 576) || 576 });
+        return;
+    }
+    renderHome({
+        ...route,
+        invited: !route.straight,
+        notice: notice || (route.straight ? t('home.link.missing') : ''),
+    });
+}
+
+start();
