@@ -147,6 +147,7 @@ fn meeting(n: usize, layout: Layout, w: u32, h: u32, bandwidth_kbps: u32) -> Mee
         people.push(ViewParticipant {
             id,
             name: format!("Participant {i}"),
+            label: format!("Participant {i}"),
             host: true,
             admitted: true,
             waiting_for_host: false,
@@ -161,6 +162,7 @@ fn meeting(n: usize, layout: Layout, w: u32, h: u32, bandwidth_kbps: u32) -> Mee
         stage: people.iter().map(|p| p.id).collect(),
         participants: people,
         presenter: None,
+        overlay_names: false,
     }));
     let mut m = Meeting {
         room,

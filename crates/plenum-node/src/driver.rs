@@ -467,6 +467,11 @@ pub fn room_view(s: &ConferenceSnapshot) -> RoomView {
             .map(|p| ViewParticipant {
                 id: p.id,
                 name: p.display_name.clone(),
+                label: if p.overlay_text.trim().is_empty() {
+                    p.display_name.clone()
+                } else {
+                    p.overlay_text.clone()
+                },
                 host: p.is_host(),
                 admitted: p.is_admitted(),
                 waiting_for_host: p.waiting == Some(Waiting::ForHost),
@@ -476,6 +481,7 @@ pub fn room_view(s: &ConferenceSnapshot) -> RoomView {
             })
             .collect(),
         presenter: s.presenter,
+        overlay_names: s.layout.overlay_text_enabled,
     }
 }
 

@@ -1041,7 +1041,13 @@ fn tile_source<'a>(
             .flatten()
             .find(|m| m.participant == id && m.video.fresh(tick))
     {
-        return TileSource::Video(&m.video.frame);
+        return match entry {
+            Some(p) if view.overlay_names => TileSource::LabelledVideo {
+                frame: &m.video.frame,
+                name: &p.label,
+            },
+            _ => TileSource::Video(&m.video.frame),
+        };
     }
     let seed = id.0.as_u64_pair().0;
     TileSource::Name {

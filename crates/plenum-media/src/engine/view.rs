@@ -18,6 +18,8 @@ pub struct RoomView {
     pub participants: Vec<ViewParticipant>,
     /// Who holds the presentation floor.
     pub presenter: Option<ParticipantId>,
+    /// Names are burnt into video tiles (the Host's name overlay switch).
+    pub overlay_names: bool,
 }
 
 impl Default for RoomView {
@@ -28,6 +30,7 @@ impl Default for RoomView {
             stage: Vec::new(),
             participants: Vec::new(),
             presenter: None,
+            overlay_names: false,
         }
     }
 }
@@ -45,6 +48,9 @@ pub struct ViewParticipant {
     pub id: ParticipantId,
     /// Shown on name tiles.
     pub name: String,
+    /// Shown on the name overlay of video tiles (the overlay text a Host set, else the
+    /// name).
+    pub label: String,
     /// Sees the Host layout (else the Guest layout).
     pub host: bool,
     /// In the meeting (not in a waiting room).

@@ -50,7 +50,12 @@ pub enum TileSource<'a> {
     Video(&'a I420Frame),
     /// An audio-only or video-muted participant: a solid colour block with the name.
     Name { name: &'a str, color: Rgb },
+    /// A decoded picture with a name label along its bottom edge (name overlay on).
+    LabelledVideo { frame: &'a I420Frame, name: &'a str },
 }
+
+/// Background of name labels on video tiles.
+pub const LABEL_COLOR: Rgb = Rgb::new(0x20, 0x20, 0x20);
 
 /// The ordered participants one viewer sees: the stage order (main speaker first)
 /// without the viewer, cut to the layout's capacity.
@@ -126,8 +131,9 @@ impl NameFont {
 
     /// Draws `text` centred into an alpha mask of `w×h` (coverage 0–255).
     fn draw_centred(&mut self, text: &str, w: u32, h: u32, mask: &mut [u8]) {
-        // A sixth of the tile height, shrunk to fit 90 % of the width.
-        let mut px = (h / 6).clamp(6, 72);
+        // A sixth of the tile height (most of a short label bar's height), shrunk to
+        // fit 90 % of the width.
+        let mut px = if h < 64 { h * 6 / 10 } else { h / 6 }.clamp(6, 72);
         let width = self.measure(text, px);
         let room = w as f32 * 0.9;
         if width > room {
@@ -343,6 +349,28 @@ impl Compositor {
                         self.config.filter,
                         background,
                     );
+                }
+                TileSource::LabelledVideo { frame, name } => {
+                    draw_video(
+                        &mut self.canvas,
+                        rect,
+                        frame,
+                        self.config.filter,
+                        background,
+                    );
+                    let label_h = (rect.h / 8).clamp(16, 48).min(rect.h) & !1;
+                    if label_h >= 2 && !name.trim().is_empty() {
+                        let label = Rect::new(rect.x, rect.y + rect.h - label_h, rect.w, label_h);
+                        let tile = cached_name(
+                            &mut self.names,
+                            self.font.as_mut(),
+                            self.generation,
+                            name,
+                            LABEL_COLOR,
+                            label,
+                        );
+                        self.canvas.copy_from(tile, label.x, label.y);
+                    }
                 }
                 TileSource::Name { name, color } => {
                     let tile = cached_name(
@@ -681,5 +709,32 @@ mod tests {
             }
         }
         assert_eq!(name_tile_color(10), name_tile_color(2));
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+    use crate::video::layout::tiles;
+
+    #[test]
+    fn a_labelled_tile_keeps_its_picture_above_a_dark_label() {
+        let red = I420Frame::solid_rgb(640, 360, Rgb::new(255, 0, 0));
+        let mut compositor = Compositor::new(CompositorConfig::new(640, 360));
+        let canvas = compositor.compose(
+            Layout::OneMain,
+            &[TileSource::LabelledVideo {
+                frame: &red,
+                name: "Alice",
+            }],
+        );
+        let rect = tiles(Layout::OneMain, 1, 640, 360)[0];
+        let (cx, cy) = rect.centre();
+        assert_eq!(canvas.pixel(cx, cy), Rgb::new(255, 0, 0).to_yuv());
+        // Without a font the label is the plain dark bar, 1/8 of the tile high.
+        let bottom = canvas.pixel(rect.x + 2, rect.y + rect.h - 2);
+        assert_eq!(bottom, LABEL_COLOR.to_yuv());
+        let above = canvas.pixel(rect.x + 2, rect.y + rect.h - 2 - rect.h / 8 - 2);
+        assert_eq!(above, Rgb::new(255, 0, 0).to_yuv());
     }
 }

@@ -207,6 +207,7 @@ fn participant(n: u128, name: &str) -> ViewParticipant {
     ViewParticipant {
         id: pid(n),
         name: name.to_owned(),
+        label: name.to_owned(),
         host: true,
         admitted: true,
         waiting_for_host: false,
@@ -223,6 +224,7 @@ fn view(layout: Layout, people: &[ViewParticipant]) -> Arc<RoomView> {
         stage: people.iter().filter(|p| p.admitted).map(|p| p.id).collect(),
         participants: people.to_vec(),
         presenter: None,
+        overlay_names: false,
     })
 }
 
@@ -731,4 +733,43 @@ fn senders_nobody_sees_are_not_decoded_until_they_are_seen_again() {
         "A now sees C: {}",
         a.share_of(GREEN)
     );
+}
+
+#[test]
+fn the_name_overlay_labels_video_tiles_when_switched_on() {
+    let mut room = room();
+    let mut a = Browser::join(&mut room, 1, AV, 576);
+    let mut b = Browser::join(&mut room, 2, AV, 576);
+    let people = [participant(1, "A"), participant(2, "B")];
+    let mut tick = 0;
+    room.set_view(view(Layout::OneMain, &people));
+    run(
+        &mut room,
+        &mut [(&mut a, None, Some(RED)), (&mut b, None, Some(GREEN))],
+        &mut tick,
+        30,
+    );
+    let bottom_row_label = |a: &Browser| {
+        let (w, h) = (a.picture.width(), a.picture.height());
+        let label = crate::video::compose::LABEL_COLOR.to_yuv();
+        (0..w)
+            .step_by(8)
+            .filter(|&x| a.picture.pixel(x, h - 4).y.abs_diff(label.y) < 12)
+            .count()
+    };
+    assert_eq!(bottom_row_label(&a), 0, "no overlay by default");
+    let mut v = (*view(Layout::OneMain, &people)).clone();
+    v.overlay_names = true;
+    room.set_view(Arc::new(v));
+    run(
+        &mut room,
+        &mut [(&mut a, None, Some(RED)), (&mut b, None, Some(GREEN))],
+        &mut tick,
+        30,
+    );
+    assert!(
+        bottom_row_label(&a) > 20,
+        "a label bar along the bottom of B's tile"
+    );
+    assert!(a.share_of(GREEN) > 0.5, "B's picture is still there");
 }
