@@ -7,116 +7,16 @@ import { MeetingClient, YES } from './client.js';
 import { PexError, MEDIA_UNAVAILABLE, pexCode } from './errors.js';
 import { t, has, lang } from './i18n.js';
 import { h, fill, icon, linkify, initials } from './dom.js';
+import { prefs, announce, confirmDialog } from './ui.js';
+import { parseRoute, cleanAddress } from './routes.js';
+import { hostBarItems, participantActionItems } from './host.js';
+import { runCommand, commandHints, shortcutsDialog, FILTERS, matchesFilter } from './commands.js';
+import { settingsDialog, statsOverlay, startStatsReporting, settings, applyContrast, BANDWIDTHS } from './settings.js';
 
 const root = document.getElementById('app');
-const live = document.getElementById('live');
-const toasts = document.getElementById('toasts');
 document.documentElement.lang = lang;
+applyContrast();
 
-const BANDWIDTHS = [
-    { kbps: 256, label: 'bw.low' },
-    { kbps: 576, label: 'bw.medium' },
-    { kbps: 1264, label: 'bw.high' },
-    { kbps: 2464, label: 'bw.max' },
-];
-const CALL_TYPES = { video: 'video', audioonly: 'audio', audio: 'audio', none: 'none' };
-
-// === preferences ===============================================================
-
-const prefs = {
-    get(k, d) { try { return localStorage.getItem(`plenum.${k}`) ?? d; } catch { return d; } },
-    set(k, v) { try { localStorage.setItem(`plenum.${k}`, String(v)); } catch { /* private mode */ } },
-};
-
-// === status messages ===========================================================
-
-/** Announces `text` to screen readers and shows it briefly as a toast. */
-function announce(text, { toast = true, kind = 'info' } = {}) {
-    live.textContent = '';
-    // a fresh text node makes screen readers read repeated messages again
-    setTimeout(() => { live.textContent = text; }, 30);
-    if (!toast) return;
-    const el = h('div', { class: `toast toast-${kind}` }, text);
-    toasts.append(el);
-    setTimeout(() => el.classList.add('toast-out'), 4000);
-    setTimeout(() => el.remove(), 4600);
-}
-
-/** A modal confirm built on <dialog>; resolves true on OK. */
-function confirmDialog(title, text, okLabel, { danger = true } = {}) {
-    return new Promise((resolve) => {
-        const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title' },
-            h('form', { method: 'dialog', class: 'dialog-body' },
-                h('h2', { id: 'dlg-title' }, title),
-                text ? h('p', { class: 'muted' }, text) : null,
-                h('div', { class: 'row end' },
-                    h('button', { class: 'btn btn-ghost', value: 'cancel' }, t('dialog.cancel')),
-                    h('button', { class: `btn ${danger ? 'btn-danger' : 'btn-primary'}`, value: 'ok', 'data-ok': '' }, okLabel))));
-        document.body.append(dlg);
-        dlg.addEventListener('close', () => { resolve(dlg.returnValue === 'ok'); dlg.remove(); });
-        dlg.showModal();
-        dlg.querySelector('[data-ok]').focus();
-    });
-}
-
-// === routes ====================================================================
-
-/**
- * Reads the join parameters of the current address: `/webapp/#/?…` (straight in),
- * `/webapp/home?conference=` (invitation) and the oldest `/webapp/?conference=&join=1…`.
- */
-function parseRoute() {
-    const hash = location.hash || '';
-    const q = hash.includes('?') ? new URLSearchParams(hash.slice(hash.indexOf('?') + 1)) : null;
-    const search = new URLSearchParams(location.search);
-    const issues = [];
-    const bool = (v) => /^(1|true|yes)$/i.test(v || '');
-    if (q && q.get('conference')) {
-        const p = {
-            alias: q.get('conference').trim(),
-            name: (q.get('name') || '').trim(),
-            pin: q.get('pin') || '',
-            role: (q.get('role') || '').toLowerCase(),
-            muteMic: bool(q.get('muteMicrophone')),
-            muteCam: bool(q.get('muteCamera')),
-            callType: 'video',
-            bandwidth: null,
-            extension: q.get('extension') || '',
-            straight: true,
-        };
-        const ct = q.get('callType');
-        if (ct) {
-            if (CALL_TYPES[ct.toLowerCase()]) p.callType = CALL_TYPES[ct.toLowerCase()];
-            else issues.push('callType');
-        }
-        const bw = q.get('bandwidth');
-        if (bw) {
-            if (/^\d+$/.test(bw) && +bw >= 256 && +bw <= 2464) p.bandwidth = +bw;
-            else issues.push('bandwidth');
-        }
-        if (p.role && !['host', 'guest'].includes(p.role)) { issues.push('role'); p.role = ''; }
-        return { ...p, issues };
-    }
-    if (search.get('conference')) {
-        const legacy = !/\/home\/?$/.test(location.pathname);
-        const p = { alias: search.get('conference').trim(), name: (search.get('name') || '').trim(), pin: search.get('pin') || '', role: (search.get('role') || '').toLowerCase(), callType: 'video', bandwidth: null, straight: false, issues };
-        if (legacy) {
-            // oldest style: join=1 goes straight in; audioonly=1 / media=0 pick the call type
-            p.straight = search.get('join') === '1';
-            if (search.get('audioonly') === '1') p.callType = 'audio';
-            else if (search.get('media') === '0') p.callType = 'none';
-            const bw = search.get('bw');
-            if (bw) { if (/^\d+$/.test(bw) && +bw >= 256 && +bw <= 2464) p.bandwidth = +bw; else issues.push('bw'); }
-        }
-        return p;
-    }
-    return null;
-}
-
-/** Join parameters (PINs!) leave the address bar once read. */
-function cleanAddress() {
-    history.replaceState(null, '', '/webapp/home');
-}
 
 // === home screen ===============================================================
 
@@ -456,7 +356,7 @@ function displayName(p) {
 function renderMeeting(s) {
     const { client, params } = s;
     const st = client.state;
-    const ui = { panelOpen: matchMedia('(min-width: 900px)').matches, tab: 'people', selfView: true, swapped: false, unread: 0, openActions: null, chatTo: '' };
+    const ui = { panelOpen: matchMedia('(min-width: 900px)').matches, tab: 'people', selfView: true, swapped: false, unread: 0, openActions: null, chatTo: '', filter: null };
     const chatLog = [];
     s.ui = ui;
     document.title = `${params.alias} · ${t('app.name')}`;
@@ -546,9 +446,13 @@ function renderMeeting(s) {
     const selfBtn = tbBtn('tb-self', () => { ui.selfView = !ui.selfView; paintToolbar(); paintStage(); });
     const panelBtn = tbBtn('tb-panel', () => { ui.panelOpen = !ui.panelOpen; paintPanel(); paintToolbar(); });
     const leaveBtn = h('button', { type: 'button', class: 'tb-btn tb-leave danger', onclick: async () => {
-        if (await confirmDialog(t('leave.confirm.title'), t('leave.confirm.text', { alias: params.alias }), t('leave.confirm.ok'))) leave(s);
+        if (!settings.confirmLeave || await confirmDialog(t('leave.confirm.title'), t('leave.confirm.text', { alias: params.alias }), t('leave.confirm.ok'))) leave(s);
     } });
-    const toolbar = h('nav', { class: 'toolbar', 'aria-label': 'Meeting controls' }, micBtn, camBtn, shareBtn, selfBtn, panelBtn, leaveBtn);
+    const handBtn = tbBtn('tb-hand', () => setHand(!(st.participants.get(st.me)?.buzz_time > 0)));
+    const setBtnEl = tbBtn('tb-settings', () => settingsDialog());
+    const statsBtn = tbBtn('tb-stats', () => statsOverlay(client));
+    const toolbar = h('nav', { class: 'toolbar', 'aria-label': 'Meeting controls' }, micBtn, camBtn, shareBtn, selfBtn, handBtn, panelBtn, statsBtn, setBtnEl, leaveBtn);
+    const setHand = (up) => client.participantAction(st.me, up ? 'buzz' : 'clearbuzz');
     const local = { micMuted: !!params.muteMic, camMuted: !!params.muteCam };
     const setBtn = (btn, iconName, label, { pressed, off, hidden, disabled, short } = {}) => {
         fill(btn, icon(iconName), h('span', { class: 'tb-label', 'aria-hidden': 'true' }, short || label));
@@ -576,6 +480,15 @@ function renderMeeting(s) {
         panelBtn.setAttribute('aria-controls', 'side-panel');
         const badge = ui.unread && !(ui.panelOpen && ui.tab === 'chat') ? h('span', { class: 'tb-badge', 'aria-label': `${ui.unread} ${t('panel.chat')}` }, String(ui.unread)) : null;
         if (badge) panelBtn.append(badge);
+        const handUp = st.participants.get(st.me)?.buzz_time > 0;
+        setBtn(handBtn, 'hand', handUp ? t('tb.hand.down') : t('tb.hand.up'), { pressed: handUp });
+        handBtn.classList.toggle('active', handUp);
+        setBtn(statsBtn, 'chart', t('tb.stats'));
+        setBtn(setBtnEl, 'gear', t('tb.settings'));
+        const waitingN = [...st.participants.values()].filter((p) => p.service_type === 'waiting_room').length;
+        if (client.isHost && waitingN) panelBtn.append(h('span', { class: 'tb-badge tb-badge-wait', 'data-waiting': String(waitingN), 'aria-label': t('panel.waiting', { n: waitingN }) }, String(waitingN)));
+        micBtn.classList.toggle('locked', serverMuted && !client.isHost && !st.conference?.guests_can_unmute);
+        if (serverMuted && !client.isHost && !st.conference?.guests_can_unmute) micBtn.title = t('tb.guestMuted');
         setBtn(leaveBtn, 'hangup', t('tb.leave'));
     }
     async function toggleMic() {
@@ -598,7 +511,7 @@ function renderMeeting(s) {
         if (st.presenting) { await client.stopPresenting(); return; }
         let display;
         try {
-            display = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+            display = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: settings.shareFps, max: settings.shareFps } }, audio: false });
         } catch (e) {
             announce(`${t('tb.share.start')}: ${e?.message || e}`, { kind: 'warn' });
             return;
@@ -610,11 +523,20 @@ function renderMeeting(s) {
     }
 
     // --- side panel ------------------------------------------------------------
-    const tabPeople = h('button', { role: 'tab', id: 'tab-people', 'aria-controls': 'pane-people', type: 'button', class: 'tab' });
-    const tabChat = h('button', { role: 'tab', id: 'tab-chat', 'aria-controls': 'pane-chat', type: 'button', class: 'tab' });
+    const TABS = ['people', 'chat', 'events'];
+    const tabEls = Object.fromEntries(TABS.map((k) => [k, h('button', { role: 'tab', id: `tab-${k}`, 'aria-controls': `pane-${k}`, type: 'button', class: 'tab' })]));
+    const { people: tabPeople, chat: tabChat, events: tabEvents } = tabEls;
     const hostBar = h('div', { class: 'host-bar', role: 'group', 'aria-label': t('host.controls') });
     const roster = h('ul', { class: 'roster', 'aria-label': t('panel.participants') });
-    const panePeople = h('div', { role: 'tabpanel', id: 'pane-people', 'aria-labelledby': 'tab-people', class: 'pane' }, hostBar, roster);
+    // filter box: text filters by name; "/" lists the slash commands, Enter runs one
+    const filterInput = h('input', { id: 'roster-filter', class: 'filter-input', type: 'search', autocomplete: 'off', spellcheck: false, placeholder: t('filter.placeholder'), 'aria-describedby': 'cmd-hints' });
+    const hints = h('ul', { id: 'cmd-hints', class: 'cmd-hints hidden', 'aria-label': t('cmd.list') });
+    const filterChip = h('div', { class: 'filter-chip hidden' });
+    const filterForm = h('form', { class: 'filter-form', role: 'search', onsubmit: (e) => { e.preventDefault(); submitFilter(); } },
+        h('label', { for: 'roster-filter', class: 'sr-only' }, t('filter.label')), filterInput, hints, filterChip);
+    const panePeople = h('div', { role: 'tabpanel', id: 'pane-people', 'aria-labelledby': 'tab-people', class: 'pane' }, hostBar, filterForm, roster);
+    const eventList = h('ol', { class: 'event-list', 'aria-label': t('panel.events') }, h('li', { class: 'muted ev-empty' }, t('ev.none')));
+    const paneEvents = h('div', { role: 'tabpanel', id: 'pane-events', 'aria-labelledby': 'tab-events', class: 'pane' }, eventList);
     const chatList = h('ol', { class: 'chat-list', role: 'log', 'aria-live': 'polite', 'aria-label': t('panel.chat') });
     const chatTo = h('select', { id: 'chat-to', class: 'chat-to' });
     const chatInput = h('input', { id: 'chat-input', class: 'chat-input', autocomplete: 'off', placeholder: t('chat.placeholder'), maxLength: 4000 });
@@ -626,42 +548,94 @@ function renderMeeting(s) {
             h('button', { type: 'submit', class: 'btn btn-primary btn-icon', 'aria-label': t('chat.send'), title: t('chat.send') }, icon('send'))));
     const paneChat = h('div', { role: 'tabpanel', id: 'pane-chat', 'aria-labelledby': 'tab-chat', class: 'pane pane-chat' },
         chatList, st.chatEnabled ? chatForm : h('p', { class: 'muted pad' }, t('chat.disabled')));
-    const tabs = h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('tb.panel') }, tabPeople, tabChat);
-    const panel = h('aside', { class: 'panel', id: 'side-panel', 'aria-label': t('tb.panel') }, tabs, panePeople, paneChat);
-    const selectTab = (tab, focus) => { ui.tab = tab; if (tab === 'chat') ui.unread = 0; paintPanel(); paintToolbar(); if (focus) (tab === 'chat' ? tabChat : tabPeople).focus(); };
-    tabPeople.addEventListener('click', () => selectTab('people'));
-    tabChat.addEventListener('click', () => selectTab('chat'));
+    const panes = { people: panePeople, chat: paneChat, events: paneEvents };
+    const tabs = h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('tb.panel') }, TABS.map((k) => tabEls[k]));
+    const panel = h('aside', { class: 'panel', id: 'side-panel', 'aria-label': t('tb.panel') }, tabs, panePeople, paneChat, paneEvents);
+    const selectTab = (tab, focus) => { ui.tab = tab; if (tab === 'chat') ui.unread = 0; paintPanel(); paintToolbar(); if (focus) tabEls[tab].focus(); };
+    for (const k of TABS) tabEls[k].addEventListener('click', () => selectTab(k));
     tabs.addEventListener('keydown', (e) => {
-        if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') { e.preventDefault(); selectTab(ui.tab === 'people' ? 'chat' : 'people', true); }
+        if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+        e.preventDefault();
+        const i = TABS.indexOf(ui.tab);
+        selectTab(TABS[(i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length], true);
     });
+    s.openTab = (tab) => { ui.panelOpen = true; selectTab(tab, true); };
 
     function paintPanel() {
         panel.classList.toggle('hidden', !ui.panelOpen);
-        const people = ui.tab === 'people';
-        tabPeople.setAttribute('aria-selected', String(people));
-        tabChat.setAttribute('aria-selected', String(!people));
-        tabPeople.tabIndex = people ? 0 : -1;
-        tabChat.tabIndex = people ? -1 : 0;
-        panePeople.hidden = !people;
-        paneChat.hidden = people;
-        fill(tabPeople, icon('people'), t('panel.participants'), h('span', { class: 'count' }, String(st.participants.size)));
+        for (const k of TABS) {
+            const on = ui.tab === k;
+            tabEls[k].setAttribute('aria-selected', String(on));
+            tabEls[k].tabIndex = on ? 0 : -1;
+            panes[k].hidden = !on;
+        }
+        const all = [...st.participants.values()];
+        const waitingN = all.filter((p) => p.service_type === 'waiting_room').length;
+        fill(tabPeople, icon('people'), t('panel.participants'), h('span', { class: 'count' }, String(all.length - waitingN)),
+            waitingN ? h('span', { class: 'count count-wait', 'data-waiting': String(waitingN), title: t('panel.waiting', { n: waitingN }), 'aria-label': t('panel.waiting', { n: waitingN }) }, String(waitingN)) : null);
         fill(tabChat, icon('chat'), t('panel.chat'), ui.unread ? h('span', { class: 'count count-alert' }, String(ui.unread)) : null);
+        fill(tabEvents, icon('list'), t('panel.events'));
+    }
+
+    // --- events tab ------------------------------------------------------------
+    function addEvent(text) {
+        const at = new Date();
+        eventList.querySelector('.ev-empty')?.remove();
+        eventList.append(h('li', { class: 'event' },
+            h('time', { class: 'ev-time', datetime: at.toISOString() }, at.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit', second: '2-digit' })),
+            h('span', { class: 'ev-text' }, text)));
+        eventList.scrollTop = eventList.scrollHeight;
+    }
+
+    // --- filter box and slash commands ------------------------------------------
+    function paintHints() {
+        const v = filterInput.value;
+        const show = v.startsWith('/');
+        hints.classList.toggle('hidden', !show);
+        if (!show) { fill(hints); return; }
+        fill(hints, commandHints(v, client.isHost).map((c) => h('li', {},
+            h('button', { type: 'button', class: 'cmd-hint', 'data-cmd': c.name, onclick: () => { filterInput.value = `${c.name}${c.args ? ' ' : ''}`; filterInput.focus(); paintHints(); if (!c.args) submitFilter(); } },
+                h('code', {}, c.name), c.args ? h('span', { class: 'muted small' }, ` ${c.args}`) : null, h('span', { class: 'cmd-help' }, c.help)))));
+    }
+    filterInput.addEventListener('input', () => { paintHints(); if (!filterInput.value.startsWith('/')) paintRoster(); });
+    filterInput.addEventListener('keydown', (e) => { if (e.key === 'Escape') { filterInput.value = ''; paintHints(); paintRoster(); } });
+    const cmdCtx = {
+        client, st,
+        layoutNames: null,
+        setHand: (up) => setHand(up),
+        setFilter: (f) => { ui.filter = f; paintRoster(); },
+    };
+    async function submitFilter() {
+        const v = filterInput.value.trim();
+        if (!v.startsWith('/')) return;
+        if (!cmdCtx.layoutNames) cmdCtx.layoutNames = (await client.layouts().catch(() => ({ names: [] }))).names;
+        const r = await runCommand(v, cmdCtx);
+        if (r.error) { announce(r.error, { kind: 'warn' }); return; }
+        announce(t('cmd.done', { name: v.split(/\s+/)[0] }), { toast: false });
+        filterInput.value = '';
+        paintHints();
+        paintRoster();
     }
 
     // --- roster ----------------------------------------------------------------
     const speaking = () => new Set((st.stage || []).filter((x) => x.vad > 0).map((x) => x.participant_uuid));
     function paintRoster() {
         const talking = speaking();
-        const list = [...st.participants.values()].sort((a, b) => {
-            const wa = a.service_type === 'waiting_room' ? 0 : 1;
-            const wb = b.service_type === 'waiting_room' ? 0 : 1;
-            return wa - wb || (a.start_time || 0) - (b.start_time || 0);
-        });
-        fill(roster, list.map((p) => rosterItem(p, talking.has(p.uuid))));
+        const q = filterInput.value.startsWith('/') ? '' : filterInput.value.trim().toLowerCase();
+        const all = [...st.participants.values()];
+        const list = all.filter((p) => (!q || displayName(p).toLowerCase().includes(q)) && (!ui.filter || matchesFilter(p, ui.filter, talking)))
+            .sort((a, b) => {
+                const wa = a.service_type === 'waiting_room' ? 0 : 1;
+                const wb = b.service_type === 'waiting_room' ? 0 : 1;
+                return wa - wb || (a.start_time || 0) - (b.start_time || 0);
+            });
+        fill(roster, list.length ? list.map((p) => rosterItem(p, talking.has(p.uuid))) : h('li', { class: 'muted pad' }, t('filter.none')));
+        filterChip.classList.toggle('hidden', !ui.filter);
+        fill(filterChip, ui.filter ? [h('span', {}, t('filter.active', { f: ui.filter })), h('button', { type: 'button', class: 'icon-btn', 'aria-label': t('filter.clear'), title: t('filter.clear'), onclick: () => { ui.filter = null; paintRoster(); } }, icon('cross'))] : null);
         paintHostBar();
         paintPanel();
         fillChatTo();
-        const n = [...st.participants.values()].filter((p) => p.service_type !== 'waiting_room').length;
+        const n = all.filter((p) => p.service_type !== 'waiting_room').length;
         countBadge.textContent = t('meeting.participants', { n });
     }
 
@@ -675,6 +649,7 @@ function renderMeeting(s) {
         if (YES(p.is_presenting)) flags.push(flag('screen', t('p.presenting'), 'flag-accent'));
         if (p.buzz_time > 0) flags.push(flag('hand', t('p.hand'), 'flag-warn'));
         if (p.spotlight > 0) flags.push(flag('star', t('p.spotlight'), 'flag-warn'));
+        if (p.rx_presentation_policy === 'DENY') flags.push(flag('screenOff', t('p.presDenied')));
         if (p.is_video_muted) flags.push(flag('camOff', t('p.camOff')));
         if (YES(p.is_muted) || p.is_client_muted) flags.push(flag('micOff', t('p.muted'), 'flag-danger'));
         else if (isSpeaking) flags.push(flag('volume', t('p.speaking'), 'flag-ok'));
@@ -697,44 +672,17 @@ function renderMeeting(s) {
                         kind ? h('span', { class: 'muted small' }, kind) : null)),
                 h('div', { class: 'flags' }, flags),
                 h('div', { class: 'person-actions' }, actions)));
-        if (ui.openActions === p.uuid && !me && !waiting) li.append(actionRow(p, name));
+        if (ui.openActions === p.uuid && !me && !waiting) {
+            li.append(h('div', { class: 'action-row', id: `act-${p.uuid}`, role: 'group', 'aria-label': t('p.actions', { name }) },
+                participantActionItems({ client, st, onMessage: (uuid) => { ui.chatTo = uuid; selectTab('chat'); fillChatTo(); chatInput.focus(); } }, p, name)));
+        }
         return li;
-    }
-
-    function actionRow(p, name) {
-        const btn = (label, fn, cls = '') => h('button', { type: 'button', class: `btn btn-small ${cls}`, onclick: async () => { await fn(); } }, label);
-        const items = [];
-        if (client.isHost) {
-            items.push(YES(p.is_muted) ? btn(t('p.unmute'), () => client.participantAction(p.uuid, 'unmute')) : btn(t('p.mute'), () => client.participantAction(p.uuid, 'mute')));
-            items.push(p.spotlight > 0 ? btn(t('p.spotlightOff'), () => client.participantAction(p.uuid, 'spotlightoff')) : btn(t('p.spotlightOn'), () => client.participantAction(p.uuid, 'spotlighton')));
-            items.push(p.role === 'chair' ? btn(t('p.makeGuest'), () => client.participantAction(p.uuid, 'role', { role: 'guest' })) : btn(t('p.makeHost'), () => client.participantAction(p.uuid, 'role', { role: 'chair' })));
-        }
-        if (st.chatEnabled) items.push(btn(t('p.message'), () => { ui.chatTo = p.uuid; selectTab('chat'); fillChatTo(); chatInput.focus(); }));
-        if (client.isHost) {
-            items.push(btn(t('p.disconnect'), async () => {
-                if (await confirmDialog(t('host.disconnect.confirm', { name }), '', t('p.disconnect'))) client.participantAction(p.uuid, 'disconnect');
-            }, 'btn-danger-ghost'));
-        }
-        return h('div', { class: 'action-row', id: `act-${p.uuid}`, role: 'group', 'aria-label': t('p.actions', { name }) }, items);
     }
 
     function paintHostBar() {
         hostBar.classList.toggle('hidden', !client.isHost);
         if (!client.isHost) { fill(hostBar); return; }
-        const c = st.conference || {};
-        const b = (label, ic, fn, cls = 'btn-secondary', attrs = {}) => h('button', { type: 'button', class: `btn btn-small ${cls}`, onclick: fn, ...attrs }, icon(ic), label);
-        fill(hostBar,
-            c.started === false ? b(t('host.start'), 'play', () => client.conferenceAction('start_conference'), 'btn-primary', { 'data-host': 'start' }) : null,
-            c.locked
-                ? b(t('host.unlock'), 'unlock', () => client.conferenceAction('unlock'), 'btn-secondary', { 'data-host': 'unlock' })
-                : b(t('host.lock'), 'lock', () => client.conferenceAction('lock'), 'btn-secondary', { 'data-host': 'lock' }),
-            c.guests_muted
-                ? b(t('host.unmuteGuests'), 'mic', () => client.conferenceAction('unmuteguests'), 'btn-secondary', { 'data-host': 'unmuteguests' })
-                : b(t('host.muteGuests'), 'micOff', () => client.conferenceAction('muteguests'), 'btn-secondary', { 'data-host': 'muteguests' }),
-            b(t('host.layout'), 'layout', () => layoutDialog(), 'btn-secondary', { 'data-host': 'layout' }),
-            b(t('host.endAll'), 'hangup', async () => {
-                if (await confirmDialog(t('host.endAll'), t('host.endAll.confirm'), t('host.endAll'))) client.conferenceAction('disconnect');
-            }, 'btn-danger-ghost', { 'data-host': 'disconnect-all' }));
+        fill(hostBar, hostBarItems({ client, st, layoutDialog }));
     }
 
     async function layoutDialog() {
@@ -801,6 +749,7 @@ function renderMeeting(s) {
             paintToolbar();
         }
         announce(t('status.message', { name: from }), { toast: !(ui.panelOpen && ui.tab === 'chat') });
+        addEvent(t('ev.chat', { name: from, text: String(m.payload ?? '').slice(0, 80) }));
     });
 
     // --- client events -----------------------------------------------------------
@@ -813,17 +762,32 @@ function renderMeeting(s) {
     };
     client.addEventListener('participants', () => { paintRoster(); paintToolbar(); paintTop(); });
     client.addEventListener('stage', () => paintRoster());
+    const paintLayout = () => { if (st.layout?.view) stage.setAttribute('data-layout', st.layout.view); };
+    client.addEventListener('layout', () => { paintLayout(); paintHostBar(); });
+    paintLayout();
     client.addEventListener('conference', (e) => {
         const was = s.lastLocked;
         s.lastLocked = !!e.detail.locked;
-        if (was !== undefined && was !== s.lastLocked) announce(s.lastLocked ? t('status.locked') : t('status.unlocked'));
+        if (was !== undefined && was !== s.lastLocked) { announce(s.lastLocked ? t('status.locked') : t('status.unlocked')); addEvent(s.lastLocked ? t('ev.locked') : t('ev.unlocked')); }
+        paintToolbar();
         paintTop();
         paintHostBar();
     });
-    client.addEventListener('joined', (e) => { if (e.detail.uuid !== st.me && e.detail.service_type !== 'waiting_room') announce(t('status.joined', { name: displayName(e.detail) }), { toast: false }); });
-    client.addEventListener('left', (e) => announce(t('status.left', { name: displayName(e.detail) }), { toast: false }));
-    client.addEventListener('waiting', (e) => announce(t('p.waitingNotice', { name: displayName(e.detail) }), { kind: 'warn' }));
-    client.addEventListener('presentation', () => { ui.swapped = false; paintStage(); if (st.presentation) announce(t('meeting.presenting', { name: st.presentation.presenter_name || '' })); });
+    client.addEventListener('joined', (e) => {
+        if (e.detail.uuid === st.me || e.detail.service_type === 'waiting_room') return;
+        announce(t('status.joined', { name: displayName(e.detail) }), { toast: false });
+        addEvent(t('ev.joined', { name: displayName(e.detail) }));
+    });
+    client.addEventListener('left', (e) => { announce(t('status.left', { name: displayName(e.detail) }), { toast: false }); addEvent(t('ev.left', { name: displayName(e.detail) })); });
+    client.addEventListener('waiting', (e) => { announce(t('p.waitingNotice', { name: displayName(e.detail) }), { kind: 'warn' }); addEvent(t('ev.waiting', { name: displayName(e.detail) })); });
+    client.addEventListener('presentation', () => {
+        ui.swapped = false;
+        paintStage();
+        if (st.presentation) announce(t('meeting.presenting', { name: st.presentation.presenter_name || '' }));
+        addEvent(st.presentation ? t('ev.presStart', { name: st.presentation.presenter_name || '' }) : t('ev.presStop'));
+    });
+    const stopStats = startStatsReporting(client);
+    client.addEventListener('ended', () => stopStats());
     client.addEventListener('presenting', () => { paintToolbar(); paintStage(); });
     client.addEventListener('ice', () => paintStage());
     client.addEventListener('me', () => { paintToolbar(); paintTop(); });
@@ -854,9 +818,16 @@ addEventListener('keydown', (e) => {
     const tag = (e.target?.tagName || '').toLowerCase();
     if (['input', 'textarea', 'select'].includes(tag) || document.querySelector('dialog[open]')) return;
     const click = (sel) => document.querySelector(sel)?.click();
+    // behavior.md §5: c camera, m microphone, s side panel, Shift+S events,
+    // Shift+P presentation window, a add participant
     if (e.key === 'm') click('.tb-mic');
     else if (e.key === 'c') click('.tb-cam');
     else if (e.key === 's') click('.tb-panel');
+    else if (e.key === 'S') session.openTab?.('events');
+    else if (e.key === 'P') announce(t('sc.presWindow.unavailable'), { kind: 'warn' });
+    else if (e.key === 'a') announce(t('host.add.unavailable'), { kind: 'warn' });
+    else return;
+    e.preventDefault();
 });
 
 // === start =====================================================================

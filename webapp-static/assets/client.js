@@ -301,6 +301,7 @@ export class MeetingClient extends EventTarget {
                 roster();
                 if (p.uuid === s.me) this.checkMe();
                 if (old?.service_type !== 'waiting_room' && p.service_type === 'waiting_room' && p.uuid !== s.me) this.emit('waiting', p);
+                if (old?.service_type === 'waiting_room' && p.service_type !== 'waiting_room' && p.uuid !== s.me) this.emit('joined', p);
             },
             participant_delete: ({ uuid }) => {
                 const p = s.participants.get(uuid);

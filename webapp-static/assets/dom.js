@@ -60,6 +60,9 @@ const ICONS = {
     send: 'M3 11l18-8-8 18-2-8z',
     play: 'M7 4l13 8-13 8z',
     crown: 'M3 8l4 4 5-7 5 7 4-4-2 11H5z',
+    list: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01',
+    gear: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12l2-1-1-3-2 .3-1.3-1.3L17 5l-3-1-1 2h-2L10 4 7 5l.3 2L6 8.3 4 8l-1 3 2 1v0l-2 1 1 3 2-.3 1.3 1.3L7 19l3 1 1-2h2l1 2 3-1-.3-2 1.3-1.3 2 .3 1-3z',
+    chart: 'M4 20V10M10 20V4M16 20v-7M22 20H2',
 };
 
 /** An inline SVG icon (decorative: aria-hidden). */

@@ -66,8 +66,8 @@ export async function createWebappHarness({ name, node }) {
         consoleLog,
         servedByNode: served,
 
-        /** A new window for participant `pname`, opened at `urlPath` on the node. */
-        async open(pname, urlPath = '/webapp/home', { viewport = { width: 1280, height: 800 } } = {}) {
+        /** A new window for participant `pname`, opened at `urlPath` on the node (`denyMedia`: no camera permission). */
+        async open(pname, urlPath = '/webapp/home', { viewport = { width: 1280, height: 800 }, denyMedia = false } = {}) {
             const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport, locale: 'en-US' });
             contexts.push(context);
             if (!served) {
@@ -98,6 +98,13 @@ export async function createWebappHarness({ name, node }) {
                     return c.captureStream(10);
                 };
             });
+            // camera/microphone permission denied: getUserMedia rejects with NotAllowedError
+            if (denyMedia) {
+                await context.addInitScript(() => {
+                    if (!navigator.mediaDevices) return;
+                    navigator.mediaDevices.getUserMedia = async () => { throw new DOMException('Permission denied', 'NotAllowedError'); };
+                });
+            }
             const page = await context.newPage();
             page.on('console', (m) => consoleLog.push(`${stamp()} [${pname}] ${m.type()}: ${m.text()}`));
             page.on('pageerror', (e) => consoleLog.push(`${stamp()} [${pname}] pageerror: ${e.message}`));
