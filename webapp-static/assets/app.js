@@ -48,6 +48,55 @@ async function startPreview({ cameraId, micId } = {}) {
     }
 }
 
+/**
+ * Microphone level on the home screen: an AnalyserNode on the preview's audio track
+ * drives a <meter>. Stops by itself once the meter leaves the page.
+ */
+function levelMeter(meter) {
+    let ctx = null;
+    let src = null;
+    let analyser = null;
+    let data = null;
+    const stop = () => { src?.disconnect(); src = null; ctx?.close().catch(() => {}); ctx = null; };
+    const tick = () => {
+        if (!meter.isConnected) { stop(); return; }
+        if (analyser) {
+            analyser.getFloatTimeDomainData(data);
+            let sum = 0;
+            for (const v of data) sum += v * v;
+            const rms = Math.sqrt(sum / data.length);
+            meter.value = Math.min(1, rms * 4);
+        }
+        requestAnimationFrame(tick);
+    };
+    // audio contexts start suspended until the user interacts with the page
+    const resume = () => ctx?.state === 'suspended' && ctx.resume().catch(() => {});
+    addEventListener('pointerdown', resume);
+    addEventListener('keydown', resume);
+    requestAnimationFrame(tick);
+    return (stream) => {
+        src?.disconnect();
+        src = null;
+        analyser = null;
+        meter.value = 0;
+        const track = stream?.getAudioTracks()[0];
+        const AC = window.AudioContext || window.webkitAudioContext;
+        if (!track || !AC) return;
+        try {
+            ctx ??= new AC();
+            analyser = ctx.createAnalyser();
+            analyser.fftSize = 1024;
+            data = new Float32Array(analyser.fftSize);
+            src = ctx.createMediaStreamSource(new MediaStream([track]));
+            src.connect(analyser);
+            resume();
+        } catch (e) {
+            analyser = null;
+            console.warn('[plenum] level meter unavailable', e?.name);
+        }
+    };
+}
+
 function renderHome(init = {}) {
     document.title = t('app.name');
     const name = init.name || prefs.get('name', '');
@@ -60,6 +109,10 @@ function renderHome(init = {}) {
     const previewNote = h('p', { class: 'preview-note' }, t('home.preview.loading'));
     const camSel = h('select', { id: 'cam', name: 'camera' });
     const micSel = h('select', { id: 'mic', name: 'microphone' });
+    const spkSel = h('select', { id: 'speaker', name: 'speaker' });
+    const level = h('meter', { class: 'mic-level', min: 0, max: 1, low: 0.6, high: 0.9, optimum: 0.3, value: 0, 'aria-label': t('home.micLevel') });
+    const attachLevel = levelMeter(level);
+    spkSel.addEventListener('change', () => prefs.set('speaker', spkSel.value));
     const camBtn = h('button', { type: 'button', class: 'round', 'aria-pressed': 'false' });
     const micBtn = h('button', { type: 'button', class: 'round', 'aria-pressed': 'false' });
     const paintToggles = () => {
@@ -93,10 +146,12 @@ function renderHome(init = {}) {
         };
         fill(camSel, opts('videoinput', curCam));
         fill(micSel, opts('audioinput', curMic));
+        if (canPickSpeaker) fill(spkSel, opts('audiooutput', prefs.get('speaker', '')));
     };
     const restart = async () => {
         const s = await startPreview({ cameraId: camSel.value || undefined, micId: micSel.value || undefined });
         video.srcObject = s;
+        attachLevel(s);
         paintToggles();
         await fillDevices();
     };
@@ -141,7 +196,8 @@ function renderHome(init = {}) {
         h('div', { class: 'preview' }, video, previewNote, h('div', { class: 'preview-controls' }, micBtn, camBtn)),
         h('div', { class: 'devices' },
             h('div', { class: 'field' }, h('label', { for: 'cam' }, t('home.camera')), camSel),
-            h('div', { class: 'field' }, h('label', { for: 'mic' }, t('home.microphone')), micSel)));
+            h('div', { class: 'field' }, h('label', { for: 'mic' }, t('home.microphone')), micSel, level),
+            canPickSpeaker ? h('div', { class: 'field' }, h('label', { for: 'speaker' }, t('home.speaker')), spkSel) : null));
 
     fill(root, h('div', { class: 'screen home' },
         brandBar(),
@@ -149,7 +205,7 @@ function renderHome(init = {}) {
     paintToggles();
     (name ? (alias ? nameInput : aliasInput) : nameInput).focus();
     if (!preview.stream) restart();
-    else { video.srcObject = preview.stream; paintToggles(); fillDevices(); }
+    else { video.srcObject = preview.stream; attachLevel(preview.stream); paintToggles(); fillDevices(); }
 }
 
 function brandBar(extra) {
@@ -164,14 +220,14 @@ function brandBar(extra) {
 let session = null;
 
 /** The step list shown while joining; `set(step, 'active'|'done'|'skip')`. */
-function joiningScreen(alias, onCancel) {
+function joiningScreen(alias, onCancel, { moving = false } = {}) {
     const steps = ['contact', 'pin', 'waiting', 'media'];
     const items = Object.fromEntries(steps.map((s) => [s, h('li', { class: 'step', 'data-step': s }, h('span', { class: 'step-dot', 'aria-hidden': 'true' }), t(`join.step.${s}`))]));
     const body = h('div', { class: 'center-body' });
     const screen = h('div', { class: 'screen center' }, brandBar(),
         h('main', { class: 'center-main', id: 'main' },
             h('section', { class: 'card narrow', 'aria-labelledby': 'join-title' },
-                h('h1', { id: 'join-title' }, t('join.title', { alias })),
+                h('h1', { id: 'join-title' }, moving ? t('join.moving', { alias }) : t('join.title', { alias })),
                 h('ol', { class: 'steps', 'aria-label': t('join.title', { alias }) }, steps.map((s) => items[s])),
                 body,
                 h('div', { class: 'row end' }, h('button', { class: 'btn btn-ghost', type: 'button', onclick: onCancel }, t('join.cancel'))))));
@@ -199,6 +255,27 @@ function askPin(body, { hostPin, guestPin }) {
             h('div', { class: 'row' },
                 h('button', { type: 'submit', class: 'btn btn-primary' }, t('pin.submit')),
                 canGuest ? h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => resolve('none') }, t('pin.guest')) : null));
+        fill(body, form);
+        input.focus();
+    });
+}
+
+/** Virtual Reception: asks for the room's number; resolves the extension typed. */
+function askExtension(body) {
+    return new Promise((resolve) => {
+        const input = h('input', { id: 'extension', name: 'extension', type: 'text', inputMode: 'numeric', autocomplete: 'off', required: true, pattern: '[0-9*#]*', maxLength: 40, spellcheck: false });
+        const err = h('p', { class: 'form-error', role: 'alert' });
+        const form = h('form', { class: 'pin-form extension-form', onsubmit: (e) => {
+            e.preventDefault();
+            const v = input.value.trim().replace(/#+$/, '');
+            if (!v) { err.textContent = t('ext.need'); input.focus(); return; }
+            resolve(v);
+        } },
+            h('h2', {}, t('ext.title')),
+            h('p', { class: 'muted' }, t('ext.prompt')),
+            h('div', { class: 'field' }, h('label', { for: 'extension' }, t('ext.label')), input),
+            err,
+            h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('ext.submit'))));
         fill(body, form);
         input.focus();
     });
@@ -240,17 +317,23 @@ async function join(p) {
         session = null;
         renderHome({ alias: p.alias, name: p.name });
     };
-    const ui = joiningScreen(p.alias, cancel);
+    const ui = joiningScreen(p.alias, cancel, { moving: !!p.ticket });
+    if (p.ticket) announce(t('join.moving', { alias: p.alias }), { toast: false });
     try {
         ui.set('contact', 'active');
         s.stream = await acquireMedia(p.callType, p);
         if (s.cancelled) return;
         let pin = p.pin || undefined;
-        let r = await client.requestToken({ pin, extension: p.extension });
-        while (r.kind === 'pin') {
+        let extension = p.extension || undefined;
+        let r = await client.requestToken({ pin, extension, ticket: p.ticket });
+        while (r.kind === 'pin' || r.kind === 'extension') {
             if (s.cancelled) return;
             ui.set('contact', 'done');
-            if (p.role === 'guest' && !r.guestPin && !pin) {
+            if (r.kind === 'extension') {
+                ui.set('contact', 'active');
+                extension = await askExtension(ui.body);
+                fill(ui.body);
+            } else if (p.role === 'guest' && !r.guestPin && !pin) {
                 pin = 'none';
             } else {
                 ui.set('pin', 'active');
@@ -258,9 +341,8 @@ async function join(p) {
                 fill(ui.body);
             }
             if (s.cancelled) return;
-            r = await client.requestToken({ pin });
+            r = await client.requestToken({ pin, extension, ticket: p.ticket });
         }
-        if (r.kind === 'extension') throw new PexError('Conference extension not found');
         ui.set('contact', 'done');
         ui.set('pin', pin ? 'done' : 'skip');
         if (s.cancelled) return;
@@ -269,6 +351,16 @@ async function join(p) {
             session = null;
             s.stream?.getTracks().forEach((tr) => tr.stop());
             showError(e.detail.reason, { ended: true, params: p });
+        });
+        // being transferred: same name and call type, the one-time ticket, the new alias
+        client.addEventListener('transfer', (e) => {
+            if (session !== s) return;
+            session = null;
+            const a = s.stream?.getAudioTracks()[0];
+            const v = s.stream?.getVideoTracks()[0];
+            s.stream?.getTracks().forEach((tr) => tr.stop());
+            join({ ...p, alias: e.detail.alias, ticket: e.detail.ticket, pin: '', extension: '', role: '',
+                muteMic: a ? !a.enabled : p.muteMic, muteCam: v ? !v.enabled : p.muteCam });
         });
         const waiting = client.state.serviceType === 'waiting_room';
         ui.set('waiting', waiting ? 'active' : 'skip');
@@ -293,7 +385,7 @@ function showError(reason, { ended = false, params } = {}) {
     const code = pexCode(reason);
     const msg = has(`pex.${code}`) ? t(`pex.${code}`) : t('pex.default');
     const back = h('button', { class: 'btn btn-primary', type: 'button', onclick: () => renderHome({ alias: params?.alias, name: params?.name }) }, t('error.back'));
-    const retry = code === 101 && params ? h('button', { class: 'btn btn-secondary', type: 'button', onclick: () => join({ ...params, pin: '' }) }, t('error.retry')) : null;
+    const retry = code === 101 && params ? h('button', { class: 'btn btn-secondary', type: 'button', onclick: () => join({ ...params, pin: '', ticket: undefined }) }, t('error.retry')) : null;
     document.title = `${ended ? t('ended.title') : t('error.title')} · ${t('app.name')}`;
     fill(root, h('div', { class: 'screen center' }, brandBar(),
         h('main', { class: 'center-main', id: 'main' },
@@ -353,6 +445,71 @@ function displayName(p) {
     return p?.display_name || String(p?.uri || '').replace(/^sip:/, '') || '?';
 }
 
+/** Output device chosen on the home screen (setSinkId where the browser has it). */
+const canPickSpeaker = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+function applySpeaker(el) {
+    const id = prefs.get('speaker', '');
+    if (canPickSpeaker && id) el.setSinkId(id).catch((e) => console.warn('[plenum] setSinkId failed', e?.name));
+}
+
+/**
+ * The stage's own controls: incoming volume and mute (on the <audio> element, nothing is
+ * sent), full screen of the stage and picture-in-picture of the composite — each only
+ * where the browser offers it.
+ */
+function incomingControls(audioEl, video, box) {
+    const vol = +prefs.get('volume', 1);
+    audioEl.volume = Number.isFinite(vol) ? Math.min(1, Math.max(0, vol)) : 1;
+    applySpeaker(audioEl);
+    const slider = h('input', { type: 'range', class: 'volume-slider', min: 0, max: 100, step: 5, value: Math.round(audioEl.volume * 100), 'aria-label': t('media.volume') });
+    const muteBtn = h('button', { type: 'button', class: 'media-btn', 'data-media': 'mute' });
+    const paint = () => {
+        const off = audioEl.muted || audioEl.volume === 0;
+        fill(muteBtn, icon(off ? 'volumeOff' : 'volume'));
+        const label = audioEl.muted ? t('media.unmute') : t('media.mute');
+        muteBtn.setAttribute('aria-label', label);
+        muteBtn.title = label;
+        muteBtn.setAttribute('aria-pressed', String(audioEl.muted));
+        slider.setAttribute('aria-valuetext', `${Math.round(audioEl.volume * 100)} %`);
+    };
+    slider.addEventListener('input', () => {
+        audioEl.volume = +slider.value / 100;
+        if (audioEl.volume > 0) audioEl.muted = false;
+        prefs.set('volume', String(audioEl.volume));
+        paint();
+    });
+    muteBtn.addEventListener('click', () => { audioEl.muted = !audioEl.muted; paint(); });
+    const items = [muteBtn, slider];
+    if (document.fullscreenEnabled) {
+        const fs = h('button', { type: 'button', class: 'media-btn', 'data-media': 'fullscreen' }, icon('fullscreen'));
+        const paintFs = () => {
+            const on = !!document.fullscreenElement;
+            const label = on ? t('media.fullscreen.exit') : t('media.fullscreen');
+            fs.setAttribute('aria-label', label);
+            fs.title = label;
+            fs.setAttribute('aria-pressed', String(on));
+        };
+        fs.addEventListener('click', () => {
+            const target = box.closest('.stage') || box;
+            const p = document.fullscreenElement ? document.exitFullscreen() : target.requestFullscreen();
+            p?.catch?.((e) => announce(t('media.unavailable', { what: e?.name || '' }), { kind: 'warn' }));
+        });
+        document.addEventListener('fullscreenchange', paintFs);
+        paintFs();
+        items.push(fs);
+    }
+    if (document.pictureInPictureEnabled && !video.disablePictureInPicture) {
+        const pip = h('button', { type: 'button', class: 'media-btn', 'data-media': 'pip', 'aria-label': t('media.pip'), title: t('media.pip') }, icon('pip'));
+        pip.addEventListener('click', () => {
+            const p = document.pictureInPictureElement ? document.exitPictureInPicture() : video.requestPictureInPicture();
+            p?.catch?.((e) => announce(t('media.unavailable', { what: e?.name || '' }), { kind: 'warn' }));
+        });
+        items.push(pip);
+    }
+    paint();
+    return h('div', { class: 'media-bar', role: 'group', 'aria-label': t('media.group') }, items);
+}
+
 function renderMeeting(s) {
     const { client, params } = s;
     const st = client.state;
@@ -373,7 +530,8 @@ function renderMeeting(s) {
     const presBox = h('div', { class: 'tile pres-box hidden' }, pres, presCaption);
     const swapBtn = h('button', { class: 'swap-btn hidden', type: 'button', 'aria-label': t('meeting.swap'), title: t('meeting.swap') }, icon('swap'));
     const selfBox = h('div', { class: 'self-box' }, self);
-    const stage = h('section', { class: 'stage', 'aria-label': params.alias }, compositeBox, presBox, swapBtn, selfBox, stageNote, soundBtn, audioEl);
+    const mediaBar = incomingControls(audioEl, composite, compositeBox);
+    const stage = h('section', { class: 'stage', 'aria-label': params.alias }, compositeBox, presBox, swapBtn, selfBox, stageNote, soundBtn, mediaBar, audioEl);
     soundBtn.addEventListener('click', () => { audioEl.play().then(() => soundBtn.classList.add('hidden')).catch(() => {}); });
     const swap = () => { ui.swapped = !ui.swapped; paintStage(); };
     swapBtn.addEventListener('click', swap);
@@ -788,6 +946,7 @@ function renderMeeting(s) {
     });
     const stopStats = startStatsReporting(client);
     client.addEventListener('ended', () => stopStats());
+    client.addEventListener('transfer', () => stopStats());
     client.addEventListener('presenting', () => { paintToolbar(); paintStage(); });
     client.addEventListener('ice', () => paintStage());
     client.addEventListener('me', () => { paintToolbar(); paintTop(); });

@@ -160,11 +160,12 @@ export class MeetingClient extends EventTarget {
      * = join as Guest without a PIN). Answers {kind:'ok'} (token kept), {kind:'pin',
      * hostPin, guestPin} or {kind:'extension'}; refusals throw a PexError.
      */
-    async requestToken({ pin, extension } = {}) {
+    async requestToken({ pin, extension, ticket } = {}) {
         const headers = {};
         if (pin != null && pin !== '') headers.pin = pin === 'none' ? 'none' : String(pin).trim().replace(/#+$/, '');
         const body = { display_name: this.displayName, node: location.host, direct_media: false, supports_direct_chat: false };
         if (extension) body.conference_extension = extension;
+        if (ticket) body.token = ticket; // one-time join ticket from a `refer`
         const r = await this.request('POST', 'request_token', body, { headers, token: false });
         const result = r.body?.result;
         if (r.status === 200 && result?.token) {
@@ -182,7 +183,7 @@ export class MeetingClient extends EventTarget {
             if (result.pin || result.guest_pin) {
                 return { kind: 'pin', hostPin: result.pin === 'required', guestPin: result.guest_pin === 'required' };
             }
-            if (result.conference_extension === 'required') return { kind: 'extension' };
+            if (result.conference_extension === 'required') return { kind: 'extension', type: result.conference_extension_type || 'standard' };
         }
         if (typeof result === 'string' && result) throw new PexError(result, { httpStatus: r.status });
         throw new PexError(typeof r.body === 'string' && r.body ? r.body : `Unexpected Response: ${r.status}`, { httpStatus: r.status });
@@ -328,6 +329,7 @@ export class MeetingClient extends EventTarget {
             disconnect: (d) => this.end(d?.reason || 'Call disconnected', { release: true }),
             call_disconnected: () => { this.closeCall(); },
             refresh_token: () => { this.refreshToken(); },
+            refer: (d) => { if (d?.alias) this.transfer(d); },
             new_offer: (d) => this.answerServerOffer(d?.sdp),
             update_sdp: (d) => this.answerServerOffer(d?.sdp),
             new_candidate: (c) => this.addRemoteCandidate(c),
@@ -604,6 +606,22 @@ export class MeetingClient extends EventTarget {
         if (callBase) await this.request('POST', `${callBase}/disconnect`).catch(() => {});
         this.released = true;
         await this.request('POST', 'release_token', { reason: 'User initiated disconnect' }).catch(() => {});
+    }
+
+    /**
+     * Being transferred (`refer {alias, token}`): this session is released (reason
+     * `Transfer`) and the UI re-joins `alias` with the one-time ticket.
+     */
+    transfer({ alias, token }) {
+        if (this.ended) return;
+        const callBase = this.callBase;
+        this.teardown();
+        if (callBase) this.request('POST', `${callBase}/disconnect`).catch(() => {});
+        if (this.token && !this.released) {
+            this.released = true;
+            this.request('POST', 'release_token', { reason: 'Transfer' }, { keepalive: true }).catch(() => {});
+        }
+        this.emit('transfer', { alias, ticket: token });
     }
 
     /** The session is over (server disconnect or fatal failure): tell the UI once. */

@@ -9,6 +9,8 @@
 //   3. Alice picks layout 1:7: Bob's page gets the layout event. /shortcuts lists them.
 //   4. Per participant: Alice spotlights Bob and hides presentation from him (roster
 //      flags on Bob's page); Bob raises his hand (Alice sees it) and Alice lowers it.
+//   4b. Transfer: Alice moves Bob (audio only) to meet.pin as Guest → Bob's page follows
+//      the `refer` with the one-time ticket and waits for the Host there.
 //   5. meet.pin: Hana (Host PIN 1234) and Gus (Guest): Hana mutes all Guests → Gus's
 //      microphone shows muted; Hana ends the meeting for all → both see "A Host ended
 //      the meeting" with its #pex code.
@@ -165,6 +167,32 @@ describe('web app: waiting room, host controls, commands, links, camera denied (
         await h.until('dtmf 200', () => h.traffic.filter((x) => x.page === 'A' && x.path.endsWith('/dtmf')), (l) => (l.length && l.every((x) => x.status === 200)) || JSON.stringify(l), { timeout: T });
         await a.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
         await leave('B');
+        await leave('A');
+    });
+
+    step('transfer: Alice moves Bob from meet.open to meet.pin as Guest; his page follows (waits for the Host)', async () => {
+        const a = h.pages.A;
+        const b = h.pages.B;
+        await joinFromHome('A', { name: 'Alice', alias: 'meet.open' });
+        await waitMeeting('A');
+        await joinFromHome('B', { name: 'Bob', alias: 'meet.open', how: 'Audio only' });
+        await waitMeeting('B');
+        await h.until('A: 2 in the roster', () => rosterCount('A'), (n) => n === 2 || `${n}`, { timeout: T });
+        await a.getByRole('button', { name: 'Actions for Bob' }).click();
+        await a.locator('[data-act="transfer"]').click();
+        const dlg = a.getByRole('dialog');
+        await dlg.getByLabel('Meeting address').fill('meet.pin');
+        await dlg.getByLabel('Role').selectOption('guest');
+        await h.shot('transfer-dialog', 'A');
+        await dlg.getByRole('button', { name: 'Transfer' }).click();
+        await b.getByRole('heading', { name: 'Waiting for the Host' }).waitFor({ timeout: T });
+        assert.match(await b.locator('.waiting').textContent(), /meet\.pin/);
+        await h.shot('transferred', 'B');
+        // the ticket went in the body of a request_token to meet.pin, and it was accepted
+        await h.until('B: request_token to meet.pin 200', () => h.traffic.filter((x) => x.page === 'B' && x.path.includes('/meet.pin/request_token')), (l) => l.some((x) => x.status === 200) || JSON.stringify(l), { timeout: T });
+        await h.until('A: Bob gone from meet.open', () => rosterCount('A'), (n) => n === 1 || `${n}`, { timeout: T });
+        await b.getByRole('button', { name: 'Leave' }).click();
+        await b.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
         await leave('A');
     });
 

@@ -9,9 +9,14 @@
 //   3. Alice (Host) locks through the UI: Bob's page shows the meeting locked; unlocks.
 //   4. Dora tries meet.pin with a wrong PIN: "Invalid PIN" and #pex101; tries again and
 //      joins as Guest: "Waiting for the Host"; leaves.
+//   4b. Dora calls the Virtual Reception: a wrong extension → its message and #pex117;
+//      extension 1001 → she is in meet.open; leaves.
 //   5. Carol follows /webapp/#/?conference=meet.open&name=Carol: straight into the
 //      meeting, and the address bar loses the parameters.
 //   6. Carol leaves (confirm dialog): back on the home screen; the others see 2 again.
+//   7. Sound and view: Carol's home screen has the microphone meter (and a speaker choice
+//      where setSinkId exists); Alice's stage has incoming volume, mute, full screen
+//      (entered and left) and picture-in-picture where supported.
 //
 // Artifacts: <repo>/target/browser-artifacts/webapp/ — a screenshot of each screen,
 // api-traffic.json, console.log, node.log.
@@ -209,6 +214,40 @@ describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', 
         await d.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
     });
 
+    step('Virtual Reception: a wrong extension gets its message and #pex code; 1001 leads into meet.open', async () => {
+        const d = h.pages.D;
+        await joinFromHome('D', { name: 'Dora', alias: 'reception' });
+        const ext = d.getByLabel('Meeting number');
+        await ext.waitFor({ timeout: T });
+        assert.equal(await ext.getAttribute('inputmode'), 'numeric');
+        await h.shot('reception', 'D');
+        await ext.fill('4242');
+        await d.getByRole('button', { name: 'Continue' }).click();
+        const alert = d.locator('.error-card');
+        await alert.waitFor({ timeout: T });
+        const text = await alert.textContent();
+        assert.match(text, /Conference extension not found/);
+        assert.match(text, /#pex117/);
+        await h.shot('reception-wrong', 'D');
+        await d.getByRole('button', { name: 'Back to home' }).click();
+        await joinFromHome('D', { name: 'Dora', alias: 'reception' });
+        await d.getByLabel('Meeting number').fill('1001');
+        await d.getByRole('button', { name: 'Continue' }).click();
+        await waitMeeting('D');
+        const body = h.traffic.filter((x) => x.page === 'D' && x.path.endsWith('/request_token'));
+        assert.ok(body.some((x) => x.status === 200), `a 200 request_token: ${JSON.stringify(body)}`);
+        for (const p of ['A', 'B', 'D']) {
+            await h.until(`${p}: 3 participants with Dora`, () => rosterCount(p), (n) => n === 3 || `${n} participants`, { timeout: T });
+        }
+        await h.shot('reception-in', 'D');
+        await d.getByRole('button', { name: 'Leave' }).click();
+        await d.getByRole('dialog').getByRole('button', { name: 'Leave' }).click();
+        await d.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
+        for (const p of ['A', 'B']) {
+            await h.until(`${p}: 2 participants after Dora left`, () => rosterCount(p), (n) => n === 2 || `${n} participants`, { timeout: T });
+        }
+    });
+
     step('Carol follows a /webapp/#/?conference=…&name=… link: straight in, parameters gone from the address bar', async () => {
         const c = await h.open('C', '/webapp/#/?conference=meet.open&name=Carol');
         await waitMeeting('C');
@@ -236,6 +275,36 @@ describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', 
         await h.until('C: call disconnect 200', () => h.traffic.some((x) => x.page === 'C' && /\/calls\/[^/]+\/disconnect$/.test(x.path) && x.status === 200), (ok) => ok || 'not yet', { timeout: T });
         await h.until('C: release_token 200', () => h.traffic.some((x) => x.page === 'C' && x.path.endsWith('/release_token') && x.status === 200), (ok) => ok || 'not yet', { timeout: T });
         await h.shot('home-after-leave', 'C');
+    });
+
+    step('sound and view: home has a microphone meter (and speaker choice where setSinkId exists); the stage has volume, mute, full screen, picture-in-picture', async () => {
+        const c = h.pages.C;
+        await c.locator('meter.mic-level').waitFor({ timeout: T });
+        const home = await c.evaluate(() => ({ sink: 'setSinkId' in HTMLMediaElement.prototype, speaker: !!document.querySelector('select#speaker') }));
+        assert.equal(home.speaker, home.sink, `speaker choice shown iff setSinkId: ${JSON.stringify(home)}`);
+        await c.getByLabel('Your name').click(); // a user gesture lets the audio context run
+        await h.shot('home-meter', 'C');
+        const a = h.pages.A;
+        const bar = a.getByRole('group', { name: 'Sound and view' });
+        await bar.waitFor({ timeout: T });
+        await bar.getByRole('slider', { name: 'Incoming volume' }).fill('40');
+        await h.until('A: audio volume 0.4', () => a.evaluate(() => document.querySelector('.stage audio').volume), (v) => Math.abs(v - 0.4) < 0.01 || `volume ${v}`, { timeout: T });
+        await bar.getByRole('button', { name: 'Mute incoming sound' }).click();
+        assert.equal(await a.evaluate(() => document.querySelector('.stage audio').muted), true);
+        await bar.getByRole('button', { name: 'Unmute incoming sound' }).click();
+        assert.equal(await a.evaluate(() => document.querySelector('.stage audio').muted), false);
+        const feat = await a.evaluate(() => ({ fs: document.fullscreenEnabled, pip: !!document.pictureInPictureEnabled, fsBtn: !!document.querySelector('[data-media="fullscreen"]'), pipBtn: !!document.querySelector('[data-media="pip"]') }));
+        assert.equal(feat.fsBtn, feat.fs, `full screen button iff supported: ${JSON.stringify(feat)}`);
+        assert.equal(feat.pipBtn, feat.pip, `picture-in-picture button iff supported: ${JSON.stringify(feat)}`);
+        if (feat.fs) {
+            await bar.getByRole('button', { name: 'Full screen' }).click();
+            await h.until('A: stage full screen', () => a.evaluate(() => document.fullscreenElement?.className || null), (v) => /stage/.test(v || '') || `fullscreenElement ${v}`, { timeout: T });
+            await h.shot('fullscreen', 'A');
+            await bar.getByRole('button', { name: 'Exit full screen' }).click();
+            await h.until('A: full screen left', () => a.evaluate(() => !!document.fullscreenElement), (v) => v === false || 'still full screen', { timeout: T });
+        }
+        await bar.getByRole('slider', { name: 'Incoming volume' }).fill('100');
+        await h.shot('media-bar', 'A');
     });
 
     step('phone width: the side panel sits below the video', async () => {
