@@ -17,9 +17,13 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
 
 use bytes::Bytes;
+use cpu_time::timed;
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use plenum_core::{Layout, ParticipantId};
 use plenum_media::audio::{FRAME_SAMPLES, Frame, OpusConfig, OpusEncoder, SILENCE};
@@ -30,26 +34,6 @@ use plenum_media::peer::{IncomingMedia, MediaKind};
 use plenum_media::video::{EncodedFrame, Encoder, EncoderConfig, I420Frame, Rect, Rgb};
 use tokio::sync::mpsc;
 use uuid::Uuid;
-
-fn thread_cpu_time() -> Option<Duration> {
-    let sched = std::fs::read_to_string("/proc/thread-self/sched").ok()?;
-    let line = sched
-        .lines()
-        .find(|l| l.starts_with("se.sum_exec_runtime"))?;
-    let ms: f64 = line.split(':').nth(1)?.trim().parse().ok()?;
-    Some(Duration::from_secs_f64(ms / 1000.0))
-}
-
-fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
-    let (cpu0, wall0) = (thread_cpu_time(), Instant::now());
-    for _ in 0..iters {
-        f();
-    }
-    match (cpu0, thread_cpu_time()) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
-        _ => wall0.elapsed(),
-    }
-}
 
 /// A moving "camera" picture: gradient background with a bright block that moves.
 fn picture(w: u32, h: u32, t: u32, seed: u32) -> I420Frame {

@@ -13,8 +13,12 @@
 //! composite at 720p from 360p; 4.0 ms per 720p frame at −12).
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+use cpu_time::timed;
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
@@ -23,28 +27,6 @@ use plenum_media::video::{
     Compositor, CompositorConfig, EncodedFrame, Encoder, EncoderConfig, Filter, I420Frame, Rect,
     TileSource, scale_frame_into,
 };
-
-/// This thread's CPU time so far, if the kernel exposes it.
-fn thread_cpu_time() -> Option<Duration> {
-    let sched = std::fs::read_to_string("/proc/thread-self/sched").ok()?;
-    let line = sched
-        .lines()
-        .find(|l| l.starts_with("se.sum_exec_runtime"))?;
-    let ms: f64 = line.split(':').nth(1)?.trim().parse().ok()?;
-    Some(Duration::from_secs_f64(ms / 1000.0))
-}
-
-/// Runs `f` `iters` times and returns the thread CPU time (or wall time) it took.
-fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
-    let (cpu0, wall0) = (thread_cpu_time(), Instant::now());
-    for _ in 0..iters {
-        f();
-    }
-    match (cpu0, thread_cpu_time()) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
-        _ => wall0.elapsed(),
-    }
-}
 
 /// xorshift64: the benches' only randomness, with a fixed seed.
 struct Rng(u64);

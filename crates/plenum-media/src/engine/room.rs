@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::jitter::{Jitter, Playout};
-use super::view::{AUDIO_KBPS, RoomView, Tier};
+use super::view::{AUDIO_KBPS, RoomView, Tier, ViewParticipant};
 use crate::audio::opus::MAX_PACKET_BYTES;
 use crate::audio::{
     Frame, MixInput, MixOutput, Mixer, MixerConfig, OpusConfig, OpusDecoder, OpusEncoder, SILENCE,
@@ -324,6 +324,38 @@ impl Member {
     }
 }
 
+/// The meeting as last told, with participants indexed by id: the per-tick paths look
+/// participants up by id for every member and tile, so a linear scan would make a tick
+/// quadratic in the room size. Built once per view change, off the media path.
+struct ViewIndex {
+    view: Arc<RoomView>,
+    by_id: std::collections::HashMap<ParticipantId, usize>,
+}
+
+impl ViewIndex {
+    fn new(view: Arc<RoomView>) -> ViewIndex {
+        let by_id = view
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
+        ViewIndex { view, by_id }
+    }
+
+    fn participant(&self, id: ParticipantId) -> Option<&ViewParticipant> {
+        self.by_id.get(&id).map(|&i| &self.view.participants[i])
+    }
+}
+
+impl std::ops::Deref for ViewIndex {
+    type Target = RoomView;
+
+    fn deref(&self) -> &RoomView {
+        &self.view
+    }
+}
+
 /// What a composite shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ViewKind {
@@ -380,7 +412,7 @@ struct SlidesPipeline {
 pub struct MediaRoom {
     config: RoomConfig,
     members: Vec<Option<Member>>,
-    view: Arc<RoomView>,
+    view: Arc<ViewIndex>,
     mixer: Mixer,
     mix_out: MixOutput,
     mix_inputs: Vec<MixInput<'static>>,
@@ -438,7 +470,7 @@ impl MediaRoom {
         MediaRoom {
             config,
             members: Vec::new(),
-            view: Arc::new(RoomView::default()),
+            view: Arc::new(ViewIndex::new(Arc::new(RoomView::default()))),
             mixer,
             mix_out,
             mix_inputs: Vec::new(),
@@ -565,7 +597,7 @@ impl MediaRoom {
 
     /// The meeting changed.
     pub fn set_view(&mut self, view: Arc<RoomView>) {
-        self.view = view;
+        self.view = Arc::new(ViewIndex::new(view));
     }
 
     /// One 20 ms tick: receive, mix and send audio; every `video_every` ticks also
@@ -996,7 +1028,7 @@ fn encode_opus(
 
 /// What `viewer` sees: the kind of view, its layout, and the tiles (into `tiles`).
 fn view_of(
-    view: &RoomView,
+    view: &ViewIndex,
     viewer: ParticipantId,
     tiles: &mut Vec<ParticipantId>,
 ) -> (ViewKind, Layout) {
@@ -1029,7 +1061,7 @@ fn view_of(
 /// (audio only, camera off, video stalled).
 fn tile_source<'a>(
     members: &'a [Option<Member>],
-    view: &'a RoomView,
+    view: &'a ViewIndex,
     id: ParticipantId,
     tick: u64,
 ) -> TileSource<'a> {
