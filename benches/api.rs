@@ -114,7 +114,7 @@ fn fanout(c: &mut Criterion) {
     let snapshot = conference.snapshot();
     let mut streams: Vec<StreamRenderer> = ids
         .iter()
-        .map(|id| StreamRenderer::new(*id, &snapshot, clock).expect("viewer"))
+        .map(|id| StreamRenderer::new(*id, &snapshot, None, clock).expect("viewer"))
         .collect();
     let host = Actor::Participant(ids[0]);
     let target = ids[N / 2];

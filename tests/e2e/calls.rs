@@ -170,6 +170,49 @@ async fn a_call_is_answered_and_shown_in_the_roster_until_it_ends() {
 }
 
 #[tokio::test]
+async fn a_guest_keying_the_host_pin_into_its_call_becomes_host() {
+    let node = TestNode::start().await;
+    let (host, _) = node.token("meet.pin", "Host", Some("1234")).await;
+    let (guest, me) = node.token("meet.pin", "Guest", Some("none")).await;
+    let (status, _) = node
+        .client_post("meet.pin", "start_conference", Some(&host), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = node
+        .client_post(
+            "meet.pin",
+            &participant_path(&me, "calls"),
+            Some(&guest),
+            Some(json!({"call_type": "WEBRTC", "sdp": chrome_offer(), "media_type": "video"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let call = body["result"]["call_uuid"].as_str().expect("call_uuid");
+    let dtmf = participant_path(&me, &format!("calls/{call}/dtmf"));
+    let (status, _) = node
+        .client_post("meet.pin", "lock", Some(&guest), None)
+        .await;
+    assert_eq!(status, 403);
+    // One tone per request, as a keypad sends them.
+    for tone in ["1", "2", "3", "4", "#"] {
+        let (status, body) = node
+            .client_post(
+                "meet.pin",
+                &dtmf,
+                Some(&guest),
+                Some(json!({"digits": tone})),
+            )
+            .await;
+        assert_eq!((status, &body["result"]), (200, &json!(true)), "{body}");
+    }
+    let (status, body) = node
+        .client_post("meet.pin", "lock", Some(&guest), None)
+        .await;
+    assert_eq!(status, 200, "the new Host may lock: {body}");
+    node.stop().await;
+}
+
+#[tokio::test]
 async fn bad_calls_get_clear_errors() {
     let node = TestNode::start().await;
     let (token, me) = node.token("meet.open", "Alice", None).await;

@@ -260,6 +260,66 @@ async fn guests_get_403_for_host_actions_and_bad_tokens_are_refused() {
 }
 
 #[tokio::test]
+async fn a_guest_keying_the_host_pin_as_dtmf_becomes_host() {
+    let node = TestNode::start().await;
+    let (host, _) = node.token("meet.pin", "Host", Some("1234")).await;
+    let (guest, guest_id) = node.token("meet.pin", "Guest", Some("none")).await;
+    // A control-only Host does not start the meeting by joining: it starts it by hand,
+    // which lets the waiting Guest in.
+    let (status, body) = node
+        .client_post("meet.pin", "start_conference", Some(&host), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut events = node.events("meet.pin", &guest).await;
+    events.until("participant_sync_end").await;
+    let (status, body) = node
+        .client_post("meet.pin", "lock", Some(&guest), None)
+        .await;
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (403, Some("only a Host can do this"))
+    );
+
+    let dtmf = format!("participants/{guest_id}/dtmf");
+    let (status, body) = node
+        .client_post(
+            "meet.pin",
+            &dtmf,
+            Some(&guest),
+            Some(json!({"digits": "9999#"})),
+        )
+        .await;
+    assert_eq!((status, &body["result"]), (200, &json!(true)));
+    let (status, _) = node
+        .client_post("meet.pin", "lock", Some(&guest), None)
+        .await;
+    assert_eq!(status, 403, "a wrong PIN changes nothing");
+
+    let (status, body) = node
+        .client_post(
+            "meet.pin",
+            &dtmf,
+            Some(&guest),
+            Some(json!({"digits": "1234#"})),
+        )
+        .await;
+    assert_eq!((status, &body["result"]), (200, &json!(true)));
+    let update = events.until("participant_update").await;
+    assert_eq!(update.data["uuid"], guest_id.as_str());
+    assert_eq!(update.data["role"], "chair");
+    let (status, body) = node
+        .client_post("meet.pin", "lock", Some(&guest), None)
+        .await;
+    assert_eq!(status, 200, "the new Host may lock: {body}");
+    let (status, body) = node
+        .client_post("meet.pin", "refresh_token", Some(&guest), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["role"], "HOST");
+    node.stop().await;
+}
+
+#[tokio::test]
 async fn refreshed_tokens_keep_the_stream_and_the_old_token_works_briefly() {
     let node = TestNode::start().await;
     let (first, _) = node.token("meet.open", "Alice", None).await;
@@ -281,6 +341,42 @@ async fn refreshed_tokens_keep_the_stream_and_the_old_token_works_briefly() {
     assert_eq!(
         events.until("participant_create").await.data["uuid"],
         bob_id.as_str()
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_guest_waiting_for_the_host_in_a_themed_room_sees_its_splash_screen() {
+    // The shipped meet.pin has the example theme.
+    let node = TestNode::start().await;
+    let (guest, guest_id) = node.token("meet.pin", "Guest", Some("none")).await;
+    let mut events = node.events("meet.pin", &guest).await;
+    events.until("stage").await;
+    let splash = events
+        .next()
+        .await
+        .expect("the splash screen follows the sync");
+    assert_eq!(
+        (splash.name.as_str(), &splash.data),
+        (
+            "splash_screen",
+            &json!({"screen_key": "direct_media_waiting_for_host", "display_duration": 0})
+        )
+    );
+
+    // A control-only Host starts the meeting by hand, which lets the Guest in.
+    let (host, _) = node.token("meet.pin", "Host", Some("1234")).await;
+    let (status, body) = node
+        .client_post("meet.pin", "start_conference", Some(&host), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let admitted = events.until("participant_update").await;
+    assert_eq!(admitted.data["uuid"], guest_id.as_str());
+    assert_eq!(admitted.data["service_type"], "conference");
+    let cleared = events.next().await.expect("the splash screen is cleared");
+    assert_eq!(
+        (cleared.name.as_str(), &cleared.data),
+        ("splash_screen", &serde_json::Value::Null)
     );
     node.stop().await;
 }

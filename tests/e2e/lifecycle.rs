@@ -1,5 +1,7 @@
 //! The node's own lifecycle: redirect, reload, shutdown, restart, join refusals.
 
+use std::path::Path;
+
 use plenum_core::{DisconnectReason, EntryRefusal};
 use plenum_node::node::JoinRefusal;
 
@@ -73,6 +75,14 @@ async fn a_valid_reload_applies_to_new_joins_and_a_bad_one_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     for file in ["plenum.toml", "services.toml"] {
         std::fs::copy(shipped_config().join(file), dir.path().join(file)).expect("copy config");
+    }
+    // meet.pin names a theme folder, which a reload checks too.
+    let theme = Path::new("themes/example");
+    std::fs::create_dir_all(dir.path().join(theme)).expect("theme dir");
+    for entry in std::fs::read_dir(shipped_config().join(theme)).expect("shipped theme") {
+        let entry = entry.expect("theme file");
+        std::fs::copy(entry.path(), dir.path().join(theme).join(entry.file_name()))
+            .expect("copy theme");
     }
     let env = test_env(node.data_dir.path());
     let services = dir.path().join("services.toml");

@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::disconnect::DisconnectReason;
 use crate::layout::Layout;
 use crate::participant::{ParticipantId, ParticipantState, Waiting};
+use crate::pin::{KeyedPin, PinKeypad};
 use crate::role::{CallType, Protocol, Role};
 use crate::secret::Secret;
 use crate::service::{ServiceConfig, ServiceKind};
@@ -168,7 +169,8 @@ pub enum Command {
         role: Role,
         ticket: Secret,
     },
-    /// Send DTMF tones toward a participant (Host; self).
+    /// Send DTMF tones toward a participant (Host; self). Tones a Guest keys itself are
+    /// also an entry of the Host PIN: the Host PIN and `#` make it Host.
     SendDtmf {
         target: ParticipantId,
         digits: String,
@@ -360,15 +362,24 @@ pub enum Event {
         target: ParticipantId,
         digits: String,
     },
+    /// A Guest keyed an entry ended by `#` in a meeting with a Host PIN. On
+    /// [`KeyedPin::Correct`] it became Host: the `ParticipantUpdated` with its new role
+    /// came just before. For the node's log; clients are not told.
+    HostPinKeyed {
+        id: ParticipantId,
+        verdict: KeyedPin,
+    },
     /// The conference is over; no more events follow.
     ConferenceEnded { reason: DisconnectReason },
 }
 
-/// A participant and its personal deadline (waiting timeout or test-call end).
+/// A participant, its personal deadline (waiting timeout or test-call end) and the
+/// tones it keyed toward the Host PIN.
 #[derive(Debug)]
 struct Slot {
     state: ParticipantState,
     deadline: Option<Instant>,
+    keypad: PinKeypad,
 }
 
 /// One running meeting of one service.
@@ -597,6 +608,7 @@ impl Conference {
         let mut slot = Slot {
             state,
             deadline: None,
+            keypad: PinKeypad::new(),
         };
         if self.service.kind == ServiceKind::TestCall {
             slot.deadline = Some(now + self.service.timeouts.test_call);
@@ -1006,21 +1018,55 @@ impl Conference {
                 });
             }
             Command::SendDtmf { target, digits } => {
-                self.require_self_or_host(actor, target)?;
+                let i = self.require_self_or_host(actor, target)?;
                 let valid =
                     |c: char| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D' | 'a'..='d');
                 if digits.is_empty() || digits.len() > MAX_DTMF_DIGITS || !digits.chars().all(valid)
                 {
                     return Err(Refusal::BadDigits);
                 }
+                let digits = digits.to_ascii_uppercase();
                 self.events.push_back(Event::DtmfSent {
                     by: actor,
                     target,
-                    digits: digits.to_ascii_uppercase(),
+                    digits: digits.clone(),
                 });
+                // Only tones a participant keys itself can be its PIN: a Host sending
+                // tones toward someone's leg must not promote them.
+                if actor == Actor::Participant(target) {
+                    self.key_host_pin(now, i, &digits);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Tones participant `i` keyed itself (it is admitted: waiting participants can't
+    /// send tones, so this is no way around the waiting room). In a meeting with a Host
+    /// PIN a Guest who keys the Host PIN and `#` becomes Host exactly as if a Host had
+    /// changed its role (behaviour §2); after [`crate::pin::KEYED_PIN_ATTEMPTS`] wrong
+    /// entries its tones no longer count. Hosts' and externals' tones change nothing.
+    fn key_host_pin(&mut self, now: Instant, i: usize, tones: &str) {
+        let service = Arc::clone(&self.service);
+        let Some(host_pin) = &service.host_pin else {
+            return;
+        };
+        for tone in tones.chars() {
+            let slot = &mut self.slots[i];
+            if !slot.state.is_admitted() || slot.state.role != Role::Guest || slot.state.external {
+                slot.keypad.clear();
+                return;
+            }
+            let Some(verdict) = slot.keypad.press(tone, host_pin) else {
+                continue;
+            };
+            let id = slot.state.id;
+            if verdict == KeyedPin::Correct {
+                slot.state.bypasses_lock = true;
+                self.set_role(now, i, Role::Host);
+            }
+            self.events.push_back(Event::HostPinKeyed { id, verdict });
+        }
     }
 
     /// The actor's slot, if it is an admitted participant.

@@ -25,7 +25,7 @@ pub use conference::{
 pub use disconnect::DisconnectReason;
 pub use layout::{ALL_LAYOUTS, Layout, UnknownLayout};
 pub use participant::{ParticipantId, ParticipantState, Waiting};
-pub use pin::{Pin, PinError, PinGuard, PinInput};
+pub use pin::{KEYED_PIN_ATTEMPTS, KeyedPin, Pin, PinError, PinGuard, PinInput, PinKeypad};
 pub use publish::Published;
 pub use role::{CallType, Protocol, Role};
 pub use secret::Secret;

@@ -106,6 +106,100 @@ impl fmt::Debug for PinInput {
     }
 }
 
+/// Wrong Host PINs a participant may key into a meeting (DTMF, ended by `#`) before its
+/// further entries are ignored for the rest of its session.
+pub const KEYED_PIN_ATTEMPTS: u32 = 5;
+
+/// What one keyed entry (the tones up to a `#`) turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyedPin {
+    /// The entry was the PIN.
+    Correct,
+    /// The entry was wrong; `attempts` wrong entries so far, and `locked_out` once they
+    /// reached [`KEYED_PIN_ATTEMPTS`] (only on the entry that reached it: later ones are
+    /// ignored without a verdict).
+    Wrong { attempts: u32, locked_out: bool },
+}
+
+/// Tones a participant keys into the meeting, collected until `#` so that a PIN entered
+/// by DTMF is recognised whether the tones arrive one per request or all at once.
+///
+/// Bounded: at most [`MAX_PIN_DIGITS`] tones are kept; a longer entry can't be a PIN
+/// and is wrong when its `#` comes. The entry is compared the way the join path compares
+/// a `pin` header ([`PinInput::from_header`], then [`Pin::matches`]). `Debug` never
+/// shows the tones.
+#[derive(Clone, Default)]
+pub struct PinKeypad {
+    /// Tones since the last `#`, upper case.
+    keyed: String,
+    /// More tones than a PIN has arrived since the last `#`.
+    overflowed: bool,
+    /// Wrong entries so far.
+    attempts: u32,
+}
+
+impl PinKeypad {
+    /// An empty keypad with no wrong entries.
+    pub fn new() -> PinKeypad {
+        PinKeypad::default()
+    }
+
+    /// Whether wrong entries used up the tries: tones are ignored from then on.
+    pub fn locked_out(&self) -> bool {
+        self.attempts >= KEYED_PIN_ATTEMPTS
+    }
+
+    /// Takes one tone. `#` ends the entry, which is checked against `pin` and cleared; a
+    /// `#` with nothing keyed before it is no entry. Returns the verdict of a completed
+    /// entry, `None` otherwise and always once locked out.
+    pub fn press(&mut self, tone: char, pin: &Pin) -> Option<KeyedPin> {
+        if self.locked_out() {
+            self.clear();
+            return None;
+        }
+        if tone != '#' {
+            if self.keyed.len() < MAX_PIN_DIGITS {
+                self.keyed.push(tone.to_ascii_uppercase());
+            } else {
+                self.overflowed = true;
+            }
+            return None;
+        }
+        let overflowed = self.overflowed;
+        let entry = PinInput::from_header(Some(&format!("{}#", self.keyed)));
+        self.clear();
+        let correct = match &entry {
+            // A lone `#` (tones never overflow into an empty entry).
+            PinInput::Absent => return None,
+            PinInput::Entered(entered) => pin.matches(entered) & !overflowed,
+            PinInput::GuestWithoutPin => false,
+        };
+        if correct {
+            return Some(KeyedPin::Correct);
+        }
+        self.attempts += 1;
+        Some(KeyedPin::Wrong {
+            attempts: self.attempts,
+            locked_out: self.locked_out(),
+        })
+    }
+
+    /// Forgets the tones keyed since the last `#` (the count of wrong entries stays).
+    pub fn clear(&mut self) {
+        self.keyed.clear();
+        self.overflowed = false;
+    }
+}
+
+impl fmt::Debug for PinKeypad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PinKeypad")
+            .field("keyed", &self.keyed.len())
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
 /// Failures a single caller may make at one service before being refused.
 pub const CALLER_FAILURE_LIMIT: u32 = 3;
 /// Failures from all callers together at one service within [`ROOM_WINDOW`] before the
@@ -255,6 +349,63 @@ mod tests {
             PinInput::from_header(Some(" 1234 ")),
             PinInput::Entered("1234".into())
         );
+    }
+
+    /// Presses each tone of `tones` and returns the verdicts of completed entries.
+    fn key(keypad: &mut PinKeypad, tones: &str) -> Vec<KeyedPin> {
+        let pin = Pin::parse("1234").expect("valid");
+        tones
+            .chars()
+            .filter_map(|t| keypad.press(t, &pin))
+            .collect()
+    }
+
+    #[test]
+    fn keypad_collects_tones_until_hash() {
+        let mut keypad = PinKeypad::new();
+        assert_eq!(key(&mut keypad, "12"), []);
+        assert_eq!(key(&mut keypad, "34#"), [KeyedPin::Correct]);
+        assert_eq!(key(&mut keypad, "#"), [], "a lone # is no entry");
+        assert_eq!(
+            key(&mut keypad, "1234*#1234#"),
+            [
+                KeyedPin::Wrong {
+                    attempts: 1,
+                    locked_out: false
+                },
+                KeyedPin::Correct
+            ]
+        );
+    }
+
+    #[test]
+    fn keypad_keeps_no_more_than_a_pin_and_a_long_entry_is_wrong() {
+        let mut keypad = PinKeypad::new();
+        let long = format!("{}1234#", "9".repeat(500));
+        assert_eq!(
+            key(&mut keypad, &long),
+            [KeyedPin::Wrong {
+                attempts: 1,
+                locked_out: false
+            }]
+        );
+        assert!(keypad.keyed.capacity() <= 2 * MAX_PIN_DIGITS);
+        assert!(!format!("{keypad:?}").contains('9'));
+    }
+
+    #[test]
+    fn keypad_ignores_everything_after_five_wrong_entries() {
+        let mut keypad = PinKeypad::new();
+        let verdicts = key(&mut keypad, "1#2#3#4#5#");
+        assert_eq!(
+            verdicts.last(),
+            Some(&KeyedPin::Wrong {
+                attempts: KEYED_PIN_ATTEMPTS,
+                locked_out: true
+            })
+        );
+        assert_eq!(key(&mut keypad, "1234#"), []);
+        assert!(keypad.locked_out());
     }
 
     #[test]

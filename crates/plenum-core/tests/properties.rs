@@ -217,9 +217,10 @@ fn to_command(cmd: Cmd, target: ParticipantId) -> Command {
             role: Role::Guest,
             ticket: Secret::new("t"),
         },
+        // Wrong, then the services' Host PIN: keyed toward oneself it promotes a Guest.
         Cmd::Dtmf => Command::SendDtmf {
             target,
-            digits: "1#".into(),
+            digits: "1#1234#".into(),
         },
     }
 }

@@ -3,7 +3,7 @@
 //! that own each group of endpoints.
 //!
 //! Every answer is JSON with `Content-Type: application/json` (except `theme/`'s 204,
-//! the stream, presentation stills, and the call group's text 4xx/5xx the SDK reads as
+//! theme images, the stream, presentation stills, and the call group's text 4xx/5xx the SDK reads as
 //! text); errors are `{"status":"failed","result":"<reason>"}`. Tokens come from the
 //! `token` header or the `?token=` query and are never logged.
 
@@ -30,6 +30,7 @@ mod layout_svg;
 mod participant;
 mod rate_limit;
 mod session;
+pub mod theme;
 mod token;
 
 pub(crate) use rate_limit::RateLimiter;
@@ -99,8 +100,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             get(conference::available_layouts),
         )
         .route(&format!("{CONF}/layout_svgs"), get(conference::layout_svgs))
-        .route(&format!("{CONF}/theme/"), get(conference::theme))
-        .route(&format!("{CONF}/theme"), get(conference::theme))
+        .route(&format!("{CONF}/theme/"), get(theme::screens))
+        .route(&format!("{CONF}/theme"), get(theme::screens))
+        .route(&format!("{CONF}/theme/{{*path}}"), get(theme::image))
         .route(&format!("{CONF}/dial"), post(conference::dial))
         // Participant group.
         .route(&format!("{PART}/dtmf"), post(participant::dtmf))

@@ -9,7 +9,7 @@
 //! | `/webapp`, `/webapp/`, `/webapp/home` | `index.html` |
 //! | `/webapp/conference/{alias}?q` | 302 to `/webapp/#/?conference={alias}&q` |
 //! | `/webapp/{file}` | the file |
-//! | `/webapp/assets/{missing}` | 404 |
+//! | `/webapp/assets/{missing}`, `/webapp/vendor/{missing}` | 404 |
 //! | `/webapp/{other}` | `index.html` (a client-side route) |
 //! | `/webapp2/custom_configuration/{file}` | the file from the branding folder, or 404 |
 //!
@@ -23,7 +23,7 @@
 //! grants camera, microphone, screen capture, full screen and picture-in-picture to the
 //! app's own origin only.
 
-mod branding;
+pub(crate) mod branding;
 mod files;
 
 use axum::Router;
@@ -123,8 +123,8 @@ async fn conference(
     Ok(redirect(location))
 }
 
-/// GET `/webapp/{*path}`: the file at `path`; else 404 under `assets/`, and the app for
-/// any other path (a client-side route).
+/// GET `/webapp/{*path}`: the file at `path`; else 404 under `assets/` and `vendor/`, and
+/// the app for any other path (a client-side route).
 async fn file(
     State(web): State<WebApp>,
     path: Result<Path<String>, PathRejection>,
@@ -147,7 +147,8 @@ async fn file(
         };
         return asset.respond(&headers, cache);
     }
-    if path == "assets" || path.starts_with("assets/") {
+    let static_dir = |dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
+    if static_dir("assets") || static_dir("vendor") {
         return ApiError::NotFound("no such file").into_response();
     }
     index_response(&web, &headers)

@@ -279,6 +279,8 @@ async fn missing_assets_are_404_not_the_app() {
         "/webapp/assets/",
         "/webapp/assets",
         "/webapp/assets/../index.html",
+        "/webapp/vendor/pdfjs/missing.mjs",
+        "/webapp/vendor",
     ] {
         let answer = get(&app, uri).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");

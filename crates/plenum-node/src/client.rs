@@ -13,6 +13,7 @@ use plenum_http::client::backend::{
     Caller, ClientBackend, EventFeed, IceServers, InvalidToken, Refreshed, TokenGrant,
     TokenRefusal, TokenRequest, TransferError, TurnServer,
 };
+use plenum_http::client::theme::Theme;
 use tracing::{debug, info};
 
 mod calls;
@@ -256,5 +257,16 @@ impl ClientBackend for NodeClient {
 
     fn clock(&self) -> WallClock {
         self.0.clock
+    }
+
+    fn theme(&self, caller: &Caller) -> Option<Arc<Theme>> {
+        let session = self.0.session_of(caller.participant)?;
+        self.0
+            .config()
+            .services
+            .iter()
+            .find(|s| s.name == session.service_name)?
+            .theme
+            .clone()
     }
 }

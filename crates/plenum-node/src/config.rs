@@ -17,8 +17,9 @@
 //!
 //! # Relative paths
 //!
-//! Relative paths in the files (`node.data_dir`, `tls.*`, a `sqlite://` database file)
-//! resolve against the **parent of the config directory**: run with `config/`, they are
+//! A service's `theme` folder resolves against the config directory itself, as the
+//! `branding/` folder does. Other relative paths in the files (`node.data_dir`, `tls.*`,
+//! a `sqlite://` database file) resolve against the **parent of the config directory**: run with `config/`, they are
 //! relative to the project root, so the default `data_dir = "data"` is `<root>/data`.
 //! Paths from the environment (`PLENUM_DATA_DIR`) are taken as given, i.e. relative to
 //! the working directory. [`load_from_sources`] has no directory, so its relative paths
@@ -45,11 +46,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use plenum_core::{
     Directory, DirectoryError, Layout, Pin, Secret, ServiceConfig, ServiceKind, Timeouts,
     normalize_alias,
 };
+use plenum_http::client::theme::Theme;
 
 /// The required main file of the config directory.
 pub const MAIN_FILE: &str = "plenum.toml";
@@ -322,6 +325,9 @@ pub struct Service {
     pub chat: Option<bool>,
     /// The service's timers.
     pub timeouts: Timeouts,
+    /// `theme`: the room's theme (a folder relative to the config directory with a
+    /// checked `theme.json` and its images), answered by the client API's `theme/`.
+    pub theme: Option<Arc<Theme>>,
 }
 
 impl Service {
@@ -574,17 +580,17 @@ pub fn load_dir(dir: &Path) -> Result<Config, ConfigErrors> {
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
-    let mut config = source::build(&sources, &base_dir(dir))?;
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut config = source::build(&sources, &base_dir(&dir), &dir)?;
     config.branding_dir = Some(dir.join(BRANDING_DIR));
     Ok(config)
 }
 
 /// Checks configuration texts given as `(file name, text)`, in order, as if they were the
-/// files of a config directory. Relative paths stay relative. The file names appear in
-/// the errors.
+/// files of a config directory. Relative paths stay relative (a service's `theme` folder
+/// is read relative to the working directory). The file names appear in the errors.
 pub fn load_from_sources(sources: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
-    source::build(sources, Path::new(""))
+    source::build(sources, Path::new(""), Path::new(""))
 }
 
 /// The directory relative paths resolve against: the config dir's parent.

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use plenum_core::{
     Actor, CallType, Command, Conference, ConferenceSnapshot, DisconnectReason, Event, JoinError,
-    JoinOutcome, JoinRequest, MediaReport, ParticipantId, ParticipantState, Published, Refusal,
-    ServiceConfig, Waiting,
+    JoinOutcome, JoinRequest, KEYED_PIN_ATTEMPTS, KeyedPin, MediaReport, ParticipantId,
+    ParticipantState, Published, Refusal, ServiceConfig, Waiting,
 };
 use plenum_media::engine::{ConferenceMedia, EngineConfig, MediaNotice, RoomView, ViewParticipant};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -405,6 +405,7 @@ impl Driver {
                 event,
                 Event::MessageSent { .. }
                     | Event::DtmfSent { .. }
+                    | Event::HostPinKeyed { .. }
                     | Event::ConferenceUpdated(_)
                     | Event::PresentationFrame { .. }
             );
@@ -436,6 +437,24 @@ impl Driver {
                     // Every leg is a WebRTC client that takes no tones (no gateway calls).
                     info!(participant = %target, digits = digits.len(), "DTMF for participant");
                 }
+                // Neither the tones nor the PIN are logged, only who and how often.
+                Event::HostPinKeyed { id, verdict } => match *verdict {
+                    KeyedPin::Correct => {
+                        info!(participant = %id, "participant {id} became Host by entering the Host PIN");
+                    }
+                    KeyedPin::Wrong {
+                        attempts,
+                        locked_out: false,
+                    } => {
+                        warn!(participant = %id, attempts, "participant {id} keyed a wrong Host PIN (attempt {attempts} of {KEYED_PIN_ATTEMPTS})");
+                    }
+                    KeyedPin::Wrong {
+                        attempts,
+                        locked_out: true,
+                    } => {
+                        warn!(participant = %id, attempts, "participant {id} keyed a wrong Host PIN {attempts} times: its further entries are ignored for the rest of its session");
+                    }
+                },
                 Event::ConferenceEnded { reason } => {
                     info!(%reason, "conference ended");
                     let _ = self.history.send(HistoryEvent::ConferenceEnded {

@@ -20,6 +20,13 @@ fn config_copy(services: Option<&str>) -> tempfile::TempDir {
     for file in ["plenum.toml", "services.toml"] {
         std::fs::copy(shipped_config().join(file), dir.path().join(file)).expect("copy");
     }
+    // the room theme the shipped services.toml names (meet.pin)
+    let themes = dir.path().join("themes/example");
+    std::fs::create_dir_all(&themes).expect("mkdir");
+    for entry in std::fs::read_dir(shipped_config().join("themes/example")).expect("themes") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), themes.join(entry.file_name())).expect("copy theme");
+    }
     if let Some(services) = services {
         std::fs::write(dir.path().join("services.toml"), services).expect("write");
     }

@@ -1,6 +1,7 @@
 // Starts and stops a plenum node for a test file: a fresh data dir (self-signed TLS,
 // SQLite), an ephemeral port parsed from the "listening on https://…" log line, and an
-// optional patched copy of the shipped config dir (switches changed, rooms appended).
+// optional patched copy of the shipped config dir (switches changed, rooms appended, a
+// branding package).
 //
 // PLENUM_BIN      binary to run (default: <repo>/target/debug/plenum)
 // PLENUM_LOG_DIR  where node logs go (default: <repo>/target/conformance-logs)
@@ -21,6 +22,7 @@ const LOG_DIR = process.env.PLENUM_LOG_DIR || path.join(REPO, 'target/conformanc
  * @param {Record<string, boolean>} [opts.switches]  `[switches]` values to change
  * @param {string} [opts.extraServices]  TOML appended to services.toml
  * @param {string} [opts.nodeToml]  `key = value` lines for `[node]` in plenum.toml (replacing the key if set)
+ * @param {string} [opts.branding]  a folder copied as the config dir's `branding/` (the web app's branding package; read at each request, so tests may change it while the node runs)
  * @param {number} [opts.startTimeoutMs]
  */
 export async function startNode(opts = {}) {
@@ -29,12 +31,14 @@ export async function startNode(opts = {}) {
     const dataDir = path.join(tmp, 'data');
     fs.mkdirSync(dataDir);
     let configDir = path.join(REPO, 'config');
-    if (opts.switches || opts.extraServices || opts.nodeToml) {
+    if (opts.switches || opts.extraServices || opts.nodeToml || opts.branding) {
         configDir = path.join(tmp, 'config');
         fs.mkdirSync(configDir);
         for (const f of fs.readdirSync(path.join(REPO, 'config'))) {
             if (f.endsWith('.toml')) fs.copyFileSync(path.join(REPO, 'config', f), path.join(configDir, f));
         }
+        // room themes named by the shipped services.toml
+        fs.cpSync(path.join(REPO, 'config', 'themes'), path.join(configDir, 'themes'), { recursive: true });
         if (opts.switches) {
             const file = path.join(configDir, 'plenum.toml');
             let text = fs.readFileSync(file, 'utf8');
@@ -60,6 +64,7 @@ export async function startNode(opts = {}) {
         if (opts.extraServices) {
             fs.appendFileSync(path.join(configDir, 'services.toml'), `\n${opts.extraServices}\n`);
         }
+        if (opts.branding) fs.cpSync(opts.branding, path.join(configDir, 'branding'), { recursive: true });
     }
     if (!fs.existsSync(BIN)) throw new Error(`plenum binary not found at ${BIN} (cargo build -p plenum-node --bin plenum)`);
     fs.mkdirSync(LOG_DIR, { recursive: true });
@@ -100,6 +105,7 @@ export async function startNode(opts = {}) {
         port,
         ca,
         dataDir,
+        configDir,
         logPath,
         async stop() {
             if (exited) return exited;

@@ -73,6 +73,15 @@ function checkEvent(e) {
             assert.equal(typeof e.data.alias, 'string', what);
             assert.equal(typeof e.data.token, 'string', what);
             break;
+        case 'splash_screen':
+            // §3.2: `null` clears; else the SDK looks `screen_key` up in theme/ and
+            // multiplies `display_duration` by 1000.
+            if (e.data !== null) {
+                assert.deepEqual(Object.keys(e.data).sort(), ['display_duration', 'screen_key'], what);
+                assert.equal(typeof e.data.screen_key, 'string', what);
+                assert.equal(typeof e.data.display_duration, 'number', what);
+            }
+            break;
         default:
             break;
     }
@@ -218,6 +227,30 @@ describe('event stream', () => {
         sh.close();
         checkAll(s);
         checkAll(sh);
+    });
+
+    test('themed room (meet.pin): a Guest waiting for the Host gets splash_screen after the sync, null once admitted (§3.2, §10)', async () => {
+        const guest = await ctx.client.join('meet.pin', 'Early Guest', { pin: 'none' });
+        const screens = (await guest.get('theme/')).expect(200, V.validateTheme200).result;
+        const s = await guest.events();
+        const evs = await s.synced();
+        assertSync(evs);
+        const shown = await s.next('splash_screen', () => true, { from: evs.length - 1 });
+        assert.deepEqual(shown.data, { screen_key: 'direct_media_waiting_for_host', display_duration: 0 });
+        assert.ok(screens[shown.data.screen_key], 'the screen is one theme/ answers');
+        const host = await ctx.client.join('meet.pin', 'Hazel Host', { pin: '1234' });
+        const sh = await host.events();
+        await sh.synced();
+        const from = s.count();
+        (await host.post('start_conference')).expect(200, V.validateStartConference200);
+        await s.next('participant_update', (d) => d.uuid === guest.uuid && d.service_type === 'conference', { from });
+        const cleared = await s.next('splash_screen', () => true, { from });
+        assert.equal(cleared.raw, 'null');
+        s.close();
+        sh.close();
+        checkAll(s);
+        checkAll(sh);
+        assert.deepEqual(sh.names().filter((n) => n === 'splash_screen'), [], 'nobody else sees it');
     });
 
     test('presentation_start goes to the others, never to the presenter (§9), also not in its re-sync', async () => {

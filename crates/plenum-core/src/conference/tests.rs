@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::pin::Pin;
+use crate::pin::{KeyedPin, Pin};
 
 /// A conference on a virtual clock that records every event it emits.
 struct TestConference {
@@ -1062,6 +1062,181 @@ fn dtmf_digits_are_validated() {
         ),
         Err(Refusal::BadDigits)
     );
+}
+
+// === §2 the Host PIN keyed as DTMF ===
+
+impl TestConference {
+    /// `id` keys `digits` into the meeting (DTMF toward its own leg).
+    fn key(&mut self, id: ParticipantId, digits: &str) -> Result<(), Refusal> {
+        self.cmd(
+            id,
+            Command::SendDtmf {
+                target: id,
+                digits: digits.into(),
+            },
+        )
+    }
+
+    /// Verdicts on `id`'s keyed Host PIN entries so far.
+    fn keyed_verdicts(&self, id: ParticipantId) -> Vec<KeyedPin> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::HostPinKeyed { id: who, verdict } if *who == id => Some(*verdict),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A hosted meeting, started by a Host, with an admitted Guest.
+    fn hosted_with_guest() -> (TestConference, ParticipantId, ParticipantId) {
+        let mut t = TestConference::hosted();
+        let host = t.host();
+        let guest = t.guest();
+        assert_eq!(t.waiting(guest), None, "the Host started the meeting");
+        (t, host, guest)
+    }
+}
+
+fn wrong(attempts: u32) -> KeyedPin {
+    KeyedPin::Wrong {
+        attempts,
+        locked_out: attempts >= crate::pin::KEYED_PIN_ATTEMPTS,
+    }
+}
+
+#[test]
+fn guest_keying_the_host_pin_becomes_host_as_if_a_host_changed_its_role() {
+    let (mut t, _host, guest) = TestConference::hosted_with_guest();
+    assert_eq!(t.cmd(guest, Command::Lock), Err(Refusal::HostOnly));
+    t.events.clear();
+    t.key(guest, "1234#").expect("tones");
+    assert_eq!(t.state(guest).role, Role::Host);
+    assert_eq!(t.keyed_verdicts(guest), [KeyedPin::Correct]);
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, Event::DtmfSent { target, digits, .. } if *target == guest && digits == "1234#")),
+        "the tones still go to the leg as before"
+    );
+    assert!(t.events.iter().any(
+        |e| matches!(e, Event::ParticipantUpdated(p) if p.id == guest && p.role == Role::Host)
+    ));
+    t.cmd(guest, Command::Lock).expect("the new Host may lock");
+}
+
+#[test]
+fn host_pin_tones_may_arrive_one_per_request() {
+    let (mut t, _host, guest) = TestConference::hosted_with_guest();
+    for tone in ["1", "2", "3", "4"] {
+        t.key(guest, tone).expect("tone");
+        assert_eq!(t.state(guest).role, Role::Guest);
+    }
+    t.key(guest, "#").expect("tone");
+    assert_eq!(t.state(guest).role, Role::Host);
+}
+
+#[test]
+fn tones_after_the_pin_before_hash_make_it_wrong_and_hash_clears_the_entry() {
+    let (mut t, _host, guest) = TestConference::hosted_with_guest();
+    t.key(guest, "1234*#").expect("tones");
+    assert_eq!(t.state(guest).role, Role::Guest);
+    t.key(guest, "12345#").expect("tones");
+    assert_eq!(t.state(guest).role, Role::Guest);
+    t.key(guest, "1234#").expect("tones");
+    assert_eq!(t.state(guest).role, Role::Host);
+    assert_eq!(
+        t.keyed_verdicts(guest),
+        [wrong(1), wrong(2), KeyedPin::Correct]
+    );
+}
+
+#[test]
+fn a_wrong_host_pin_changes_nothing_but_the_count() {
+    let (mut t, _host, guest) = TestConference::hosted_with_guest();
+    t.key(guest, "9999#").expect("tones");
+    assert_eq!(t.state(guest).role, Role::Guest);
+    assert_eq!(t.keyed_verdicts(guest), [wrong(1)]);
+    assert_eq!(t.cmd(guest, Command::Lock), Err(Refusal::HostOnly));
+}
+
+#[test]
+fn after_five_wrong_host_pins_a_guests_tones_are_ignored_for_its_session() {
+    let (mut t, _host, guest) = TestConference::hosted_with_guest();
+    for _ in 0..5 {
+        t.key(guest, "0000#").expect("tones");
+    }
+    t.key(guest, "1234#").expect("the tones are still sent");
+    t.key(guest, "1").expect("tone");
+    t.key(guest, "234#").expect("tones");
+    assert_eq!(t.state(guest).role, Role::Guest);
+    assert_eq!(
+        t.keyed_verdicts(guest),
+        [wrong(1), wrong(2), wrong(3), wrong(4), wrong(5)],
+        "one verdict says locked out, later entries get none"
+    );
+    // Another Guest has its own tries.
+    let other = t.guest();
+    t.key(other, "1234#").expect("tones");
+    assert_eq!(t.state(other).role, Role::Host);
+}
+
+#[test]
+fn tones_change_no_role_in_a_room_without_host_pin() {
+    let mut t = TestConference::vmr();
+    let a = t.host();
+    let b = t.host();
+    t.cmd(a, Command::SetRole(b, Role::Guest)).expect("demote");
+    t.key(b, "1234#").expect("tones");
+    assert_eq!(t.state(b).role, Role::Guest);
+    assert_eq!(t.keyed_verdicts(b), []);
+}
+
+#[test]
+fn a_hosts_tones_are_no_pin_entry() {
+    let (mut t, host, _guest) = TestConference::hosted_with_guest();
+    t.key(host, "9999#").expect("tones");
+    t.key(host, "1234#").expect("tones");
+    assert_eq!(t.state(host).role, Role::Host);
+    assert_eq!(t.keyed_verdicts(host), []);
+}
+
+#[test]
+fn a_waiting_guest_cannot_key_its_way_past_the_waiting_room() {
+    let mut t = TestConference::hosted();
+    let guest = t.guest();
+    assert_eq!(t.waiting(guest), Some(Waiting::ForHost));
+    assert_eq!(t.key(guest, "1234#"), Err(Refusal::StillWaiting));
+    assert_eq!(t.waiting(guest), Some(Waiting::ForHost));
+    assert_eq!(t.state(guest).role, Role::Guest);
+
+    let host = t.host();
+    t.cmd(host, Command::Lock).expect("lock");
+    let late = t.guest();
+    assert_eq!(t.waiting(late), Some(Waiting::ForAdmission));
+    assert_eq!(t.key(late, "1234#"), Err(Refusal::StillWaiting));
+    assert_eq!(t.waiting(late), Some(Waiting::ForAdmission));
+    assert_eq!(t.keyed_verdicts(guest), []);
+    assert_eq!(t.keyed_verdicts(late), []);
+}
+
+#[test]
+fn tones_a_host_sends_toward_a_guest_do_not_promote_it() {
+    let (mut t, host, guest) = TestConference::hosted_with_guest();
+    let toward_guest = |digits: &str| Command::SendDtmf {
+        target: guest,
+        digits: digits.into(),
+    };
+    t.cmd(host, toward_guest("1234#")).expect("tones");
+    assert_eq!(t.state(guest).role, Role::Guest);
+    // Nor do they start an entry the Guest could finish.
+    t.cmd(host, toward_guest("12")).expect("tones");
+    t.key(guest, "34#").expect("tones");
+    assert_eq!(t.state(guest).role, Role::Guest);
+    assert_eq!(t.keyed_verdicts(guest), [wrong(1)]);
+    t.admin(toward_guest("1234#")).expect("admin tones");
+    assert_eq!(t.state(guest).role, Role::Guest);
 }
 
 #[test]

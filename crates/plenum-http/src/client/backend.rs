@@ -12,6 +12,8 @@ use plenum_core::{
 };
 use tokio::sync::broadcast;
 
+use super::theme::Theme;
+
 /// How long a token lives without refresh, in seconds (the client API's `expires`).
 pub const TOKEN_LIFETIME_SECS: u64 = 120;
 
@@ -186,6 +188,12 @@ pub trait ClientBackend: CallBackend + Send + Sync + 'static {
 
     /// Maps the core's instants to wall-clock time (`start_time`, `spotlight`, …).
     fn clock(&self) -> WallClock;
+
+    /// The theme of the caller's room (`theme/`), if its service names one.
+    fn theme(&self, caller: &Caller) -> Option<Arc<Theme>> {
+        let _ = caller;
+        None
+    }
 }
 
 // === media calls (client-api-v2 §2.3, §4) ===

@@ -4,7 +4,6 @@
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use plenum_core::{ALL_LAYOUTS, Command, Layout, MessageKind, Refusal};
@@ -219,11 +218,6 @@ pub(crate) async fn layout_svgs(_session: Session) -> Response {
         .map(|&l| (l.name().to_owned(), layout_svg::svg(l).into()))
         .collect();
     success(svgs)
-}
-
-/// `GET …/theme/`: no theme, so 204 (the SDK then uses its defaults).
-pub(crate) async fn theme(_session: Session) -> StatusCode {
-    StatusCode::NO_CONTENT
 }
 
 /// `POST …/dial`: plenum has no gateway to dial out through yet. Hosts get 403

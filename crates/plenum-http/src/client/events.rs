@@ -1,6 +1,7 @@
 //! The server-sent event stream (`GET …/events`, §3): the sync burst on every open, then
 //! the conference's events mapped per viewer by the pure [`sse_events`] (who sees what:
-//! private chat, presenter exclusion, disconnect to self, refer to its target).
+//! private chat, presenter exclusion, disconnect to self, refer to its target, and a
+//! themed room's "waiting for the host" splash screen to the one who waits).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -12,8 +13,8 @@ use axum::response::sse::{self, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use plenum_core::{
-    ConferenceSnapshot, Event, LayoutState, MessageKind, ParticipantId, Published, Role,
-    ServiceConfig, WallClock,
+    ConferenceSnapshot, Event, LayoutState, MessageKind, ParticipantId, ParticipantState,
+    Published, Role, ServiceConfig, Waiting, WallClock,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -23,7 +24,13 @@ use tracing::debug;
 use super::dto::{ConferenceStatusDto, LayoutDto, ParticipantDto, stage};
 use super::error::ClientError;
 use super::session::Session;
+use super::theme::{self, Theme};
 use crate::AppState;
+
+/// `display_duration` of a splash screen shown until it is cleared with `null`. The spec
+/// (§3.2) and the SDK give no meaning to any value: the SDK passes `display_duration ×
+/// 1000` to the app as `displayDuration`, and our web app reads 0 as "no timer".
+const UNTIL_CLEARED: u32 = 0;
 
 /// Interval of `: ping` comments that keep proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -81,13 +88,20 @@ pub(crate) struct Viewer {
     pub(crate) service: Arc<ServiceConfig>,
     /// The layout last published, to re-send the view when the role changes.
     pub(crate) layout: LayoutState,
+    /// The room's theme has the "waiting for the host" screen, so the viewer is sent
+    /// `splash_screen` while it waits for a Host.
+    pub(crate) waiting_screen: bool,
+    /// The viewer waits for a Host now (tracked from its own updates).
+    pub(crate) waiting_for_host: bool,
 }
 
 impl Viewer {
-    /// The viewer `id` of the conference in `snapshot`, if it is there.
+    /// The viewer `id` of the conference in `snapshot`, if it is there, in a room with
+    /// `theme`.
     pub(crate) fn from_snapshot(
         id: ParticipantId,
         snapshot: &ConferenceSnapshot,
+        theme: Option<&Theme>,
     ) -> Option<Viewer> {
         let me = snapshot.participants.iter().find(|p| p.id == id)?;
         Some(Viewer {
@@ -95,24 +109,55 @@ impl Viewer {
             role: me.role,
             service: snapshot.service.clone(),
             layout: snapshot.layout.clone(),
+            waiting_screen: theme.is_some_and(|t| t.has_screen(theme::WAITING_FOR_HOST)),
+            waiting_for_host: waits_for_host(me),
         })
     }
 
-    /// Tracks what the viewer's later events depend on; returns the `layout` event to
-    /// send when a role change changes what this viewer sees.
-    pub(crate) fn observe(&mut self, event: &Event) -> Option<SseEvent> {
+    /// Tracks what the viewer's later events depend on; returns what its own changes
+    /// add, in this order: the `layout` event when a role change changes what this
+    /// viewer sees, then `splash_screen` when it starts or stops waiting for a Host.
+    pub(crate) fn observe(&mut self, event: &Event) -> Vec<SseEvent> {
+        let mut out = Vec::new();
         match event {
-            Event::ParticipantUpdated(p) if p.id == self.id && p.role != self.role => {
-                let before = self.view();
-                self.role = p.role;
-                (self.view() != before).then(|| self.layout_event(&self.layout))
+            Event::ParticipantUpdated(p) if p.id == self.id => {
+                if p.role != self.role {
+                    let before = self.view();
+                    self.role = p.role;
+                    if self.view() != before {
+                        out.push(self.layout_event(&self.layout));
+                    }
+                }
+                let waiting = waits_for_host(p);
+                if waiting != self.waiting_for_host {
+                    self.waiting_for_host = waiting;
+                    out.extend(self.splash_screen());
+                }
             }
-            Event::LayoutChanged(layout) => {
-                self.layout = layout.clone();
-                None
-            }
-            _ => None,
+            Event::LayoutChanged(layout) => self.layout = layout.clone(),
+            _ => {}
         }
+        out
+    }
+
+    /// The `splash_screen` that puts this viewer's screen in its current state: the
+    /// theme's "waiting for the host" screen while it waits for a Host, else `null`
+    /// (clear). `None` in a room whose theme has no such screen.
+    fn splash_screen(&self) -> Option<SseEvent> {
+        if !self.waiting_screen {
+            return None;
+        }
+        Some(if self.waiting_for_host {
+            SseEvent::new(
+                "splash_screen",
+                json!({
+                    "screen_key": theme::WAITING_FOR_HOST,
+                    "display_duration": UNTIL_CLEARED,
+                }),
+            )
+        } else {
+            SseEvent::new("splash_screen", Value::Null)
+        })
     }
 
     fn view(&self) -> plenum_core::Layout {
@@ -131,9 +176,17 @@ impl Viewer {
     }
 }
 
+/// Whether `p` waits for a Host (not for admission through the lock: that waiting room
+/// has no theme screen).
+fn waits_for_host(p: &ParticipantState) -> bool {
+    p.waiting == Some(Waiting::ForHost)
+}
+
 /// The burst sent on every open: the roster between `participant_sync_begin` and
 /// `participant_sync_end` (self included), then `conference_update`, `layout`,
-/// `presentation_start` when someone other than the viewer presents, and `stage`.
+/// `presentation_start` when someone other than the viewer presents, `stage`, and the
+/// "waiting for the host" `splash_screen` when the viewer waits for a Host in a themed
+/// room (so a reconnecting client shows it again).
 pub(crate) fn sync_events(
     viewer: &Viewer,
     snapshot: &ConferenceSnapshot,
@@ -164,6 +217,9 @@ pub(crate) fn sync_events(
         out.push(presentation_start(presenter, name));
     }
     out.push(SseEvent::new("stage", stage(&snapshot.stage)));
+    if viewer.waiting_for_host {
+        out.extend(viewer.splash_screen());
+    }
     out
 }
 
@@ -248,6 +304,7 @@ pub(crate) fn sse_events(viewer: &Viewer, event: &Event, clock: &WallClock) -> V
         | Event::PresentationFrame { .. }
         | Event::ParticipantReferred { .. }
         | Event::DtmfSent { .. }
+        | Event::HostPinKeyed { .. }
         | Event::ConferenceEnded { .. } => Vec::new(),
     }
 }
@@ -282,8 +339,10 @@ pub(crate) async fn events(
 ) -> Result<Response, ClientError> {
     let feed = state.client.events(&session.caller).await?;
     let clock = state.client.clock();
-    let viewer = Viewer::from_snapshot(session.caller.participant, &feed.snapshot)
-        .ok_or(ClientError::InvalidToken)?;
+    let theme = state.client.theme(&session.caller);
+    let viewer =
+        Viewer::from_snapshot(session.caller.participant, &feed.snapshot, theme.as_deref())
+            .ok_or(ClientError::InvalidToken)?;
     let sync = sync_events(&viewer, &feed.snapshot, &clock);
     let stream = live(Live {
         viewer,
@@ -313,14 +372,16 @@ pub struct StreamRenderer {
 }
 
 impl StreamRenderer {
-    /// The renderer for `viewer`'s stream, if the viewer is in the conference.
+    /// The renderer for `viewer`'s stream in a room with `theme`, if the viewer is in
+    /// the conference.
     pub fn new(
         viewer: ParticipantId,
         snapshot: &ConferenceSnapshot,
+        theme: Option<&Theme>,
         clock: WallClock,
     ) -> Option<StreamRenderer> {
         Some(StreamRenderer {
-            viewer: Viewer::from_snapshot(viewer, snapshot)?,
+            viewer: Viewer::from_snapshot(viewer, snapshot, theme)?,
             clock,
         })
     }
@@ -380,7 +441,7 @@ fn render_for_stream<'a>(
                 .map(Rendered::Own),
         ),
     }
-    out.extend(viewer.observe(event).map(Rendered::Own));
+    out.extend(viewer.observe(event).into_iter().map(Rendered::Own));
 }
 
 /// The state of one open stream.

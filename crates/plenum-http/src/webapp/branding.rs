@@ -46,7 +46,7 @@ pub(super) async fn file(
 /// empty (`//`, a leading `/`), not starting with `.` (`.`, `..`, dot files, also when
 /// encoded as `%2e`), without `/`, `\` or NUL (so no encoded slashes), and a single
 /// normal path component on this platform (no `C:`).
-pub(super) fn relative_path(raw: &str) -> Option<PathBuf> {
+pub(crate) fn relative_path(raw: &str) -> Option<PathBuf> {
     let mut path = PathBuf::new();
     for segment in raw.split('/') {
         let name = percent_decode_str(segment).decode_utf8().ok()?;
@@ -64,7 +64,7 @@ pub(super) fn relative_path(raw: &str) -> Option<PathBuf> {
 
 /// The content of `relative` in `dir`, if it is a regular file whose real path lies
 /// inside the folder's real path.
-async fn read_inside(dir: &Path, relative: &Path) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_inside(dir: &Path, relative: &Path) -> Result<Bytes, ApiError> {
     let root = tokio::fs::canonicalize(dir)
         .await
         .map_err(not_found_or_internal)?;

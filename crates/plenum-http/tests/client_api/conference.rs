@@ -1,8 +1,11 @@
 //! The conference group: status, roster, Host controls and their refusals for Guests,
 //! chat, layouts, theme and dial.
 
-use axum::http::{Method, StatusCode};
+use std::path::Path;
+
+use axum::http::{Method, StatusCode, header};
 use plenum_core::{Command, Layout, MessageKind};
+use plenum_http::client::theme::Theme;
 use serde_json::json;
 
 use super::support::{Api, GUEST, GUEST_TOKEN, HOST, HOST_TOKEN};
@@ -291,6 +294,84 @@ async fn theme_is_204_with_an_empty_body() {
         ))
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
+}
+
+/// An API whose room has the shipped example theme, copied into a temp folder that also
+/// holds a file beside the theme folder (which must never be served).
+fn themed_api() -> (Api, tempfile::TempDir) {
+    let root = tempfile::tempdir().expect("temp dir");
+    let dir = root.path().join("theme");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/themes/example");
+    for file in ["theme.json", "background.png"] {
+        std::fs::copy(example.join(file), dir.join(file)).expect("copy");
+    }
+    std::fs::write(root.path().join("secret.png"), "not for clients").expect("write");
+    let text = std::fs::read_to_string(dir.join("theme.json")).expect("read");
+    let api = Api::new();
+    api.fake
+        .set_theme(Theme::parse(dir, &text).expect("the example theme is valid"));
+    (api, root)
+}
+
+#[tokio::test]
+async fn a_themed_room_answers_its_five_screens() {
+    let (api, root) = themed_api();
+    let reply = api.get("theme/", GUEST_TOKEN).await;
+    let file = std::fs::read(root.path().join("theme/theme.json")).expect("read");
+    reply.assert_success(serde_json::from_slice(&file).expect("json"));
+    let result = reply.json()["result"].clone();
+    assert_eq!(result.as_object().expect("object").len(), 5);
+    let screen = &result["direct_media_waiting_for_host"];
+    assert_eq!(screen["layout_type"], "direct_media");
+    assert_eq!(screen["background"]["path"], "background.png");
+    assert!(screen["elements"][0]["color"].is_u64());
+}
+
+#[tokio::test]
+async fn theme_images_are_served_with_the_token_in_the_query() {
+    let (api, root) = themed_api();
+    let get = |uri: String| Api::request(Method::GET, &uri, &[], None);
+    let reply = api
+        .send(get(Api::path(&format!(
+            "theme/background.png?token={GUEST_TOKEN}"
+        ))))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "image/png");
+    assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let png = std::fs::read(root.path().join("theme/background.png")).expect("read");
+    assert_eq!(reply.body.as_ref(), png.as_slice());
+
+    for uri in [
+        Api::path("theme/background.png"),
+        Api::path("theme/background.png?token=not-a-token"),
+    ] {
+        api.send(get(uri))
+            .await
+            .assert_failed(StatusCode::FORBIDDEN, "Invalid token");
+    }
+}
+
+#[tokio::test]
+async fn theme_paths_never_leave_the_theme_folder() {
+    let (api, _root) = themed_api();
+    for path in [
+        "theme/../secret.png",
+        "theme/..%2Fsecret.png",
+        "theme/%2e%2e/secret.png",
+        "theme/%2E%2E%2Fsecret.png",
+        "theme/.%2e/secret.png",
+        "theme/theme.json",
+        "theme/missing.png",
+        "theme//etc/passwd.png",
+        "theme/background.png%00.png",
+    ] {
+        let uri = Api::path(&format!("{path}?token={GUEST_TOKEN}"));
+        api.send(Api::request(Method::GET, &uri, &[], None))
+            .await
+            .assert_failed(StatusCode::NOT_FOUND, "404 Not Found");
+    }
 }
 
 #[tokio::test]

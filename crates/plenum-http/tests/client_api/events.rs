@@ -5,7 +5,9 @@ use axum::http::{StatusCode, header};
 use plenum_core::{Command, Event, MessageKind, ServiceKind};
 use serde_json::json;
 
-use super::support::{Api, FEED_CAPACITY, Fake, GUEST, GUEST_TOKEN, HOST, HOST_TOKEN};
+use super::support::{
+    Api, FEED_CAPACITY, Fake, GUEST, GUEST_TOKEN, HOST, HOST_TOKEN, SseReader, example_theme,
+};
 
 const SYNC: [&str; 7] = [
     "participant_sync_begin",
@@ -220,4 +222,98 @@ async fn a_lagging_stream_ends_so_the_client_resyncs() {
         });
     }
     assert_eq!(guest.next().await, None);
+}
+
+// === splash screens ===
+
+/// The sync burst of a room where only the viewer is (waiting for a Host).
+const SYNC_ALONE: [&str; 6] = [
+    "participant_sync_begin",
+    "participant_create",
+    "participant_sync_end",
+    "conference_update",
+    "layout",
+    "stage",
+];
+
+/// Ends the conference and returns every event `stream` got until it ended.
+async fn rest(api: &Api, stream: &mut SseReader) -> Vec<(String, serde_json::Value)> {
+    api.fake.publish(Event::ConferenceEnded {
+        reason: plenum_core::DisconnectReason::ConferenceEndedByHost,
+    });
+    let mut out = Vec::new();
+    while let Some(event) = stream.next().await {
+        out.push(event);
+    }
+    out
+}
+
+fn splash_screens(events: &[(String, serde_json::Value)]) -> Vec<&serde_json::Value> {
+    events
+        .iter()
+        .filter(|(name, _)| name == "splash_screen")
+        .map(|(_, data)| data)
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_guest_waiting_for_the_host_in_a_themed_room_sees_the_splash_until_the_host_comes() {
+    let api = Api::with(Fake::waiting_for_host(), Vec::new());
+    api.fake.set_theme(example_theme());
+    let waiting = json!({"screen_key": "direct_media_waiting_for_host", "display_duration": 0});
+
+    let mut guest = api.events(GUEST_TOKEN).await.expect("stream opens");
+    assert_eq!(guest.names(SYNC_ALONE.len()).await, SYNC_ALONE);
+    assert_eq!(
+        guest.next().await,
+        Some(("splash_screen".to_owned(), waiting.clone()))
+    );
+    // A reconnect while still waiting shows it again.
+    let mut again = api.events(GUEST_TOKEN).await.expect("stream opens");
+    assert_eq!(again.names(SYNC_ALONE.len()).await, SYNC_ALONE);
+    assert_eq!(
+        again.next().await,
+        Some(("splash_screen".to_owned(), waiting))
+    );
+
+    api.fake.join(HOST, "Hosta", plenum_core::Role::Host);
+    let update = guest.until("participant_update").await;
+    assert_eq!(update["uuid"], GUEST.to_string());
+    assert_eq!(update["service_type"], "conference");
+    assert_eq!(
+        guest.next().await,
+        Some(("splash_screen".to_owned(), serde_json::Value::Null))
+    );
+    // The Host sees no one's splash screen, and the admitted guest no more of them.
+    let mut host = api.events(HOST_TOKEN).await.expect("stream opens");
+    assert_eq!(host.names(SYNC.len()).await, SYNC);
+    let mut reconnected = api.events(GUEST_TOKEN).await.expect("stream opens");
+    assert_eq!(reconnected.names(SYNC.len()).await, SYNC);
+    assert_eq!(
+        splash_screens(&rest(&api, &mut host).await),
+        Vec::<&serde_json::Value>::new()
+    );
+    assert_eq!(
+        splash_screens(&rest(&api, &mut reconnected).await),
+        Vec::<&serde_json::Value>::new()
+    );
+    assert_eq!(
+        splash_screens(&rest(&api, &mut guest).await),
+        Vec::<&serde_json::Value>::new()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_room_without_a_theme_sends_no_splash_screen_to_a_waiting_guest() {
+    let api = Api::with(Fake::waiting_for_host(), Vec::new());
+    let mut guest = api.events(GUEST_TOKEN).await.expect("stream opens");
+    assert_eq!(guest.names(SYNC_ALONE.len()).await, SYNC_ALONE);
+    api.fake.join(HOST, "Hosta", plenum_core::Role::Host);
+    let seen = rest(&api, &mut guest).await;
+    assert!(
+        seen.iter()
+            .any(|(name, data)| name == "participant_update" && data["uuid"] == GUEST.to_string()),
+        "{seen:?}"
+    );
+    assert_eq!(splash_screens(&seen), Vec::<&serde_json::Value>::new());
 }

@@ -23,6 +23,7 @@ use plenum_http::client::backend::{
     ClientBackend, EventFeed, IceServers, InvalidToken, Refreshed, TokenGrant, TokenRefusal,
     TokenRequest, TransferError,
 };
+use plenum_http::client::theme::Theme;
 use plenum_http::{
     AdminActor, AdminBackend, AppState, AuditRecord, BackendError, ConferenceRecord,
     LiveConference, LiveConferenceDetail, LiveParticipant, Page, PageRequest, ParticipantRecord,
@@ -175,6 +176,7 @@ struct State {
     ice: IceServers,
     transfer_answer: Result<(), TransferError>,
     call_script: CallScript,
+    theme: Option<Arc<Theme>>,
 }
 
 /// The fake node: one conference at [`ALIAS`] with a Host and a Guest.
@@ -187,12 +189,27 @@ pub struct Fake {
 impl Fake {
     /// A service of `kind` (no PINs, so nobody waits) with [`HOST`] and [`GUEST`] in it.
     pub fn new(kind: ServiceKind) -> Fake {
-        let now = Instant::now();
         let service = ServiceConfig::new("Team room", kind, &[ALIAS, "1234"]);
+        Fake::with_service(
+            service,
+            &[(HOST, "Hosta", Role::Host), (GUEST, "Guesto", Role::Guest)],
+        )
+    }
+
+    /// A VMR with a Host PIN where only [`GUEST`] has arrived, so it waits for a Host;
+    /// [`HOST`]'s token works once [`Fake::join`] brings the Host in.
+    pub fn waiting_for_host() -> Fake {
+        let mut service = ServiceConfig::new("Team room", ServiceKind::Vmr, &[ALIAS, "1234"]);
+        service.host_pin = Some(plenum_core::Pin::parse("1234").expect("valid pin"));
+        Fake::with_service(service, &[(GUEST, "Guesto", Role::Guest)])
+    }
+
+    fn with_service(service: ServiceConfig, present: &[(ParticipantId, &str, Role)]) -> Fake {
+        let now = Instant::now();
         let mut conference = Conference::new(now, Arc::new(service));
-        for (id, name, role) in [(HOST, "Hosta", Role::Host), (GUEST, "Guesto", Role::Guest)] {
+        for (id, name, role) in present {
             conference
-                .handle_join(now, JoinRequest::caller(id, name, role))
+                .handle_join(now, JoinRequest::caller(*id, name, *role))
                 .expect("test join");
         }
         while conference.poll_event().is_some() {}
@@ -212,6 +229,7 @@ impl Fake {
                 ice: IceServers::default(),
                 transfer_answer: Ok(()),
                 call_script: CallScript::default(),
+                theme: None,
             }),
             events: broadcast::channel(FEED_CAPACITY).0,
             clock: WallClock::new(now, UNIX_EPOCH + Duration::from_secs(EPOCH)),
@@ -220,6 +238,11 @@ impl Fake {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("fake state lock")
+    }
+
+    /// Gives the room a theme (`theme/`).
+    pub fn set_theme(&self, theme: Theme) {
+        self.lock().theme = Some(Arc::new(theme));
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -284,6 +307,18 @@ impl Fake {
         let _ = self.events.send(Arc::new(Published::new(event)));
     }
 
+    /// A caller arrives (as a granted token would) and what it emitted is published.
+    pub fn join(&self, id: ParticipantId, name: &str, role: Role) {
+        let mut state = self.lock();
+        state.now += Duration::from_secs(1);
+        let now = state.now;
+        state
+            .conference
+            .handle_join(now, JoinRequest::caller(id, name, role))
+            .expect("test join");
+        self.flush(&mut state);
+    }
+
     /// Runs a command on the conference directly (as another participant's request
     /// would) and publishes what it emitted.
     pub fn run(&self, by: ParticipantId, command: Command) -> Result<(), Refusal> {
@@ -302,6 +337,13 @@ impl Fake {
             let _ = self.events.send(Arc::new(Published::new(event)));
         }
     }
+}
+
+/// The example theme shipped in `config/themes/example`.
+pub fn example_theme() -> Theme {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/themes/example");
+    let text = std::fs::read_to_string(dir.join("theme.json")).expect("example theme.json");
+    Theme::parse(dir, &text).expect("the example theme is valid")
 }
 
 fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
@@ -452,6 +494,10 @@ impl ClientBackend for Fake {
 
     fn clock(&self) -> WallClock {
         self.clock
+    }
+
+    fn theme(&self, _caller: &Caller) -> Option<Arc<Theme>> {
+        self.lock().theme.clone()
     }
 }
 

@@ -6,12 +6,14 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use plenum_core::service::{MAX_PARTICIPANT_LIMIT, validate_alias};
 use plenum_core::{
     Directory, Layout, Pin, Secret, ServiceError, ServiceKind, Timeouts, normalize_alias,
 };
+use plenum_http::client::theme::{MAX_THEME_FILE_BYTES, THEME_FILE, Theme};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
@@ -119,6 +121,7 @@ struct ServiceToml {
     alone_timeout: Option<Spanned<i64>>,
     pin_entry_timeout: Option<Spanned<i64>>,
     test_call_duration: Option<Spanned<i64>>,
+    theme: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,8 +251,13 @@ impl<T> Once<T> {
     }
 }
 
-/// Checks all sources and builds the config; relative paths resolve against `base`.
-pub(super) fn build(sources: &[(&str, &str)], base: &Path) -> Result<Config, ConfigErrors> {
+/// Checks all sources and builds the config; relative paths resolve against `base`,
+/// services' theme folders against `config_dir`.
+pub(super) fn build(
+    sources: &[(&str, &str)],
+    base: &Path,
+    config_dir: &Path,
+) -> Result<Config, ConfigErrors> {
     let mut cx = Checker {
         sources,
         errors: Vec::new(),
@@ -299,7 +307,7 @@ pub(super) fn build(sources: &[(&str, &str)], base: &Path) -> Result<Config, Con
     config.admins = check_admins(&mut cx, &admins);
     config.services = services
         .iter()
-        .filter_map(|(file, s)| check_service(&mut cx, *file, s, &config.switches))
+        .filter_map(|(file, s)| check_service(&mut cx, *file, s, &config.switches, config_dir))
         .collect();
     config.devices = devices
         .iter()
@@ -781,6 +789,7 @@ fn check_service(
     file: usize,
     s: &ServiceToml,
     switches: &Switches,
+    config_dir: &Path,
 ) -> Option<Service> {
     let errors_before = cx.errors.len();
     let name = s.name.get_ref().trim();
@@ -916,6 +925,21 @@ fn check_service(
         test_call: secs(&s.test_call_duration, "test_call_duration", d.test_call),
     };
 
+    let theme = s.theme.as_ref().and_then(|theme| {
+        let value = theme.get_ref();
+        match load_theme(config_dir, value) {
+            Ok(loaded) => Some(Arc::new(loaded)),
+            Err(reason) => {
+                cx.at(
+                    file,
+                    theme.span(),
+                    format!("{subject}: theme {value:?}: {reason}"),
+                );
+                None
+            }
+        }
+    });
+
     if cx.errors.len() != errors_before {
         return None;
     }
@@ -931,6 +955,7 @@ fn check_service(
         guests_can_present: s.guests_can_present.unwrap_or(true),
         chat: s.chat,
         timeouts,
+        theme,
     };
     // The core's rules for one service; everything it checks was checked above.
     if let Err(e) = service.effective(switches).validate() {
@@ -938,6 +963,46 @@ fn check_service(
         return None;
     }
     Some(service)
+}
+
+/// Reads and checks a theme folder (`value`, relative to `config_dir`): its
+/// `theme.json` in the documented shape, and every image it names present as a file
+/// inside the folder. The reason names what is wrong.
+fn load_theme(config_dir: &Path, value: &str) -> Result<Theme, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("name a folder holding theme.json".to_owned());
+    }
+    let dir = config_dir.join(value);
+    let root = std::fs::canonicalize(&dir)
+        .map_err(|e| format!("cannot open folder {}: {e}", dir.display()))?;
+    if !root.is_dir() {
+        return Err(format!("{} is not a folder", dir.display()));
+    }
+    let file = root.join(THEME_FILE);
+    let size = std::fs::metadata(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        .len();
+    if size > MAX_THEME_FILE_BYTES {
+        return Err(format!(
+            "{} is {size} bytes, more than {MAX_THEME_FILE_BYTES}",
+            file.display()
+        ));
+    }
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let theme = Theme::parse(root.clone(), &text).map_err(|e| e.to_string())?;
+    for image in theme.images() {
+        let inside = std::fs::canonicalize(root.join(image))
+            .is_ok_and(|real| real.starts_with(&root) && real.is_file());
+        if !inside {
+            return Err(format!(
+                "{THEME_FILE} names image {image:?}, which is not a file in {}",
+                root.display()
+            ));
+        }
+    }
+    Ok(theme)
 }
 
 /// Checks one PIN field. Messages name the field, never its digits.

@@ -1149,3 +1149,79 @@ fn the_turn_credential_never_shows_in_summary_debug_or_diff() {
     let bad = text.replace("turns:turn", "turns:/turn");
     assert!(!main_errors_of(&bad).concat().contains("tUrN-s3cret"));
 }
+
+// === themes ===
+
+/// A config dir in a temp folder with `services` as services.toml and the shipped
+/// example theme copied to `themes/example`.
+fn config_dir_with_example_theme(services: &str) -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("temp dir");
+    let theme = root.path().join("themes/example");
+    std::fs::create_dir_all(&theme).expect("mkdir");
+    for file in ["theme.json", "background.png"] {
+        std::fs::copy(
+            shipped_dir().join("themes/example").join(file),
+            theme.join(file),
+        )
+        .expect("copy");
+    }
+    std::fs::write(root.path().join(MAIN_FILE), "").expect("write");
+    std::fs::write(root.path().join(SERVICES_FILE), services).expect("write");
+    root
+}
+
+const THEMED_ROOM: &str =
+    "[[service]]\nname = \"themed\"\naliases = [\"themed\"]\ntheme = \"themes/example\"\n";
+
+#[test]
+fn a_theme_folder_resolves_against_the_config_dir_and_the_shipped_example_is_valid() {
+    let root = config_dir_with_example_theme(THEMED_ROOM);
+    let config = load_dir(root.path()).expect("valid");
+    let theme = config.services[0].theme.as_ref().expect("theme loaded");
+    assert_eq!(
+        theme.dir(),
+        std::fs::canonicalize(root.path().join("themes/example")).expect("real path")
+    );
+    assert!(theme.images().all(|i| i == "background.png"));
+}
+
+#[test]
+fn a_bad_theme_is_refused_with_file_line_and_reason() {
+    let root =
+        config_dir_with_example_theme(&THEMED_ROOM.replace("themes/example", "themes/missing"));
+    let errors = load_dir(root.path()).expect_err("refused").to_string();
+    assert!(
+        errors.contains("services.toml:4:9")
+            && errors.contains("theme \"themes/missing\": cannot open folder"),
+        "{errors}"
+    );
+
+    let root = config_dir_with_example_theme(THEMED_ROOM);
+    let json = root.path().join("themes/example/theme.json");
+    let text = std::fs::read_to_string(&json).expect("read");
+    std::fs::write(&json, text.replacen("background.png", "../plenum.toml", 1)).expect("write");
+    let errors = load_dir(root.path()).expect_err("refused").to_string();
+    assert!(
+        errors.contains("services.toml:4:9")
+            && errors.contains("direct_media_welcome: background path \"../plenum.toml\""),
+        "{errors}"
+    );
+
+    std::fs::write(&json, text.replacen("background.png", "gone.png", 1)).expect("write");
+    let errors = load_dir(root.path()).expect_err("refused").to_string();
+    assert!(
+        errors.contains("names image \"gone.png\", which is not a file"),
+        "{errors}"
+    );
+
+    std::fs::write(
+        &json,
+        text.replacen("\"direct_media_escalate\"", "\"direct_media_escalated\"", 1),
+    )
+    .expect("write");
+    let errors = load_dir(root.path()).expect_err("refused").to_string();
+    assert!(
+        errors.contains("theme.json is not a theme: unknown field `direct_media_escalated`"),
+        "{errors}"
+    );
+}

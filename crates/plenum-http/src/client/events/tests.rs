@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use plenum_core::{
-    Actor, Command, Conference, DisconnectReason, Event, JoinRequest, Layout, MediaReport,
-    MessageKind, ParticipantId, Role, Secret, ServiceConfig, ServiceKind, WallClock,
+    Actor, CallType, Command, Conference, DisconnectReason, Event, JoinRequest, Layout,
+    MediaReport, MessageKind, ParticipantId, Pin, Role, Secret, ServiceConfig, ServiceKind,
+    WallClock,
 };
 use serde_json::{Value, json};
 
 use super::{SseEvent, Viewer, ends_stream, sse_events, sync_events};
+use crate::client::theme::Theme;
 
 /// A conference driven by hand, with the events it emitted since the last `drain`.
 struct Room {
@@ -18,28 +20,57 @@ struct Room {
     now: Instant,
     clock: WallClock,
     next_id: u128,
+    /// The room's theme (its viewers' splash screens).
+    theme: Option<Theme>,
 }
 
 impl Room {
     fn new(kind: ServiceKind) -> Room {
+        Room::with_service(ServiceConfig::new("Team room", kind, &["meet.team"]))
+    }
+
+    /// A VMR with a Host PIN, so Guests wait for a Host, and `theme`.
+    fn hosted(theme: Option<Theme>) -> Room {
+        let mut service = ServiceConfig::new("Team room", ServiceKind::Vmr, &["meet.team"]);
+        service.host_pin = Some(Pin::parse("1234").expect("valid pin"));
+        Room {
+            theme,
+            ..Room::with_service(service)
+        }
+    }
+
+    fn with_service(service: ServiceConfig) -> Room {
         let now = Instant::now();
-        let service = ServiceConfig::new("Team room", kind, &["meet.team"]);
         Room {
             conference: Conference::new(now, Arc::new(service)),
             now,
             clock: WallClock::new(now, UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
             next_id: 0,
+            theme: None,
         }
     }
 
     fn join(&mut self, name: &str, role: Role) -> ParticipantId {
+        self.join_as(name, role, CallType::Video).0
+    }
+
+    /// Joins a caller; returns it and the events its arrival emitted.
+    fn join_as(
+        &mut self,
+        name: &str,
+        role: Role,
+        call_type: CallType,
+    ) -> (ParticipantId, Vec<Event>) {
         self.next_id += 1;
         let id = ParticipantId(uuid::Uuid::from_u128(self.next_id));
+        let request = JoinRequest {
+            call_type,
+            ..JoinRequest::caller(id, name, role)
+        };
         self.conference
-            .handle_join(self.now, JoinRequest::caller(id, name, role))
+            .handle_join(self.now, request)
             .expect("join succeeds");
-        self.drain();
-        id
+        (id, self.drain())
     }
 
     fn cmd(&mut self, actor: ParticipantId, command: Command) -> Vec<Event> {
@@ -55,7 +86,8 @@ impl Room {
     }
 
     fn viewer(&self, id: ParticipantId) -> Viewer {
-        Viewer::from_snapshot(id, &self.conference.snapshot()).expect("viewer is present")
+        Viewer::from_snapshot(id, &self.conference.snapshot(), self.theme.as_ref())
+            .expect("viewer is present")
     }
 
     /// Everything `viewer` is sent for `events`.
@@ -66,6 +98,32 @@ impl Room {
             .flat_map(|e| sse_events(&viewer, e, &self.clock))
             .collect()
     }
+}
+
+/// What an open stream of `viewer` sends for `events`, as the stream does it: the
+/// mapping of each event, then what the viewer's own changes add.
+fn streamed(viewer: &mut Viewer, events: &[Event], clock: &WallClock) -> Vec<SseEvent> {
+    let mut out = Vec::new();
+    for event in events {
+        out.extend(sse_events(viewer, event, clock));
+        out.extend(viewer.observe(event));
+    }
+    out
+}
+
+/// The example theme shipped in `config/themes/example`.
+fn example_theme() -> Theme {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/themes/example");
+    let text = std::fs::read_to_string(dir.join("theme.json")).expect("example theme.json");
+    Theme::parse(dir, &text).expect("the example theme is valid")
+}
+
+fn splash_screens(events: &[SseEvent]) -> Vec<&Value> {
+    events
+        .iter()
+        .filter(|e| e.name == "splash_screen")
+        .map(|e| &e.data)
+        .collect()
 }
 
 fn names(events: &[SseEvent]) -> Vec<&'static str> {
@@ -438,7 +496,7 @@ fn a_guest_promoted_in_an_auditorium_is_sent_the_host_view() {
     );
     let mut viewer = room.viewer(guest);
     let events = room.cmd(host, Command::SetRole(guest, Role::Host));
-    let extra: Vec<SseEvent> = events.iter().filter_map(|e| viewer.observe(e)).collect();
+    let extra: Vec<SseEvent> = events.iter().flat_map(|e| viewer.observe(e)).collect();
     assert_eq!(names(&extra), ["layout"]);
     assert_eq!(extra[0].data["view"], "1:7");
     assert_eq!(viewer.role, Role::Host);
@@ -488,4 +546,112 @@ fn dtmf_and_conference_end_send_nothing_and_the_end_closes_the_stream() {
     };
     assert_eq!(sse_events(&viewer, &end, &room.clock), []);
     assert!(ends_stream(&viewer, &end));
+}
+
+// === splash screens (§10 per-room themes) ===
+
+#[test]
+fn a_guest_waiting_for_the_host_in_a_themed_room_is_shown_the_splash_after_the_sync() {
+    let mut room = Room::hosted(Some(example_theme()));
+    let guest = room.join("Guest", Role::Guest);
+    let sync = sync_events(
+        &room.viewer(guest),
+        &room.conference.snapshot(),
+        &room.clock,
+    );
+    assert_eq!(
+        names(&sync),
+        [
+            "participant_sync_begin",
+            "participant_create",
+            "participant_sync_end",
+            "conference_update",
+            "layout",
+            "stage",
+            "splash_screen",
+        ]
+    );
+    assert_eq!(
+        sync[6].data,
+        json!({"screen_key": "direct_media_waiting_for_host", "display_duration": 0})
+    );
+}
+
+#[test]
+fn the_splash_is_cleared_when_a_host_arrives_and_only_the_waiting_guest_sees_its_own() {
+    let mut room = Room::hosted(Some(example_theme()));
+    let first = room.join("First", Role::Guest);
+    let mut first_stream = room.viewer(first);
+
+    // Another Guest starting to wait shows nothing to the first.
+    let (second, arrival) = room.join_as("Second", Role::Guest, CallType::Video);
+    assert_eq!(
+        splash_screens(&streamed(&mut first_stream, &arrival, &room.clock)),
+        Vec::<&Value>::new()
+    );
+    let mut second_stream = room.viewer(second);
+
+    let (host, admitted) = room.join_as("Host", Role::Host, CallType::Video);
+    let for_first = streamed(&mut first_stream, &admitted, &room.clock);
+    // Exactly one clear, right after the viewer's own update that admitted it.
+    assert_eq!(splash_screens(&for_first), [&Value::Null]);
+    let clear = for_first
+        .iter()
+        .position(|e| e.name == "splash_screen")
+        .expect("cleared");
+    assert_eq!(for_first[clear - 1].name, "participant_update");
+    assert_eq!(for_first[clear - 1].data["uuid"], first.to_string());
+    assert_eq!(
+        splash_screens(&streamed(&mut second_stream, &admitted, &room.clock)),
+        [&Value::Null]
+    );
+
+    // The Host never sees anyone's splash screens; nor does anyone once admitted.
+    let mut host_stream = room.viewer(host);
+    assert_eq!(
+        splash_screens(&streamed(&mut host_stream, &admitted, &room.clock)),
+        Vec::<&Value>::new()
+    );
+    let sync = sync_events(
+        &room.viewer(first),
+        &room.conference.snapshot(),
+        &room.clock,
+    );
+    assert_eq!(splash_screens(&sync), Vec::<&Value>::new());
+}
+
+#[test]
+fn rooms_without_a_theme_send_no_splash_screens() {
+    let mut room = Room::hosted(None);
+    let guest = room.join("Guest", Role::Guest);
+    let mut stream = room.viewer(guest);
+    let sync = sync_events(&stream, &room.conference.snapshot(), &room.clock);
+    assert_eq!(splash_screens(&sync), Vec::<&Value>::new());
+    let (_, admitted) = room.join_as("Host", Role::Host, CallType::Video);
+    let live = streamed(&mut stream, &admitted, &room.clock);
+    assert!(names(&live).contains(&"participant_update"));
+    assert_eq!(splash_screens(&live), Vec::<&Value>::new());
+}
+
+#[test]
+fn waiting_for_admission_shows_no_splash_but_then_waiting_for_the_host_does() {
+    let mut room = Room::hosted(Some(example_theme()));
+    // A control-only Host can lock the room without starting the meeting.
+    let (host, _) = room.join_as("Host", Role::Host, CallType::ControlOnly);
+    room.cmd(host, Command::Lock);
+    let guest = room.join("Guest", Role::Guest);
+    let mut stream = room.viewer(guest);
+    let sync = sync_events(&stream, &room.conference.snapshot(), &room.clock);
+    assert_eq!(splash_screens(&sync), Vec::<&Value>::new());
+
+    let admitted = room.cmd(host, Command::Admit(guest));
+    assert_eq!(
+        splash_screens(&streamed(&mut stream, &admitted, &room.clock)),
+        [&json!({"screen_key": "direct_media_waiting_for_host", "display_duration": 0})]
+    );
+    let started = room.cmd(host, Command::StartConference);
+    assert_eq!(
+        splash_screens(&streamed(&mut stream, &started, &room.clock)),
+        [&Value::Null]
+    );
 }
