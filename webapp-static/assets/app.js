@@ -12,6 +12,12 @@ import { parseRoute, cleanAddress } from './routes.js';
 import { hostBarItems, participantActionItems } from './host.js';
 import { runCommand, commandHints, shortcutsDialog, FILTERS, matchesFilter } from './commands.js';
 import { settingsDialog, statsOverlay, startStatsReporting, settings, applyContrast, BANDWIDTHS } from './settings.js';
+import { FilePresenter, isFileTrack } from './present-files.js';
+import { PresentationView } from './presentation.js';
+import { hostPinDialog } from './hostpin.js';
+import { testTone, waitingChime } from './sound.js';
+import { splashScreen } from './theme.js';
+import { loadBranding, brandHome } from './branding.js';
 
 const root = document.getElementById('app');
 document.documentElement.lang = lang;
@@ -27,13 +33,14 @@ function stopPreview() {
     preview.stream = null;
 }
 
-async function startPreview({ cameraId, micId } = {}) {
+async function startPreview({ cameraId, micId, ideal = false } = {}) {
     const seq = ++preview.seq;
     stopPreview();
+    const pick = (id) => (ideal ? { ideal: id } : { exact: id });
     try {
         const stream = await navigator.mediaDevices.getUserMedia({
-            audio: micId ? { deviceId: { exact: micId } } : true,
-            video: cameraId ? { deviceId: { exact: cameraId }, width: { ideal: 1280 }, height: { ideal: 720 } } : { width: { ideal: 1280 }, height: { ideal: 720 } },
+            audio: micId ? { deviceId: pick(micId) } : true,
+            video: cameraId ? { deviceId: pick(cameraId), width: { ideal: 1280 }, height: { ideal: 720 } } : { width: { ideal: 1280 }, height: { ideal: 720 } },
         });
         if (seq !== preview.seq) { stream.getTracks().forEach((tr) => tr.stop()); return null; }
         preview.stream = stream;
@@ -113,6 +120,20 @@ function renderHome(init = {}) {
     const level = h('meter', { class: 'mic-level', min: 0, max: 1, low: 0.6, high: 0.9, optimum: 0.3, value: 0, 'aria-label': t('home.micLevel') });
     const attachLevel = levelMeter(level);
     spkSel.addEventListener('change', () => prefs.set('speaker', spkSel.value));
+    const toneBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small tone-btn', 'data-tone': 'idle', 'aria-pressed': 'false' }, icon('volume'), t('home.speakerTest'));
+    toneBtn.addEventListener('click', async () => {
+        if (toneBtn.dataset.tone === 'playing') return;
+        toneBtn.dataset.tone = 'playing';
+        toneBtn.setAttribute('aria-pressed', 'true');
+        try {
+            await testTone(canPickSpeaker ? spkSel.value : '');
+            toneBtn.dataset.tone = 'played';
+        } catch (e) {
+            toneBtn.dataset.tone = 'failed';
+            announce(t('home.speakerTest.failed', { what: e?.name || e?.message || '' }), { kind: 'warn' });
+        }
+        toneBtn.setAttribute('aria-pressed', 'false');
+    });
     const camBtn = h('button', { type: 'button', class: 'round', 'aria-pressed': 'false' });
     const micBtn = h('button', { type: 'button', class: 'round', 'aria-pressed': 'false' });
     const paintToggles = () => {
@@ -148,15 +169,19 @@ function renderHome(init = {}) {
         fill(micSel, opts('audioinput', curMic));
         if (canPickSpeaker) fill(spkSel, opts('audiooutput', prefs.get('speaker', '')));
     };
-    const restart = async () => {
-        const s = await startPreview({ cameraId: camSel.value || undefined, micId: micSel.value || undefined });
+    // the devices picked last time are tried first (ideal, not exact: they may be gone)
+    const restart = async ({ remembered = false } = {}) => {
+        if (!remembered) { prefs.set('camera', camSel.value); prefs.set('microphone', micSel.value); }
+        const s = await startPreview(remembered
+            ? { cameraId: prefs.get('camera', '') || undefined, micId: prefs.get('microphone', '') || undefined, ideal: true }
+            : { cameraId: camSel.value || undefined, micId: micSel.value || undefined });
         video.srcObject = s;
         attachLevel(s);
         paintToggles();
         await fillDevices();
     };
-    camSel.addEventListener('change', restart);
-    micSel.addEventListener('change', restart);
+    camSel.addEventListener('change', () => restart());
+    micSel.addEventListener('change', () => restart());
 
     const nameInput = h('input', { id: 'name', name: 'name', autocomplete: 'name', required: true, value: name, placeholder: t('home.name.placeholder'), maxLength: 100 });
     const aliasInput = h('input', { id: 'alias', name: 'alias', required: true, value: alias, placeholder: t('home.alias.placeholder'), autocapitalize: 'off', spellcheck: false, maxLength: 200 });
@@ -197,14 +222,17 @@ function renderHome(init = {}) {
         h('div', { class: 'devices' },
             h('div', { class: 'field' }, h('label', { for: 'cam' }, t('home.camera')), camSel),
             h('div', { class: 'field' }, h('label', { for: 'mic' }, t('home.microphone')), micSel, level),
-            canPickSpeaker ? h('div', { class: 'field' }, h('label', { for: 'speaker' }, t('home.speaker')), spkSel) : null));
+            canPickSpeaker
+                ? h('div', { class: 'field' }, h('label', { for: 'speaker' }, t('home.speaker')), spkSel, toneBtn)
+                : h('div', { class: 'field' }, toneBtn)));
 
     fill(root, h('div', { class: 'screen home' },
         brandBar(),
         h('main', { class: 'home-main', id: 'main' }, previewCard, form)));
+    brandHome(root.querySelector('.screen.home'));
     paintToggles();
     (name ? (alias ? nameInput : aliasInput) : nameInput).focus();
-    if (!preview.stream) restart();
+    if (!preview.stream) restart({ remembered: true });
     else { video.srcObject = preview.stream; attachLevel(preview.stream); paintToggles(); fillDevices(); }
 }
 
@@ -281,6 +309,16 @@ function askExtension(body) {
     });
 }
 
+/** getUserMedia constraints with the devices chosen on the home screen (if still there). */
+function rememberedDevices(video) {
+    const cam = prefs.get('camera', '');
+    const mic = prefs.get('microphone', '');
+    return {
+        audio: mic ? { deviceId: { ideal: mic } } : true,
+        video: video ? { ...(cam ? { deviceId: { ideal: cam } } : {}), width: { ideal: 1280 }, height: { ideal: 720 } } : false,
+    };
+}
+
 async function acquireMedia(callType, { muteMic, muteCam }) {
     if (callType === 'none') return null;
     let stream = preview.stream;
@@ -291,7 +329,7 @@ async function acquireMedia(callType, { muteMic, muteCam }) {
     } else {
         stopPreview();
         try {
-            stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: needVideo ? { width: { ideal: 1280 }, height: { ideal: 720 } } : false });
+            stream = await navigator.mediaDevices.getUserMedia(rememberedDevices(needVideo));
         } catch (e) {
             throw new PexError(MEDIA_UNAVAILABLE);
         }
@@ -404,23 +442,33 @@ function renderWaiting(s) {
     const { client } = s;
     const title = h('h1', { id: 'wait-title' });
     const text = h('p', { class: 'muted' });
+    const themed = h('div', { class: 'theme-slot' });
     const paint = () => {
         const locked = client.state.conference?.locked;
         title.textContent = locked ? t('wait.locked.title') : t('wait.host.title');
         text.textContent = locked ? t('wait.locked.text') : t('wait.host.text');
+        // the room theme's screen the node asks for (splash_screen: "waiting for the host")
+        const key = client.state.splash?.key;
+        const splash = key ? splashScreen(client, key) : null;
+        if (splash?.dataset.themeScreen !== themed.firstChild?.dataset?.themeScreen) fill(themed, splash);
         document.title = `${title.textContent} · ${t('app.name')}`;
     };
     fill(root, h('div', { class: 'screen center waiting' }, brandBar(),
         h('main', { class: 'center-main', id: 'main' },
             h('section', { class: 'card narrow', 'aria-labelledby': 'wait-title', 'aria-live': 'polite' },
+                themed,
                 h('div', { class: 'pulse', 'aria-hidden': 'true' }, h('span', {}, initials(s.params.name))),
                 title, text,
                 h('p', { class: 'muted small' }, s.params.alias),
                 h('div', { class: 'row center-row' }, h('button', { class: 'btn btn-danger', type: 'button', onclick: () => leave(s) }, icon('hangup'), t('wait.leave')))))));
     paint();
     const onConf = () => paint();
+    client.addEventListener('theme', onConf);
+    client.addEventListener('splash', onConf);
     const onType = (e) => {
         if (e.detail !== 'waiting_room') {
+            client.removeEventListener('theme', onConf);
+            client.removeEventListener('splash', onConf);
             client.removeEventListener('conference', onConf);
             client.removeEventListener('serviceType', onType);
             if (session === s) renderMeeting(s);
@@ -532,6 +580,22 @@ function renderMeeting(s) {
     const selfBox = h('div', { class: 'self-box' }, self);
     const mediaBar = incomingControls(audioEl, composite, compositeBox);
     const stage = h('section', { class: 'stage', 'aria-label': params.alias }, compositeBox, presBox, swapBtn, selfBox, stageNote, soundBtn, mediaBar, audioEl);
+    // SSE splash_screen: the room theme's screen over the stage, for its duration
+    const splashSlot = h('div', { class: 'splash-slot hidden', role: 'status' });
+    stage.append(splashSlot);
+    const showSplash = (sp) => {
+        clearTimeout(ui.splashTimer);
+        const el = sp ? splashScreen(client, sp.key) : null;
+        fill(splashSlot, el);
+        splashSlot.classList.toggle('hidden', !el);
+        if (el && sp.seconds > 0) ui.splashTimer = setTimeout(() => { fill(splashSlot); splashSlot.classList.add('hidden'); }, sp.seconds * 1000);
+    };
+    client.addEventListener('splash', (e) => showSplash(e.detail));
+    client.addEventListener('theme', () => showSplash(client.state.splash));
+    showSplash(client.state.splash);
+    let presView = null;
+    presView = new PresentationView(client, { video: pres, box: presBox, onChange: () => { if (presView) paintStage(); } });
+    s.presView = presView;
     soundBtn.addEventListener('click', () => { audioEl.play().then(() => soundBtn.classList.add('hidden')).catch(() => {}); });
     const swap = () => { ui.swapped = !ui.swapped; paintStage(); };
     swapBtn.addEventListener('click', swap);
@@ -563,7 +627,7 @@ function renderMeeting(s) {
     composite.addEventListener('resize', () => paintStage());
 
     function paintStage() {
-        const receiving = !!st.presentation;
+        const receiving = !!st.presentation && !presView.inWindow;
         presBox.classList.toggle('hidden', !receiving);
         swapBtn.classList.toggle('hidden', !receiving);
         const presMain = receiving && !ui.swapped;
@@ -578,7 +642,8 @@ function renderMeeting(s) {
         else if (params.callType === 'audio') note = t('meeting.audioOnly');
         else if (st.iceState === 'disconnected' || st.iceState === 'failed') note = t('meeting.reconnecting');
         else if (!composite.videoWidth) note = t('meeting.connecting');
-        if (st.presenting) note = t('meeting.youPresent');
+        if (st.presentation && presView.inWindow) note = t('pres.window.note');
+        if (st.presenting) note = isFileTrack(client.presentTrack) ? t('files.presenting') : t('meeting.youPresent');
         stageNote.textContent = note;
         stageNote.classList.toggle('hidden', !note);
         compositeBox.classList.toggle('no-video', params.callType !== 'video');
@@ -601,6 +666,10 @@ function renderMeeting(s) {
     const micBtn = tbBtn('tb-mic', () => toggleMic());
     const camBtn = tbBtn('tb-cam', () => toggleCam());
     const shareBtn = tbBtn('tb-share', () => toggleShare());
+    const filesBtn = tbBtn('tb-files', () => files.toggle());
+    const files = new FilePresenter({ client, stage, button: filesBtn, onChange: () => paintToolbar() });
+    const startAudioBtn = tbBtn('tb-start-audio', () => startMedia('audio'));
+    const startVideoBtn = tbBtn('tb-start-video', () => startMedia('video'));
     const selfBtn = tbBtn('tb-self', () => { ui.selfView = !ui.selfView; paintToolbar(); paintStage(); });
     const panelBtn = tbBtn('tb-panel', () => { ui.panelOpen = !ui.panelOpen; paintPanel(); paintToolbar(); });
     const leaveBtn = h('button', { type: 'button', class: 'tb-btn tb-leave danger', onclick: async () => {
@@ -609,7 +678,7 @@ function renderMeeting(s) {
     const handBtn = tbBtn('tb-hand', () => setHand(!(st.participants.get(st.me)?.buzz_time > 0)));
     const setBtnEl = tbBtn('tb-settings', () => settingsDialog());
     const statsBtn = tbBtn('tb-stats', () => statsOverlay(client));
-    const toolbar = h('nav', { class: 'toolbar', 'aria-label': 'Meeting controls' }, micBtn, camBtn, shareBtn, selfBtn, handBtn, panelBtn, statsBtn, setBtnEl, leaveBtn);
+    const toolbar = h('nav', { class: 'toolbar', 'aria-label': 'Meeting controls' }, micBtn, camBtn, startAudioBtn, startVideoBtn, shareBtn, filesBtn, selfBtn, handBtn, panelBtn, statsBtn, setBtnEl, leaveBtn);
     const setHand = (up) => client.participantAction(st.me, up ? 'buzz' : 'clearbuzz');
     const local = { micMuted: !!params.muteMic, camMuted: !!params.muteCam };
     const setBtn = (btn, iconName, label, { pressed, off, hidden, disabled, short } = {}) => {
@@ -629,9 +698,14 @@ function renderMeeting(s) {
         const muted = local.micMuted || serverMuted;
         setBtn(micBtn, muted ? 'micOff' : 'mic', muted ? t('tb.mic.unmute') : t('tb.mic.mute'), { pressed: muted, off: muted, hidden: !hasAudio });
         setBtn(camBtn, local.camMuted ? 'camOff' : 'cam', local.camMuted ? t('tb.cam.on') : t('tb.cam.off'), { pressed: local.camMuted, off: local.camMuted, hidden: !hasVideo });
+        const videoAllowed = st.tokenCallType !== 'audio';
+        setBtn(startAudioBtn, 'mic', t('tb.startAudio'), { hidden: params.callType !== 'none', disabled: ui.startingMedia });
+        setBtn(startVideoBtn, 'cam', t('tb.startVideo'), { hidden: params.callType === 'video' || !videoAllowed, disabled: ui.startingMedia });
         const canShare = !!navigator.mediaDevices?.getDisplayMedia && !!client.tx?.slides;
         setBtn(shareBtn, st.presenting ? 'screenOff' : 'screen', st.presenting ? t('tb.share.stop') : t('tb.share.start'), { pressed: st.presenting, hidden: !canShare, disabled: false });
         shareBtn.classList.toggle('active', st.presenting);
+        setBtn(filesBtn, files.active ? 'screenOff' : 'files', files.active ? t('files.stop') : t('files.start'), { pressed: files.active, hidden: !canShare, disabled: files.loading });
+        filesBtn.classList.toggle('active', files.active);
         setBtn(selfBtn, ui.selfView ? 'self' : 'selfOff', ui.selfView ? t('tb.self.hide') : t('tb.self.show'), { pressed: !ui.selfView, hidden: !hasVideo });
         setBtn(panelBtn, 'people', t('tb.panel'), { pressed: ui.panelOpen, short: t('tb.panel.short') });
         panelBtn.setAttribute('aria-expanded', String(ui.panelOpen));
@@ -665,6 +739,41 @@ function renderMeeting(s) {
         paintToolbar();
         await client.setCameraMuted(local.camMuted);
     }
+    /** Start audio / start video for those who joined without: new devices, a new call. */
+    async function startMedia(kind) {
+        if (ui.startingMedia) return;
+        ui.startingMedia = true;
+        paintToolbar();
+        try {
+            let stream;
+            try {
+                stream = await navigator.mediaDevices.getUserMedia(rememberedDevices(kind === 'video'));
+            } catch (e) {
+                console.warn('[plenum] getUserMedia failed', e?.name, e?.message);
+                announce(`${t('pex.171')} · #pex171`, { kind: 'warn' });
+                return;
+            }
+            stream.getAudioTracks().forEach((tr) => { tr.enabled = !local.micMuted; });
+            local.camMuted = false;
+            const old = s.stream;
+            s.stream = stream;
+            params.callType = kind;
+            old?.getTracks().forEach((tr) => tr.stop());
+            self.srcObject = stream.getVideoTracks().length ? new MediaStream(stream.getVideoTracks()) : null;
+            paintStage();
+            try {
+                await client.restartCall(stream, kind);
+                if (local.micMuted) await client.setMicMuted(true);
+                announce(kind === 'video' ? t('tb.startVideo.done') : t('tb.startAudio.done'), { toast: false });
+            } catch (e) {
+                announce(t('status.failed', { reason: e?.reason || e?.message || String(e) }), { kind: 'warn' });
+            }
+        } finally {
+            ui.startingMedia = false;
+            paintToolbar();
+            paintStage();
+        }
+    }
     async function toggleShare() {
         if (st.presenting) { await client.stopPresenting(); return; }
         let display;
@@ -695,7 +804,7 @@ function renderMeeting(s) {
     const panePeople = h('div', { role: 'tabpanel', id: 'pane-people', 'aria-labelledby': 'tab-people', class: 'pane' }, hostBar, filterForm, roster);
     const eventList = h('ol', { class: 'event-list', 'aria-label': t('panel.events') }, h('li', { class: 'muted ev-empty' }, t('ev.none')));
     const paneEvents = h('div', { role: 'tabpanel', id: 'pane-events', 'aria-labelledby': 'tab-events', class: 'pane' }, eventList);
-    const chatList = h('ol', { class: 'chat-list', role: 'log', 'aria-live': 'polite', 'aria-label': t('panel.chat') });
+    const chatList = h('ol', { class: 'chat-list', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('panel.chat') });
     const chatTo = h('select', { id: 'chat-to', class: 'chat-to' });
     const chatInput = h('input', { id: 'chat-input', class: 'chat-input', autocomplete: 'off', placeholder: t('chat.placeholder'), maxLength: 4000 });
     const chatForm = h('form', { class: 'chat-form', onsubmit: (e) => { e.preventDefault(); sendChat(); } },
@@ -729,10 +838,10 @@ function renderMeeting(s) {
         }
         const all = [...st.participants.values()];
         const waitingN = all.filter((p) => p.service_type === 'waiting_room').length;
-        fill(tabPeople, icon('people'), t('panel.participants'), h('span', { class: 'count' }, String(all.length - waitingN)),
+        fill(tabPeople, icon('people'), h('span', { class: 'tab-label' }, t('panel.participants')), h('span', { class: 'count' }, String(all.length - waitingN)),
             waitingN ? h('span', { class: 'count count-wait', 'data-waiting': String(waitingN), title: t('panel.waiting', { n: waitingN }), 'aria-label': t('panel.waiting', { n: waitingN }) }, String(waitingN)) : null);
-        fill(tabChat, icon('chat'), t('panel.chat'), ui.unread ? h('span', { class: 'count count-alert' }, String(ui.unread)) : null);
-        fill(tabEvents, icon('list'), t('panel.events'));
+        fill(tabChat, icon('chat'), h('span', { class: 'tab-label' }, t('panel.chat')), ui.unread ? h('span', { class: 'count count-alert' }, String(ui.unread)) : null);
+        fill(tabEvents, icon('list'), h('span', { class: 'tab-label' }, t('panel.events')));
     }
 
     // --- events tab ------------------------------------------------------------
@@ -785,6 +894,8 @@ function renderMeeting(s) {
             .sort((a, b) => {
                 const wa = a.service_type === 'waiting_room' ? 0 : 1;
                 const wb = b.service_type === 'waiting_room' ? 0 : 1;
+                // raised hands: in the order they were raised (behavior.md §5)
+                if (ui.filter === 'handraised') return (a.buzz_time || 0) - (b.buzz_time || 0);
                 return wa - wb || (a.start_time || 0) - (b.start_time || 0);
             });
         fill(roster, list.length ? list.map((p) => rosterItem(p, talking.has(p.uuid))) : h('li', { class: 'muted pad' }, t('filter.none')));
@@ -838,8 +949,13 @@ function renderMeeting(s) {
     }
 
     function paintHostBar() {
-        hostBar.classList.toggle('hidden', !client.isHost);
-        if (!client.isHost) { fill(hostBar); return; }
+        hostBar.classList.remove('hidden');
+        hostBar.setAttribute('aria-label', client.isHost ? t('host.controls') : t('hostpin.group'));
+        if (!client.isHost) {
+            // a Guest can become Host with the Host PIN (keyed as DTMF, see hostpin.js)
+            fill(hostBar, h('button', { type: 'button', class: 'btn btn-small btn-secondary', 'data-guest': 'hostpin', onclick: () => hostPinDialog(client) }, icon('crown'), t('hostpin.open')));
+            return;
+        }
         fill(hostBar, hostBarItems({ client, st, layoutDialog }));
     }
 
@@ -937,6 +1053,7 @@ function renderMeeting(s) {
         addEvent(t('ev.joined', { name: displayName(e.detail) }));
     });
     client.addEventListener('left', (e) => { announce(t('status.left', { name: displayName(e.detail) }), { toast: false }); addEvent(t('ev.left', { name: displayName(e.detail) })); });
+    client.addEventListener('waiting', () => { if (client.isHost) waitingChime(); });
     client.addEventListener('waiting', (e) => { announce(t('p.waitingNotice', { name: displayName(e.detail) }), { kind: 'warn' }); addEvent(t('ev.waiting', { name: displayName(e.detail) })); });
     client.addEventListener('presentation', () => {
         ui.swapped = false;
@@ -949,7 +1066,7 @@ function renderMeeting(s) {
     client.addEventListener('transfer', () => stopStats());
     client.addEventListener('presenting', () => { paintToolbar(); paintStage(); });
     client.addEventListener('ice', () => paintStage());
-    client.addEventListener('me', () => { paintToolbar(); paintTop(); });
+    client.addEventListener('me', () => { paintToolbar(); paintTop(); if (s.lastRole !== client.state.role) { s.lastRole = client.state.role; paintRoster(); } });
     client.addEventListener('failed', (e) => announce(t('status.failed', { reason: e.detail.reason }), { kind: 'warn' }));
     client.addEventListener('serviceType', (e) => { if (e.detail === 'waiting_room' && session === s) renderWaiting(s); });
 
@@ -983,7 +1100,7 @@ addEventListener('keydown', (e) => {
     else if (e.key === 'c') click('.tb-cam');
     else if (e.key === 's') click('.tb-panel');
     else if (e.key === 'S') session.openTab?.('events');
-    else if (e.key === 'P') announce(t('sc.presWindow.unavailable'), { kind: 'warn' });
+    else if (e.key === 'P') session.presView?.toggleWindow();
     else if (e.key === 'a') announce(t('host.add.unavailable'), { kind: 'warn' });
     else return;
     e.preventDefault();
@@ -1007,4 +1124,5 @@ function start() {
     });
 }
 
-start();
+// the branding package first (its defaults and language), but never waiting long for it
+loadBranding().then(start);

@@ -9,6 +9,7 @@
 // client (`c.addEventListener('participants', …)`); `c.state` holds the latest values.
 
 import { PexError, NODE_UNREACHABLE } from './errors.js';
+import { logRequest, logSse, logClientEvent } from './logs.js';
 
 const API = '/api/client/v2/conferences';
 const YES = (v) => v === 'YES' || v === true;
@@ -78,8 +79,11 @@ export class MeetingClient extends EventTarget {
      * @param {'video'|'audio'|'none'} o.callType
      * @param {number} o.bandwidth  kbps for the whole call
      */
-    constructor({ alias, displayName, callType = 'video', bandwidth = 576 }) {
+    constructor({ alias, displayName, callType = 'video', bandwidth = 576, presentationVideo = true }) {
         super();
+        // receive a presentation as full-motion video on `slides` (true) or only as
+        // still JPEGs announced by `presentation_frame` (false: the line stays inactive)
+        this.presentationVideo = presentationVideo;
         this.alias = alias;
         this.displayName = displayName;
         this.callType = callType;
@@ -101,6 +105,7 @@ export class MeetingClient extends EventTarget {
             stage: [],
             callConnected: false,
             iceState: 'new',
+            splash: null, // {key, seconds} while the node shows a theme screen (splash_screen)
         };
         this.ended = false;
         this.timers = new Set();
@@ -110,6 +115,7 @@ export class MeetingClient extends EventTarget {
     }
 
     emit(type, detail) {
+        logClientEvent(this, type, detail);
         this.dispatchEvent(new CustomEvent(type, { detail }));
     }
 
@@ -129,11 +135,14 @@ export class MeetingClient extends EventTarget {
             init.body = JSON.stringify(body);
         }
         let res;
+        const started = performance.now();
         try {
             res = await fetch(`${this.base}/${path}`, init);
         } catch (e) {
+            logRequest(method, `${this.base}/${path}`, 'unreachable', started);
             throw new PexError(NODE_UNREACHABLE);
         }
+        logRequest(method, `${this.base}/${path}`, res.status, started);
         const text = await res.text();
         let parsed = text;
         if ((res.headers.get('content-type') || '').startsWith('application/json')) {
@@ -242,7 +251,13 @@ export class MeetingClient extends EventTarget {
     async start(localStream) {
         this.localStream = localStream;
         addEventListener('pagehide', this.onPageHide);
-        this.request('GET', 'theme/').catch(() => {});
+        // the room's theme (204 = none); failures are only logged (client-api-v2.md §1.6)
+        this.request('GET', 'theme/').then((r) => {
+            if (r.status === 200 && r.body?.result && typeof r.body.result === 'object') {
+                this.theme = r.body.result;
+                this.emit('theme', this.theme);
+            }
+        }).catch((e) => this.log('theme failed', e?.reason || e?.message));
         await this.openEvents();
         this.startRefresh();
         if (this.callType !== 'none') await this.startCall();
@@ -261,6 +276,7 @@ export class MeetingClient extends EventTarget {
                     if (!opened) { opened = true; resolve(); }
                 };
                 es.onerror = () => {
+                    logSse(`(stream error, attempt ${failures + 1})`);
                     es.close();
                     if (this.ended) return;
                     failures++;
@@ -277,6 +293,7 @@ export class MeetingClient extends EventTarget {
                         if (es !== this.es || this.ended) return;
                         let data;
                         try { data = ev.data ? JSON.parse(ev.data) : null; } catch { return; }
+                        logSse(name, data);
                         try { fn(data, ev); } catch (e) { console.error('[plenum] event', name, e); }
                     });
                 }
@@ -317,13 +334,18 @@ export class MeetingClient extends EventTarget {
                 s.presentation = p;
                 this.emit('presentation', p);
                 if (s.presenting) this.stopPresenting({ release: false, taken: true });
-                else this.setSlidesDirection('recvonly');
+                else this.setSlidesDirection(this.presentationVideo ? 'recvonly' : 'inactive');
             },
             presentation_stop: () => {
                 s.presentation = null;
                 this.emit('presentation', null);
                 if (!s.presenting) this.setSlidesDirection('inactive');
             },
+            splash_screen: (d) => {
+                s.splash = d && d.screen_key ? { key: String(d.screen_key), seconds: Number(d.display_duration) || 0 } : null;
+                this.emit('splash', s.splash);
+            },
+            presentation_frame: (d, ev) => { if (s.presentation && ev?.lastEventId) this.emit('presentationFrame', { id: ev.lastEventId }); },
             layout: (l) => { s.layout = l; this.emit('layout', l); },
             stage: (st) => { s.stage = Array.isArray(st) ? st : []; this.emit('stage', s.stage); },
             disconnect: (d) => this.end(d?.reason || 'Call disconnected', { release: true }),
@@ -384,7 +406,9 @@ export class MeetingClient extends EventTarget {
             });
             this.contents.push('main');
             if (this.state.tokenCallType !== 'video-only') {
-                this.tx.slides = pc.addTransceiver('video', { direction: 'inactive' });
+                // someone may already be presenting (presentation_start came before the call)
+                const watch = this.state.presentation && this.presentationVideo;
+                this.tx.slides = pc.addTransceiver('video', { direction: watch ? 'recvonly' : 'inactive' });
                 this.contents.push('slides');
             }
         }
@@ -515,11 +539,43 @@ export class MeetingClient extends EventTarget {
         }).catch((e) => this.log('server offer failed', e?.message));
     }
 
+    /** Full-motion presentation (HD) on or off; applied at once while someone presents. */
+    setPresentationVideo(on) {
+        this.presentationVideo = !!on;
+        if (this.state.presentation && !this.state.presenting) this.setSlidesDirection(on ? 'recvonly' : 'inactive');
+    }
+
+    /** URL of a presentation still (`presentation_frame` id); the token rides in the query. */
+    presentationStillUrl(id, { high = false } = {}) {
+        return `${this.base}/presentation${high ? '_high' : ''}.jpeg?id=${encodeURIComponent(id)}&token=${encodeURIComponent(this.token)}`;
+    }
+
     setSlidesDirection(direction) {
         const tr = this.tx?.slides;
         if (!tr || tr.direction === direction) return;
         tr.direction = direction;
         this.renegotiate();
+    }
+
+    /**
+     * Start audio / start video later: the current call (if any) is disconnected and a
+     * new one placed with `stream` (the participant stays in the meeting throughout).
+     */
+    async restartCall(stream, callType) {
+        if (this.ended) return;
+        if (this.state.presenting) await this.stopPresenting();
+        const callBase = this.callBase;
+        await this.queue.run(async () => {
+            this.pc?.close();
+            this.pc = null;
+            this.callBase = null;
+            this.pendingRemoteCandidates = [];
+            this.pendingLocalCandidates = [];
+            if (callBase) await this.request('POST', `${callBase}/disconnect`).catch(() => {});
+        });
+        this.localStream = stream;
+        this.callType = callType;
+        await this.startCall();
     }
 
     closeCall() {
@@ -572,7 +628,7 @@ export class MeetingClient extends EventTarget {
         if (release) await this.request('POST', `participants/${this.state.me}/release_floor`).catch(() => {});
         if (!this.tx?.slides) return;
         await this.tx.slides.sender.replaceTrack(null).catch(() => {});
-        this.tx.slides.direction = taken ? 'recvonly' : 'inactive';
+        this.tx.slides.direction = taken && this.presentationVideo ? 'recvonly' : 'inactive';
         await this.renegotiate();
     }
 

@@ -59,6 +59,7 @@ const ICONS = {
     volumeOff: 'M4 9h4l5-4v14l-5-4H4zM16 9l6 6M22 9l-6 6',
     fullscreen: 'M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5',
     pip: 'M3 5h18v14H3zM12 12h7v5h-7z',
+    popout: 'M14 4h6v6M20 4l-9 9M18 14v6H4V6h6',
     swap: 'M4 8h13l-3-3M20 16H7l3 3',
     send: 'M3 11l18-8-8 18-2-8z',
     play: 'M7 4l13 8-13 8z',
@@ -66,6 +67,10 @@ const ICONS = {
     list: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01',
     gear: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12l2-1-1-3-2 .3-1.3-1.3L17 5l-3-1-1 2h-2L10 4 7 5l.3 2L6 8.3 4 8l-1 3 2 1v0l-2 1 1 3 2-.3 1.3 1.3L7 19l3 1 1-2h2l1 2 3-1-.3-2 1.3-1.3 2 .3 1-3z',
     chart: 'M4 20V10M10 20V4M16 20v-7M22 20H2',
+    // present files (present-files.js)
+    files: 'M4 4h11l4 4v12H4zM15 4v4h4M8 11h7M8 14h7M8 17h4',
+    prev: 'M15 5l-7 7 7 7',
+    next: 'M9 5l7 7-7 7',
 };
 
 /** An inline SVG icon (decorative: aria-hidden). */

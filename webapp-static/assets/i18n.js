@@ -1,5 +1,6 @@
 // Every user-facing string of the web app, in English and German. The language follows
-// navigator.languages (first supported one wins); `t(key, vars)` fills `{name}` slots.
+// navigator.languages (first supported one wins; a branding package may narrow the list
+// and set the fallback, see restrictLanguages); `t(key, vars)` fills `{name}` slots.
 // Messages for disconnect/error codes live here too (`pex.<code>`), so a failure screen
 // shows a translated user message next to the server's reason and its #pex code.
 
@@ -91,7 +92,7 @@ const en = {
     'tb.share.stop': 'Stop sharing',
     'tb.self.hide': 'Hide self view',
     'tb.self.show': 'Show self view',
-    'tb.panel': 'Participants and chat',
+    'tb.panel': 'People and chat',
     'tb.panel.short': 'People',
     'tb.leave': 'Leave',
     'leave.confirm.title': 'Leave the meeting?',
@@ -255,6 +256,8 @@ const en = {
     'set.save': 'Save',
     'set.saved': 'Settings saved',
     'set.saved.lang': 'Settings saved; the language changes when the page is loaded again',
+    'set.logs': 'Download logs',
+    'set.logs.hint': 'A text file for support: this page’s requests, events and connection states, without PINs, access tokens or chat text.',
     'lang.en': 'English',
     'lang.de': 'Deutsch',
     'stats.title': 'Media statistics',
@@ -276,6 +279,57 @@ const en = {
     'pex.192': 'Too many wrong PINs. Please wait and try again later.',
     'pex.194': 'The meeting is full.',
     'pex.196': 'The connection was interrupted.',
+    // presentation view, start media later, Host PIN, speaker test
+    'pres.controls': 'Presentation controls',
+    'pres.still.waiting': 'Waiting for the first image of the presentation…',
+    'pres.hd.enable': 'Full motion (HD): show the presentation as video',
+    'pres.hd.disable': 'Stills: show the presentation as still images',
+    'pres.hd.on': 'Presentation in full motion',
+    'pres.hd.off': 'Presentation as still images',
+    'pres.window.open': 'Open the presentation in a separate window',
+    'pres.window.close': 'Close the presentation window',
+    'pres.window.title': 'Presentation · {alias}',
+    'pres.window.opened': 'The presentation opened in a separate window',
+    'pres.window.blocked': 'The browser blocked the presentation window. Allow pop-ups for this site and try again.',
+    'pres.window.note': 'The presentation is shown in a separate window.',
+    'pres.window.none': 'No one is presenting right now.',
+    'set.presHd': 'Show presentations in full motion (HD) by default',
+    'tb.startAudio': 'Start audio',
+    'tb.startVideo': 'Start video',
+    'tb.startAudio.done': 'Your microphone is now connected',
+    'tb.startVideo.done': 'Your camera and microphone are now connected',
+    'hostpin.open': 'Enter Host PIN',
+    'hostpin.group': 'Your role',
+    'hostpin.title': 'Become a Host',
+    'hostpin.text': 'Enter the Host PIN to get the Host controls of this meeting.',
+    'hostpin.keypad': 'Keypad',
+    'hostpin.backspace': 'Delete last digit',
+    'hostpin.submit': 'Become Host',
+    'hostpin.invalid': 'A PIN is 1 to 20 digits.',
+    'hostpin.checking': 'Checking the PIN…',
+    'hostpin.rejected': 'That PIN was not accepted. Check it and try again.',
+    'hostpin.done': 'You are now a Host',
+    'home.speakerTest': 'Test speaker',
+    'home.speakerTest.failed': 'The test tone could not be played ({what}).',
+    // present files
+    'files.start': 'Present files',
+    'files.stop': 'Stop presenting',
+    'files.presenting': 'You are presenting files',
+    'files.loading': 'Opening the files…',
+    'files.unsupported': '“{name}” is not an image or PDF and was left out.',
+    'files.broken': '“{name}” could not be read and was left out.',
+    'files.locked': '“{name}” is password protected and was left out.',
+    'files.none': 'Nothing to present: choose JPEG, PNG, GIF, BMP or WebP images or PDF files.',
+    'files.page': '{name}, page {n}',
+    'files.pageFailed': '{name} could not be shown.',
+    'files.started': 'Presenting {n} slides. Use the left and right arrow keys to change slides.',
+    'files.bar': 'Presented files',
+    'files.current': 'Current slide',
+    'files.prev': 'Previous slide',
+    'files.next': 'Next slide',
+    'files.counter': 'Slide {n} of {total}',
+    'files.list': 'Slides',
+    'files.goto': 'Slide {n}: {name}',
 };
 
 const de = {
@@ -364,7 +418,7 @@ const de = {
     'tb.share.stop': 'Teilen beenden',
     'tb.self.hide': 'Eigenes Bild ausblenden',
     'tb.self.show': 'Eigenes Bild zeigen',
-    'tb.panel': 'Teilnehmende und Chat',
+    'tb.panel': 'Personen und Chat',
     'tb.panel.short': 'Personen',
     'tb.leave': 'Verlassen',
     'leave.confirm.title': 'Besprechung verlassen?',
@@ -446,32 +500,214 @@ const de = {
     'p.transfer': 'Weiterleiten',
     'p.lowerHand': 'Hand senken',
     'pex.194': 'Die Besprechung ist voll.',
+    // second-increment keys (settings, logs, commands, host actions, events, statistics)
+    'app.name': 'plenum',
+    'pin.label': 'PIN',
+    'panel.chat': 'Chat',
+    'role.host': 'Host',
+    'p.spotlight': 'Spotlight',
+    'p.spotlightOn': 'Spotlight setzen',
+    'host.layout': 'Layout',
+    'pex.100': 'Diese Rolle ist hier nicht erlaubt.',
+    'pex.127': 'Die Teilnahme über den Browser ist auf diesem Knoten ausgeschaltet.',
+    'pex.128': 'Audio und Video konnten nicht verbunden werden.',
+    'pex.143': 'Der Testanruf ist beendet.',
+    'pex.196': 'Die Verbindung wurde unterbrochen.',
+    'panel.waiting': '{n} warten',
+    'filter.label': 'Teilnehmende filtern oder / für Befehle eingeben',
+    'filter.placeholder': 'Filtern oder / für Befehle',
+    'filter.active': 'Filter: {f}',
+    'filter.clear': 'Filter löschen',
+    'filter.none': 'Niemand passt zum Filter.',
+    'cmd.list': 'Befehle',
+    'cmd.unknown': 'Unbekannter Befehl {name}. Geben Sie / ein, um alle anzuzeigen.',
+    'cmd.hostOnly': '{name} ist nur für Hosts.',
+    'cmd.usage': 'Verwendung: {usage}',
+    'cmd.needPerson': 'Nennen Sie eine teilnehmende Person.',
+    'cmd.noPerson': 'Niemand heißt „{q}“.',
+    'cmd.ambiguous': 'Mehrere Teilnehmende passen zu „{q}“.',
+    'cmd.failed': '{name} hat nicht geklappt.',
+    'cmd.done': '{name} erledigt',
+    'cmd.help.lock': 'Besprechung sperren',
+    'cmd.help.unlock': 'Besprechung entsperren (lässt alle Wartenden ein)',
+    'cmd.help.mute': 'Eine Person stummschalten',
+    'cmd.help.unmute': 'Stummschaltung einer Person aufheben',
+    'cmd.help.muteall': 'Alle Gäste stummschalten',
+    'cmd.help.unmuteall': 'Stummschaltung aller Gäste aufheben',
+    'cmd.help.handsdown': 'Die Hand einer Person senken',
+    'cmd.help.handsdownall': 'Alle Hände senken',
+    'cmd.help.disconnect': 'Eine Person trennen',
+    'cmd.help.disconnectall': 'Besprechung für alle beenden',
+    'cmd.help.spotlight': 'Spotlight ein oder aus',
+    'cmd.help.overlay': 'Namen im Video ein oder aus',
+    'cmd.help.layout': 'Layout ändern',
+    'cmd.help.shortcuts': 'Tastenkürzel anzeigen',
+    'cmd.help.hand': 'Hand heben oder senken',
+    'cmd.help.filter': 'Teilnehmerliste filtern',
+    'sc.cam': 'Kamera ein / aus',
+    'sc.mic': 'Mikrofon ein / aus',
+    'sc.panel': 'Seitenbereich',
+    'sc.events': 'Ereignisse',
+    'sc.presWindow': 'Präsentation in eigenem Fenster',
+    'sc.add': 'Teilnehmer hinzufügen',
+    'sc.presWindow.unavailable': 'Das Präsentationsfenster ist noch nicht verfügbar.',
+    'host.add.unavailable': 'Teilnehmer hinzufügen (Einwahl nach außen) ist auf diesem Knoten noch nicht verfügbar.',
+    'host.handsDownAll': 'Alle Hände senken',
+    'host.guestsCanUnmute': 'Gäste dürfen Stummschaltung aufheben',
+    'host.overlay': 'Namen im Video',
+    'p.denyPres': 'Präsentation ausblenden',
+    'p.allowPres': 'Präsentation erlauben',
+    'p.presDenied': 'Präsentation ausgeblendet',
+    'p.dtmf': 'Tastenfeld (DTMF)',
+    'transfer.title': '{name} weiterleiten',
+    'transfer.alias': 'Adresse der Besprechung',
+    'transfer.pin': 'PIN (optional)',
+    'transfer.role': 'Rolle',
+    'transfer.failed': 'Die Weiterleitung hat nicht geklappt.',
+    'transfer.done': '{name} wird zu {alias} weitergeleitet',
+    'dtmf.title': 'Tastenfeld für {name}',
+    'dtmf.text': 'Jede Taste wird als Ton an diese Person gesendet.',
+    'tb.stats': 'Medienstatistik',
+    'tb.guestMuted': 'Ein Host hat Sie stummgeschaltet; Gäste können die Stummschaltung gerade nicht selbst aufheben',
+    'ev.joined': '{name} ist beigetreten',
+    'ev.left': '{name} hat die Besprechung verlassen',
+    'ev.waiting': '{name} wartet auf Einlass',
+    'ev.presStart': '{name} hat eine Präsentation gestartet',
+    'ev.presStop': 'Präsentation beendet',
+    'ev.chat': '{name}: {text}',
+    'ev.locked': 'Besprechung gesperrt',
+    'ev.unlocked': 'Besprechung entsperrt',
+    'ev.hand': '{name} hat die Hand gehoben',
+    'ev.none': 'Bisher ist nichts passiert.',
+    'set.confirmLeave': 'Vor dem Verlassen der Besprechung nachfragen',
+    'set.fps': 'Bildrate beim Bildschirmteilen',
+    'set.fps.n': '{n} Bilder/s',
+    'set.contrast': 'Hoher Kontrast',
+    'set.lang': 'Sprache',
+    'set.lang.auto': 'Automatisch (Browser)',
+    'set.note': 'Bandbreite und Sprache gelten ab der nächsten Besprechung.',
+    'set.save': 'Speichern',
+    'set.saved': 'Einstellungen gespeichert',
+    'set.saved.lang': 'Einstellungen gespeichert; die Sprache wechselt beim nächsten Laden der Seite',
+    'set.logs': 'Protokoll herunterladen',
+    'set.logs.hint': 'Eine Textdatei für den Support: Anfragen, Ereignisse und Verbindungszustände dieser Seite, ohne PINs, Zugangsschlüssel und Chat-Texte.',
+    'lang.en': 'English',
+    'lang.de': 'Deutsch',
+    'stats.title': 'Medienstatistik',
+    'stats.version': 'Knotenversion {version}',
+    'stats.stream': 'Datenstrom',
+    'stats.rx': 'Empfangen',
+    'stats.tx': 'Gesendet',
+    'stats.audio': 'Audio',
+    'stats.video': 'Video',
+    'stats.presentation': 'Präsentation',
+    'stats.codec': 'Codec',
+    'stats.bitrate': 'Bitrate',
+    'stats.resolution': 'Auflösung',
+    'stats.fps': 'Bildrate',
+    'stats.packets': 'Pakete',
+    'stats.packets.rx': '{n} empfangen, {lost} verloren',
+    'stats.none': 'Keine Mediendatenströme (noch).',
+    // presentation view, start media later, Host PIN, speaker test
+    'pres.controls': 'Präsentationssteuerung',
+    'pres.still.waiting': 'Warten auf das erste Bild der Präsentation…',
+    'pres.hd.enable': 'Flüssig (HD): Präsentation als Video zeigen',
+    'pres.hd.disable': 'Standbilder: Präsentation als Einzelbilder zeigen',
+    'pres.hd.on': 'Präsentation als Video',
+    'pres.hd.off': 'Präsentation als Standbilder',
+    'pres.window.open': 'Präsentation in eigenem Fenster öffnen',
+    'pres.window.close': 'Präsentationsfenster schließen',
+    'pres.window.title': 'Präsentation · {alias}',
+    'pres.window.opened': 'Die Präsentation wurde in einem eigenen Fenster geöffnet',
+    'pres.window.blocked': 'Der Browser hat das Präsentationsfenster blockiert. Erlauben Sie Pop-ups für diese Seite und versuchen Sie es erneut.',
+    'pres.window.note': 'Die Präsentation wird in einem eigenen Fenster gezeigt.',
+    'pres.window.none': 'Gerade präsentiert niemand.',
+    'set.presHd': 'Präsentationen standardmäßig flüssig (HD) zeigen',
+    'tb.startAudio': 'Audio starten',
+    'tb.startVideo': 'Video starten',
+    'tb.startAudio.done': 'Ihr Mikrofon ist jetzt verbunden',
+    'tb.startVideo.done': 'Ihre Kamera und Ihr Mikrofon sind jetzt verbunden',
+    'hostpin.open': 'Host-PIN eingeben',
+    'hostpin.group': 'Ihre Rolle',
+    'hostpin.title': 'Host werden',
+    'hostpin.text': 'Geben Sie die Host-PIN ein, um die Host-Steuerung dieser Besprechung zu erhalten.',
+    'hostpin.keypad': 'Tastenfeld',
+    'hostpin.backspace': 'Letzte Ziffer löschen',
+    'hostpin.submit': 'Host werden',
+    'hostpin.invalid': 'Eine PIN hat 1 bis 20 Ziffern.',
+    'hostpin.checking': 'PIN wird geprüft…',
+    'hostpin.rejected': 'Diese PIN wurde nicht akzeptiert. Prüfen Sie sie und versuchen Sie es erneut.',
+    'hostpin.done': 'Sie sind jetzt Host',
+    'home.speakerTest': 'Lautsprecher testen',
+    'home.speakerTest.failed': 'Der Testton konnte nicht abgespielt werden ({what}).',
+    // present files
+    'files.start': 'Dateien präsentieren',
+    'files.stop': 'Präsentation beenden',
+    'files.presenting': 'Sie präsentieren Dateien',
+    'files.loading': 'Dateien werden geöffnet…',
+    'files.unsupported': '„{name}“ ist weder Bild noch PDF und wurde ausgelassen.',
+    'files.broken': '„{name}“ konnte nicht gelesen werden und wurde ausgelassen.',
+    'files.locked': '„{name}“ ist passwortgeschützt und wurde ausgelassen.',
+    'files.none': 'Nichts zu präsentieren: Wählen Sie JPEG-, PNG-, GIF-, BMP- oder WebP-Bilder oder PDF-Dateien.',
+    'files.page': '{name}, Seite {n}',
+    'files.pageFailed': '{name} konnte nicht angezeigt werden.',
+    'files.started': '{n} Folien werden präsentiert. Mit den Pfeiltasten links und rechts wechseln Sie die Folie.',
+    'files.bar': 'Präsentierte Dateien',
+    'files.current': 'Aktuelle Folie',
+    'files.prev': 'Vorherige Folie',
+    'files.next': 'Nächste Folie',
+    'files.counter': 'Folie {n} von {total}',
+    'files.list': 'Folien',
+    'files.goto': 'Folie {n}: {name}',
 };
 
 const tables = { en, de };
 
-/** The first of the browser's languages we have strings for; English otherwise. */
-export function pickLanguage(languages = navigator.languages?.length ? navigator.languages : [navigator.language]) {
-    for (const l of languages) {
+/** The string tables by language (read-only; for tests of the translations). */
+export const strings = tables;
+
+/** The languages the app offers (all it has strings for, or those a branding package allows). */
+export let languages = Object.keys(tables);
+
+/** Fallback when none of the browser's languages is offered (a branding package may set it). */
+let fallback = 'en';
+
+/** The first of the browser's languages that is offered; the fallback otherwise. */
+export function pickLanguage(list = navigator.languages?.length ? navigator.languages : [navigator.language]) {
+    for (const l of list) {
         const base = String(l || '').toLowerCase().split('-')[0];
-        if (tables[base]) return base;
+        if (languages.includes(base)) return base;
     }
-    return 'en';
+    return languages.includes(fallback) ? fallback : languages[0];
 }
 
-/** The languages the app has strings for. */
-export const languages = Object.keys(tables);
-
 function override() {
-    try { const l = localStorage.getItem('plenum.lang'); return l && tables[l] ? l : null; } catch { return null; }
+    try { const l = localStorage.getItem('plenum.lang'); return l && languages.includes(l) ? l : null; } catch { return null; }
 }
 
 /** The settings' language override wins over the browser's languages. */
-export const lang = override() || pickLanguage();
+export let lang = override() || pickLanguage();
+
+/**
+ * A branding package's language rules (behavior.md §10): only `allowed` are offered (those
+ * the app has no strings for are dropped), `preferred` replaces English as the fallback.
+ * The language is picked again: the user's override if still offered, else the browser's.
+ */
+export function restrictLanguages(allowed, preferred) {
+    const offered = Array.isArray(allowed) ? allowed.filter((l) => tables[l]) : [];
+    if (offered.length) languages = offered;
+    if (preferred && languages.includes(preferred)) fallback = preferred;
+    lang = override() || pickLanguage();
+    return lang;
+}
+
+/** Strings a branding package replaces (e.g. `app.name`), whatever the language. */
+const overrides = {};
+export function overrideString(key, text) { overrides[key] = text; }
 
 /** Looks up `key` (falling back to English, then to the key) and fills `{slots}`. */
 export function t(key, vars = {}) {
-    const s = tables[lang][key] ?? en[key] ?? key;
+    const s = overrides[key] ?? tables[lang][key] ?? en[key] ?? key;
     return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 }
 

@@ -1,11 +1,12 @@
 // Settings (bandwidth, confirm on disconnect, screen-share frame rate, high contrast,
-// language override), the "media stats" overlay (from RTCPeerConnection.getStats and the
-// request_token `version`) and the `statistics` POSTs, sent only when the token result
-// advertises `client_stats_update_interval`.
+// language override, "Download logs" of logs.js), the "media stats" overlay (from
+// RTCPeerConnection.getStats and the request_token `version`) and the `statistics`
+// POSTs, sent only when the token result advertises `client_stats_update_interval`.
 
 import { t, lang, languages } from './i18n.js';
 import { h, fill } from './dom.js';
 import { prefs, openDialog, announce } from './ui.js';
+import { downloadLogs } from './logs.js';
 
 export const BANDWIDTHS = [
     { kbps: 256, label: 'bw.low' },
@@ -19,6 +20,8 @@ export const settings = {
     get confirmLeave() { return prefs.bool('confirmLeave', true); },
     get shareFps() { return Math.min(30, Math.max(1, +prefs.get('shareFps', 2) || 2)); },
     get highContrast() { return prefs.bool('highContrast', false); },
+    /** Receive presentations as full-motion video ("HD") rather than stills from the start. */
+    get presFullMotion() { return prefs.bool('presFullMotion', false); },
 };
 
 export function applyContrast() {
@@ -30,6 +33,7 @@ export function settingsDialog() {
     const confirm = h('input', { id: 'set-confirm', type: 'checkbox', checked: settings.confirmLeave });
     const fps = h('select', { id: 'set-fps' }, [2, 5, 10, 15, 30].map((n) => h('option', { value: n, selected: n === settings.shareFps }, t('set.fps.n', { n }))));
     const contrast = h('input', { id: 'set-contrast', type: 'checkbox', checked: settings.highContrast });
+    const fullMotion = h('input', { id: 'set-hd', type: 'checkbox', checked: settings.presFullMotion });
     const language = h('select', { id: 'set-lang' },
         h('option', { value: '' }, t('set.lang.auto')),
         languages.map((l) => h('option', { value: l, selected: prefs.get('lang', '') === l }, t(`lang.${l}`))));
@@ -38,9 +42,11 @@ export function settingsDialog() {
         row('set-bw', t('home.bandwidth'), bw),
         row('set-confirm', t('set.confirmLeave'), confirm),
         row('set-fps', t('set.fps'), fps),
+        row('set-hd', t('set.presHd'), fullMotion),
         row('set-contrast', t('set.contrast'), contrast),
         row('set-lang', t('set.lang'), language),
         h('p', { class: 'muted small' }, t('set.note')),
+        h('div', { class: 'field set-logs' }, h('button', { type: 'button', class: 'btn btn-secondary', 'data-logs': '', onclick: downloadLogs }, t('set.logs')), h('p', { class: 'muted small' }, t('set.logs.hint'))),
     ], {
         closeLabel: t('dialog.cancel'),
         actions: [h('button', { type: 'submit', class: 'btn btn-primary' }, t('set.save'))],
@@ -49,6 +55,7 @@ export function settingsDialog() {
             prefs.set('confirmLeave', confirm.checked);
             prefs.set('shareFps', fps.value);
             prefs.set('highContrast', contrast.checked);
+            prefs.set('presFullMotion', fullMotion.checked);
             const langChanged = (prefs.get('lang', '') || '') !== language.value;
             prefs.set('lang', language.value);
             applyContrast();

@@ -1,11 +1,14 @@
 // Shared UI pieces: the ARIA live region + toasts, confirm and generic dialogs, and the
-// preferences store (localStorage, `plenum.<key>`).
+// preferences store (localStorage, `plenum.<key>`; a branding package's defaults below it).
 
 import { t } from './i18n.js';
 import { h } from './dom.js';
 
+/** Defaults that win over the built-in ones but not over the user's choice (branding.js). */
+export const prefDefaults = {};
+
 export const prefs = {
-    get(k, d) { try { return localStorage.getItem(`plenum.${k}`) ?? d; } catch { return d; } },
+    get(k, d) { try { return localStorage.getItem(`plenum.${k}`) ?? prefDefaults[k] ?? d; } catch { return prefDefaults[k] ?? d; } },
     set(k, v) { try { localStorage.setItem(`plenum.${k}`, String(v)); } catch { /* private mode */ } },
     bool(k, d) { const v = prefs.get(k, null); return v == null ? d : v === 'true'; },
 };

@@ -19,7 +19,7 @@ import { CHROMIUM, CHROMIUM_ARGS, REPO, sleep } from './media.js';
 export const WEBAPP_DIR = path.join(REPO, 'webapp-static');
 export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'";
 
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon' };
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.pdf': 'application/pdf', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon' };
 
 /** `/webapp/<path>` → a file in webapp-static (index.html for the app's own routes). */
 function staticFile(pathname) {
@@ -168,4 +168,11 @@ export function compositeState(page, selector = 'video.composite') {
         const q = v.getVideoPlaybackQuality?.();
         return { width: v.videoWidth, height: v.videoHeight, frames: q?.totalVideoFrames ?? 0, time: v.currentTime, paused: v.paused, visible: !!v.offsetParent };
     }, selector);
+}
+
+/** The end of a web app test file: browsers closed, node stopped, its log kept with the artifacts. */
+export async function closeRun(h, node) {
+    await h?.close();
+    await node?.stop();
+    if (h && node) fs.copyFileSync(node.logPath, path.join(h.artifacts, 'node.log'));
 }

@@ -20,12 +20,13 @@
 // measurements.json (every verdict: one line per sample and the final sample; getStats
 // of every call before leaving), api-traffic.json (with the SDP of calls/update/ack),
 // console.log, state-*.json (page state and SDK log), peer-*.json (final SDP), node.log.
-import { describe, test, before, after } from 'node:test';
+import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startNode } from '../../conformance/lib/node.js';
 import { createHarness, videoLive, audioVerdict } from '../lib/media.js';
+import { stepper } from '../lib/steps.js';
 
 const ALIAS = 'meet.open';
 const T = 60000; // generous: 2 loaded cores run the node, 4 encoders and 4 decoders
@@ -89,17 +90,9 @@ async function join(p) {
 
 describe('media through the node: mixed audio, composited video, name tile, presentation (SDK in chromium)', () => {
     // the steps build on each other: after a failure the rest are skipped, not piled on
-    let broken = null;
-    const step = (name, fn) => test(name, async (t) => {
-        if (broken) { t.skip(`skipped: earlier step failed (${broken})`); return; }
-        try {
-            await fn(t);
-        } catch (e) {
-            broken = name;
-            await h.shot('failed');
-            for (const p of Object.keys(h.pages)) h.note(`peer stats of ${p} after failure`, await h.call(p, 'peerStats', { sdp: true }).catch((x) => String(x)));
-            throw e;
-        }
+    const step = stepper(async () => {
+        await h.shot('failed');
+        for (const p of Object.keys(h.pages)) h.note(`peer stats of ${p} after failure`, await h.call(p, 'peerStats', { sdp: true }).catch((x) => String(x)));
     });
     const baseline = {};
 

@@ -17,12 +17,12 @@
 //   6. Links: oldest /webapp/?conference=&name=&join=1&audioonly=1; /webapp/conference/
 //      <alias>?name=; bad bandwidth / callType → a notice on the home screen.
 //   7. Camera denied (getUserMedia rejects NotAllowedError) → #pex171 and a way back.
-import { describe, test, before, after } from 'node:test';
+import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { startNode } from '../../conformance/lib/node.js';
-import { createWebappHarness } from '../lib/webapp.js';
+import { closeRun, createWebappHarness } from '../lib/webapp.js';
+import { stepper } from '../lib/steps.js';
 
 const T = 60000;
 
@@ -34,11 +34,7 @@ before(async () => {
     h = await createWebappHarness({ name: 'webapp-host', node });
 });
 
-after(async () => {
-    await h?.close();
-    await node?.stop();
-    if (h && node) fs.copyFileSync(node.logPath, path.join(h.artifacts, 'node.log'));
-});
+after(() => closeRun(h, node));
 
 const rosterCount = (p) => h.pages[p].locator('.roster .person:not(.waiting)').count();
 
@@ -65,17 +61,7 @@ async function leave(p) {
 }
 
 describe('web app: waiting room, host controls, commands, links, camera denied (chromium)', () => {
-    let broken = null;
-    const step = (name, fn) => test(name, async (t) => {
-        if (broken) { t.skip(`skipped: earlier step failed (${broken})`); return; }
-        try {
-            await fn(t);
-        } catch (e) {
-            broken = name;
-            await h.shot('failed');
-            throw e;
-        }
-    });
+    const step = stepper(() => h.shot('failed'));
 
     step('Alice and Bob join meet.open; "/" lists the commands; /lock locks (Bob sees it)', async () => {
         await h.open('A');

@@ -7,8 +7,10 @@
 //      two participants and a playing composite (size > 0, frames advancing).
 //   2. Chat both ways; "<b>x</b>" arrives as literal text.
 //   3. Alice (Host) locks through the UI: Bob's page shows the meeting locked; unlocks.
+//   3b. Alice shares her screen: Bob sees it as stills first (the default), then in full
+//       motion after pressing HD; swap; Alice stops.
 //   4. Dora tries meet.pin with a wrong PIN: "Invalid PIN" and #pex101; tries again and
-//      joins as Guest: "Waiting for the Host"; leaves.
+//      joins as Guest: "Waiting for the Host", with the room theme's splash screen; leaves.
 //   4b. Dora calls the Virtual Reception: a wrong extension → its message and #pex117;
 //      extension 1001 → she is in meet.open; leaves.
 //   5. Carol follows /webapp/#/?conference=meet.open&name=Carol: straight into the
@@ -20,12 +22,12 @@
 //
 // Artifacts: <repo>/target/browser-artifacts/webapp/ — a screenshot of each screen,
 // api-traffic.json, console.log, node.log.
-import { describe, test, before, after } from 'node:test';
+import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { startNode } from '../../conformance/lib/node.js';
-import { createWebappHarness, compositeState } from '../lib/webapp.js';
+import { closeRun, createWebappHarness, compositeState } from '../lib/webapp.js';
+import { stepper } from '../lib/steps.js';
 
 const T = 60000; // generous: two loaded cores run the node and three browsers' codecs
 
@@ -37,11 +39,7 @@ before(async () => {
     h = await createWebappHarness({ name: 'webapp', node });
 });
 
-after(async () => {
-    await h?.close();
-    await node?.stop();
-    if (h && node) fs.copyFileSync(node.logPath, path.join(h.artifacts, 'node.log'));
-});
+after(() => closeRun(h, node));
 
 const rosterCount = (p) => h.pages[p].locator('.roster .person:not(.waiting)').count();
 
@@ -82,17 +80,7 @@ async function sendChat(p, text) {
 }
 
 describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', () => {
-    let broken = null;
-    const step = (name, fn) => test(name, async (t) => {
-        if (broken) { t.skip(`skipped: earlier step failed (${broken})`); return; }
-        try {
-            await fn(t);
-        } catch (e) {
-            broken = name;
-            await h.shot('failed');
-            throw e;
-        }
-    });
+    const step = stepper(() => h.shot('failed'));
 
     step('Alice and Bob join meet.open from /webapp/home and see each other in a playing composite', async () => {
         const a = await h.open('A');
@@ -145,6 +133,15 @@ describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', 
         const b = h.pages.B;
         await a.getByRole('button', { name: 'Share screen' }).click();
         await a.getByRole('button', { name: 'Stop sharing' }).waitFor({ timeout: T });
+        // stills by default (behavior.md §5): JPEG snapshots announced by presentation_frame
+        await h.until('B: a presentation still is shown', () => b.evaluate(() => {
+            const img = document.querySelector('.pres-box img.presentation-still');
+            return img && { visible: !!img.offsetParent, width: img.naturalWidth, src: img.getAttribute('src') || '' };
+        }), (s) => (s && s.visible && s.width > 0 && /presentation(_high)?\.jpeg\?id=/.test(s.src)) || JSON.stringify(s), { timeout: T });
+        assert.ok(!(await b.locator('video.presentation').isVisible()), 'no presentation video in stills mode');
+        await h.shot('presentation-still', 'B');
+        // HD: full-motion video on the slides line
+        await b.locator('.pres-controls [data-pres="hd"]').click();
         await h.until('B: presentation frames arrive', () => compositeState(b, 'video.presentation'), (s) => {
             if (!s) return 'no presentation element';
             return (s.visible && s.width > 0 && s.frames > 3) || `visible ${s.visible}, ${s.width}x${s.height}, frames ${s.frames}`;
@@ -196,6 +193,12 @@ describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', 
         await d.getByLabel('PIN', { exact: true }).waitFor({ timeout: T });
         await d.getByRole('button', { name: 'Join as Guest' }).click();
         await d.getByRole('heading', { name: 'Waiting for the Host' }).waitFor({ timeout: T });
+        // meet.pin has a room theme (config/themes/example): its waiting-for-the-host screen
+        await h.until('D: the room theme\'s splash screen shows', () => d.evaluate(() => {
+            const el = document.querySelector('.theme-screen[data-theme-screen="direct_media_waiting_for_host"]');
+            const img = el?.querySelector('img.theme-bg');
+            return el && { text: el.textContent, image: img?.naturalWidth || 0, color: getComputedStyle(el.querySelector('.theme-text')).color };
+        }), (v) => (v && /Waiting for the host/.test(v.text) && v.image > 0 && v.color === 'rgb(255, 255, 255)') || JSON.stringify(v), { timeout: T });
         await h.shot('waiting-for-host', 'D');
         await d.getByRole('button', { name: 'Leave' }).click();
         await d.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
@@ -312,7 +315,7 @@ describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', 
         await waitMeeting('P');
         await h.until('P: 3 participants', () => rosterCount('P'), (n) => n === 3 || `${n} participants`, { timeout: T });
         // narrow screens start with the panel closed; the toolbar opens it below the video
-        await p.getByRole('button', { name: 'Participants and chat' }).click();
+        await p.getByRole('button', { name: 'People and chat' }).click();
         await p.locator('.panel').waitFor({ timeout: T });
         const [stage, panel] = await Promise.all([p.locator('.stage').boundingBox(), p.locator('.panel').boundingBox()]);
         assert.ok(panel.y >= stage.y + stage.height - 1, `panel (y ${panel.y}) below the stage (bottom ${stage.y + stage.height})`);
