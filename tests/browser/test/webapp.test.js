@@ -5,6 +5,7 @@
 //
 //   1. Alice and Bob join meet.open from /webapp/home by typing their names: both see
 //      two participants and a playing composite (size > 0, frames advancing).
+//   1b. Bob hears Alice (the stage's audio carries sound), silence while she is muted.
 //   2. Chat both ways; "<b>x</b>" arrives as literal text.
 //   3. Alice (Host) locks through the UI: Bob's page shows the meeting locked; unlocks.
 //   3b. Alice shares her screen: Bob sees it as stills first (the default), then in full
@@ -66,6 +67,32 @@ async function compositePlays(p) {
     return first;
 }
 
+/**
+ * The loudest sample (0…1) of what page `page` plays from the meeting (the stage's
+ * <audio> stream) over `ms`; -1 while there is no stream yet.
+ */
+function incomingAudioPeak(page, ms = 1500) {
+    return page.evaluate(async (ms) => {
+        const stream = document.querySelector('.stage audio')?.srcObject;
+        if (!stream?.getAudioTracks().length) return -1;
+        window.peakCtx ??= new AudioContext();
+        await window.peakCtx.resume();
+        const src = window.peakCtx.createMediaStreamSource(stream);
+        const an = window.peakCtx.createAnalyser();
+        an.fftSize = 2048;
+        src.connect(an);
+        const buf = new Float32Array(an.fftSize);
+        let peak = 0;
+        for (const end = performance.now() + ms; performance.now() < end;) {
+            an.getFloatTimeDomainData(buf);
+            for (const v of buf) peak = Math.max(peak, Math.abs(v));
+            await new Promise((r) => setTimeout(r, 40));
+        }
+        src.disconnect();
+        return peak;
+    }, ms);
+}
+
 async function openChat(p) {
     const page = h.pages[p];
     const tab = page.getByRole('tab', { name: /Chat/ });
@@ -102,6 +129,15 @@ describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', 
         // the name is remembered for next time
         assert.equal(await h.pages.A.evaluate(() => localStorage.getItem('plenum.name')), 'Alice');
         await h.shot('meeting');
+    });
+
+    step('Bob hears Alice: sound while she talks, silence while she is muted', async () => {
+        const hears = (what, check) => h.until(what, () => incomingAudioPeak(h.pages.B), check, { timeout: T });
+        await hears('B hears Alice', (p) => p > 0.02 || `peak ${p}`);
+        await h.pages.A.locator('.tb-mic').click();
+        await hears('B hears silence while Alice is muted', (p) => (p >= 0 && p < 0.005) || `peak ${p}`);
+        await h.pages.A.locator('.tb-mic').click();
+        await hears('B hears Alice again', (p) => p > 0.02 || `peak ${p}`);
     });
 
     step('chat: A → B and B → A; markup arrives as literal text', async () => {
