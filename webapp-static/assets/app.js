@@ -682,7 +682,13 @@ function renderMeeting(s) {
     const setHand = (up) => client.participantAction(st.me, up ? 'buzz' : 'clearbuzz');
     const local = { micMuted: !!params.muteMic, camMuted: !!params.muteCam };
     const setBtn = (btn, iconName, label, { pressed, off, hidden, disabled, short } = {}) => {
-        fill(btn, icon(iconName), h('span', { class: 'tb-label', 'aria-hidden': 'true' }, short || label));
+        // rebuild the content only when it changes: replacing the node under the pointer
+        // between mousedown and mouseup would swallow the click
+        const look = `${iconName}\n${short || label}`;
+        if (btn.dataset.look !== look) {
+            btn.dataset.look = look;
+            fill(btn, icon(iconName), h('span', { class: 'tb-label', 'aria-hidden': 'true' }, short || label));
+        }
         btn.setAttribute('aria-label', label);
         btn.title = label;
         if (pressed != null) btn.setAttribute('aria-pressed', String(pressed));
@@ -710,6 +716,7 @@ function renderMeeting(s) {
         setBtn(panelBtn, 'people', t('tb.panel'), { pressed: ui.panelOpen, short: t('tb.panel.short') });
         panelBtn.setAttribute('aria-expanded', String(ui.panelOpen));
         panelBtn.setAttribute('aria-controls', 'side-panel');
+        for (const old of panelBtn.querySelectorAll('.tb-badge')) old.remove();
         const badge = ui.unread && !(ui.panelOpen && ui.tab === 'chat') ? h('span', { class: 'tb-badge', 'aria-label': `${ui.unread} ${t('panel.chat')}` }, String(ui.unread)) : null;
         if (badge) panelBtn.append(badge);
         const handUp = st.participants.get(st.me)?.buzz_time > 0;
@@ -898,7 +905,11 @@ function renderMeeting(s) {
                 if (ui.filter === 'handraised') return (a.buzz_time || 0) - (b.buzz_time || 0);
                 return wa - wb || (a.start_time || 0) - (b.start_time || 0);
             });
-        fill(roster, list.length ? list.map((p) => rosterItem(p, talking.has(p.uuid))) : h('li', { class: 'muted pad' }, t('filter.none')));
+        const items = list.length ? list.map((p) => cachedRosterItem(p, talking.has(p.uuid))) : [h('li', { class: 'muted pad' }, t('filter.none'))];
+        // touch the DOM only where something changed: a row rebuilt under the pointer
+        // would swallow the click on its buttons
+        for (const id of rosterRows.keys()) if (!st.participants.has(id)) rosterRows.delete(id);
+        if (items.length !== roster.children.length || items.some((li, i) => roster.children[i] !== li)) roster.replaceChildren(...items);
         filterChip.classList.toggle('hidden', !ui.filter);
         fill(filterChip, ui.filter ? [h('span', {}, t('filter.active', { f: ui.filter })), h('button', { type: 'button', class: 'icon-btn', 'aria-label': t('filter.clear'), title: t('filter.clear'), onclick: () => { ui.filter = null; paintRoster(); } }, icon('cross'))] : null);
         paintHostBar();
@@ -906,6 +917,17 @@ function renderMeeting(s) {
         fillChatTo();
         const n = all.filter((p) => p.service_type !== 'waiting_room').length;
         countBadge.textContent = t('meeting.participants', { n });
+    }
+
+    /** uuid → {sig, li}: a row is rebuilt only when what it shows changed. */
+    const rosterRows = new Map();
+    function cachedRosterItem(p, isSpeaking) {
+        const sig = JSON.stringify([p, isSpeaking, ui.openActions === p.uuid, client.isHost, st.chatEnabled]);
+        const row = rosterRows.get(p.uuid);
+        if (row?.sig === sig) return row.li;
+        const li = rosterItem(p, isSpeaking);
+        rosterRows.set(p.uuid, { sig, li });
+        return li;
     }
 
     function rosterItem(p, isSpeaking) {
@@ -949,6 +971,11 @@ function renderMeeting(s) {
     }
 
     function paintHostBar() {
+        // rebuilt only when what it shows changed (see the roster rows)
+        const hands = [...st.participants.values()].some((p) => p.buzz_time > 0);
+        const sig = JSON.stringify([client.isHost, st.conference, st.layout?.overlay_text_enabled, hands]);
+        if (hostBar.dataset.sig === sig) return;
+        hostBar.dataset.sig = sig;
         hostBar.classList.remove('hidden');
         hostBar.setAttribute('aria-label', client.isHost ? t('host.controls') : t('hostpin.group'));
         if (!client.isHost) {

@@ -80,7 +80,8 @@ export async function createWebappHarness({ name, node }) {
             // a fake screen for getDisplayMedia: a magenta canvas with a moving white bar
             await context.addInitScript(() => {
                 if (!navigator.mediaDevices) return;
-                navigator.mediaDevices.getDisplayMedia = async () => {
+                navigator.mediaDevices.getDisplayMedia = async (constraints) => {
+                    window.lastDisplayMediaConstraints = constraints;
                     const c = document.createElement('canvas');
                     c.width = 1280;
                     c.height = 720;

@@ -5,14 +5,14 @@
 //   2. Start media later: Bob joins meet.open audio only and presses "Start video"; Carol
 //      joins for presentation and control only and presses "Start audio". Alice's roster
 //      follows (audio-only / control-only labels go), Bob's composite plays.
-//   3. Presentation view: Alice shares her screen; Bob switches to full motion (HD) and
+//   3. Presentation view: Alice shares her screen at the 5 fps set in her settings; Bob switches to full motion (HD) and
 //      opens the presentation in a separate window (Shift+P): the window plays it and the
 //      stage says where it is; closing the window brings it back to the stage.
 //   4. Settings and stats: the full-motion default is saved; the media stats overlay
 //      shows codecs.
 //   5. Host PIN later: Gus joins meet.pin as Guest (Hana is Host); a wrong Host PIN is
 //      "not accepted"; 1234 on the keypad makes him Host (badge, host controls, and
-//      Hana's roster).
+//      Hana's roster); Hana makes him a Guest again from the roster.
 //   6. The node shuts down: Gus's meeting ends with "Signaling node disconnected"
 //      (#pex129) and a way home; joining again says the node is unreachable (#pex118).
 //
@@ -89,7 +89,12 @@ describe('web app: speaker test, start media later, presentation window, setting
     step('Bob watches the presentation in full motion in a separate window (Shift+P) and brings it back', async () => {
         const a = h.pages.A;
         const b = h.pages.B;
+        // screen-share frame rate from the settings (default 2 fps): 5
+        await a.getByRole('button', { name: 'Settings' }).click();
+        await a.getByLabel('Screen sharing frame rate').selectOption('5');
+        await a.getByRole('button', { name: 'Save' }).click();
         await a.getByRole('button', { name: 'Share screen' }).click();
+        assert.deepEqual(await a.evaluate(() => window.lastDisplayMediaConstraints?.video?.frameRate), { ideal: 5, max: 5 });
         await a.getByRole('button', { name: 'Stop sharing' }).waitFor({ timeout: T });
         await b.locator('.pres-box').waitFor({ state: 'visible', timeout: T });
         await b.locator('.pres-controls [data-pres="hd"]').click();
@@ -148,6 +153,12 @@ describe('web app: speaker test, start media later, presentation window, setting
         const dtmf = h.traffic.filter((x) => x.page === 'G' && /\/participants\/[^/]+\/dtmf$/.test(x.path));
         assert.equal(dtmf.length, 2, 'two DTMF posts');
         await h.shot('guest-became-host', 'G');
+        // and back: Hana makes him a Guest again from the roster's actions
+        await hana.locator('.roster .person', { hasText: 'Gus' }).locator('[data-actions]').click();
+        await hana.locator('[data-act="make-guest"]').click();
+        await h.until('G: a Guest again', () => g.locator('.badge-role').textContent(), (v) => v === 'Guest' || `badge=${v}`, { timeout: T });
+        await g.locator('[data-guest="hostpin"]').waitFor({ timeout: T });
+        assert.equal(await g.locator('[data-host="lock"]').count(), 0, 'host controls gone');
     });
 
     step('the node shuts down: the meeting ends with "Signaling node disconnected" (#pex129); joining says unreachable (#pex118)', async () => {
