@@ -85,11 +85,12 @@ async function collect(client, last) {
         const bytes = rx ? r.bytesReceived : r.bytesSent;
         const prev = last.get(r.id);
         last.set(r.id, { bytes, at: now });
-        const kbps = prev && now > prev.at ? Math.round(((bytes - prev.bytes) * 8) / (now - prev.at)) : 0;
+        // a rate needs two samples: none ("–") on the first look
+        const kbps = prev && now > prev.at ? Math.round(((bytes - prev.bytes) * 8) / (now - prev.at)) : null;
         const o = (out[stream] ||= {});
         const side = rx ? 'rx' : 'tx';
         o[`${side}_codec`] = codecs.get(r.codecId) || o[`${side}_codec`] || '';
-        o[`${side}_bitrate`] = (o[`${side}_bitrate`] || 0) + kbps;
+        if (kbps != null) o[`${side}_bitrate`] = (o[`${side}_bitrate`] || 0) + kbps;
         if (rx) {
             o.rx_packets_received = (o.rx_packets_received || 0) + (r.packetsReceived || 0);
             o.rx_packets_lost = (o.rx_packets_lost || 0) + Math.max(0, r.packetsLost || 0);

@@ -124,6 +124,8 @@ describe('web app: speaker test, start media later, presentation window, setting
         assert.equal(await b.evaluate(() => localStorage.getItem('plenum.presFullMotion')), 'true');
         await b.getByRole('button', { name: 'Media stats' }).click();
         await h.until('B: stats show codecs', () => b.locator('dialog[open]').textContent().catch(() => ''), (v) => (/opus/i.test(v) && /VP8/i.test(v)) || `stats=${(v || '').slice(0, 200)}`, { timeout: T });
+        // bitrates need two samples; then they show what arrives
+        await h.until('B: stats show a received bitrate', () => b.locator('dialog[open] .stats-table').textContent().catch(() => ''), (v) => /Bitrate[1-9]\d* kbps/.test(v) || `stats=${(v || '').slice(0, 200)}`, { timeout: T });
         await h.shot('media-stats', 'B');
         await b.keyboard.press('Escape');
         await b.locator('dialog[open]').waitFor({ state: 'detached', timeout: T });
