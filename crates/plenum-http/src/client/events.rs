@@ -114,30 +114,32 @@ impl Viewer {
         })
     }
 
-    /// Tracks what the viewer's later events depend on; returns what its own changes
-    /// add, in this order: the `layout` event when a role change changes what this
-    /// viewer sees, then `splash_screen` when it starts or stops waiting for a Host.
-    pub(crate) fn observe(&mut self, event: &Event) -> Vec<SseEvent> {
-        let mut out = Vec::new();
+    /// Tracks what the viewer's later events depend on; hands `emit` what its own
+    /// changes add, in this order: the `layout` event when a role change changes what
+    /// this viewer sees, then `splash_screen` when it starts or stops waiting for a
+    /// Host. (A callback, not a returned list: this runs for every stream on every
+    /// event, and nearly always adds nothing.)
+    pub(crate) fn observe(&mut self, event: &Event, mut emit: impl FnMut(SseEvent)) {
         match event {
             Event::ParticipantUpdated(p) if p.id == self.id => {
                 if p.role != self.role {
                     let before = self.view();
                     self.role = p.role;
                     if self.view() != before {
-                        out.push(self.layout_event(&self.layout));
+                        emit(self.layout_event(&self.layout));
                     }
                 }
                 let waiting = waits_for_host(p);
                 if waiting != self.waiting_for_host {
                     self.waiting_for_host = waiting;
-                    out.extend(self.splash_screen());
+                    if let Some(splash) = self.splash_screen() {
+                        emit(splash);
+                    }
                 }
             }
             Event::LayoutChanged(layout) => self.layout = layout.clone(),
             _ => {}
         }
-        out
     }
 
     /// The `splash_screen` that puts this viewer's screen in its current state: the
@@ -441,7 +443,7 @@ fn render_for_stream<'a>(
                 .map(Rendered::Own),
         ),
     }
-    out.extend(viewer.observe(event).into_iter().map(Rendered::Own));
+    viewer.observe(event, |e| out.push(Rendered::Own(e)));
 }
 
 /// The state of one open stream.

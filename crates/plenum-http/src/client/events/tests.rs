@@ -106,7 +106,7 @@ fn streamed(viewer: &mut Viewer, events: &[Event], clock: &WallClock) -> Vec<Sse
     let mut out = Vec::new();
     for event in events {
         out.extend(sse_events(viewer, event, clock));
-        out.extend(viewer.observe(event));
+        viewer.observe(event, |e| out.push(e));
     }
     out
 }
@@ -496,7 +496,10 @@ fn a_guest_promoted_in_an_auditorium_is_sent_the_host_view() {
     );
     let mut viewer = room.viewer(guest);
     let events = room.cmd(host, Command::SetRole(guest, Role::Host));
-    let extra: Vec<SseEvent> = events.iter().flat_map(|e| viewer.observe(e)).collect();
+    let mut extra: Vec<SseEvent> = Vec::new();
+    for e in &events {
+        viewer.observe(e, |x| extra.push(x));
+    }
     assert_eq!(names(&extra), ["layout"]);
     assert_eq!(extra[0].data["view"], "1:7");
     assert_eq!(viewer.role, Role::Host);
