@@ -481,6 +481,7 @@ function renderWaiting(s) {
 async function leave(s) {
     if (session !== s) return;
     session = null;
+    s.presView?.dispose();
     await s.client.leave();
     s.stream?.getTracks().forEach((tr) => tr.stop());
     renderHome({ alias: s.params.alias, name: s.params.name });

@@ -43,10 +43,18 @@ export class PresentationView {
             if (!client.state.presentation) this.stillUrl = null;
             this.paint();
         });
-        client.addEventListener('ended', () => this.closeWindow());
-        client.addEventListener('transfer', () => this.closeWindow());
-        addEventListener('pagehide', () => this.closeWindow());
+        // the popup outlives neither the page nor the session
+        this.onPageHide = () => this.closeWindow();
+        addEventListener('pagehide', this.onPageHide);
+        client.addEventListener('ended', () => this.dispose());
+        client.addEventListener('transfer', () => this.dispose());
         this.paint();
+    }
+
+    /** The session is over (ended, transferred or left): no window, no page listener. */
+    dispose() {
+        removeEventListener('pagehide', this.onPageHide);
+        this.closeWindow();
     }
 
     get receiving() { return !!this.client.state.presentation; }

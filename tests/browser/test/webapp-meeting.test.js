@@ -110,8 +110,11 @@ describe('web app: speaker test, start media later, presentation window, setting
         await h.shot('presentation-in-window', 'B');
         await popup.close();
         await h.until('B: presentation back on the stage', () => b.locator('.pres-box').isVisible(), (v) => v === true || 'pres-box hidden', { timeout: T });
+        // open again with the button; it stays open (saying so) when the presentation ends
+        const [again] = await Promise.all([b.waitForEvent('popup', { timeout: T }), b.locator('.pres-controls [data-pres="window"]').click()]);
         await a.getByRole('button', { name: 'Stop sharing' }).click();
-        await h.until('B: presentation gone', () => b.locator('.pres-box').isVisible(), (v) => v === false || 'still shown', { timeout: T });
+        await h.until('popup: says no one presents', () => again.locator('.pres-window-note').textContent(), (v) => /No one is presenting/.test(v || '') || `note=${v}`, { timeout: T });
+        b.presentationWindow = again;
     });
 
     step('settings keep the full-motion default; the media stats overlay shows codecs', async () => {
@@ -132,7 +135,13 @@ describe('web app: speaker test, start media later, presentation window, setting
     });
 
     step('Gus joins meet.pin as Guest and becomes Host with the Host PIN', async () => {
-        await h.pages.B.close();
+        // Bob leaves: his presentation window closes with the session
+        const b = h.pages.B;
+        await b.getByRole('button', { name: 'Leave' }).click();
+        await b.getByRole('dialog').getByRole('button', { name: 'Leave' }).click();
+        await b.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
+        await h.until('B: the presentation window closed on leaving', () => b.presentationWindow.isClosed(), (v) => v === true || 'still open', { timeout: T });
+        await b.close();
         delete h.pages.B;
         const hana = await h.open('H', '/webapp/#/?conference=meet.pin&name=Hana&pin=1234');
         await hana.locator('.screen.meeting').waitFor({ timeout: T });
