@@ -564,11 +564,9 @@ export class MeetingClient extends EventTarget {
     async restartCall(stream, callType) {
         if (this.ended) return;
         if (this.state.presenting) await this.stopPresenting();
-        const callBase = this.callBase;
         await this.queue.run(async () => {
-            this.pc?.close();
-            this.pc = null;
-            this.callBase = null;
+            const callBase = this.callBase;
+            this.closeCall();
             this.pendingRemoteCandidates = [];
             this.pendingLocalCandidates = [];
             if (callBase) await this.request('POST', `${callBase}/disconnect`).catch(() => {});

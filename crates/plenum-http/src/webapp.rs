@@ -147,8 +147,7 @@ async fn file(
         };
         return asset.respond(&headers, cache);
     }
-    let static_dir = |dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
-    if static_dir("assets") || static_dir("vendor") {
+    if matches!(path.split('/').next(), Some("assets" | "vendor")) {
         return ApiError::NotFound("no such file").into_response();
     }
     index_response(&web, &headers)
