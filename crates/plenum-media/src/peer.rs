@@ -378,7 +378,7 @@ struct OfferedMedia {
     role: Option<MediaKind>,
     /// The offerer's direction (its own view).
     offered: MediaDirection,
-    /// Port 0: the offerer rejected or stopped the line.
+    /// Port 0 without `a=bundle-only`: the offerer rejected or stopped the line.
     rejected: bool,
     /// The offerer's SSRCs on this line (`a=ssrc`), to tell its streams apart on arrival.
     ssrcs: Vec<u32>,
@@ -414,6 +414,10 @@ impl Offer {
             ssrcs: Vec<u32>,
             ufrag: Option<String>,
             pwd: Option<String>,
+            /// `a=bundle-only` (RFC 8843 §6): port 0 then means "in the BUNDLE transport",
+            /// not "rejected". Firefox marks every line but the first so under the SDK's
+            /// `max-bundle` policy.
+            bundle_only: bool,
         }
         let mut session = Section::default();
         let mut sections: Vec<Section> = Vec::new();
@@ -456,6 +460,7 @@ impl Offer {
                 "ice-ufrag" => current.ufrag = Some(value.to_owned()),
                 "ice-pwd" => current.pwd = Some(value.to_owned()),
                 "mid" => current.mid = Some(value.to_owned()),
+                "bundle-only" => current.bundle_only = true,
                 "content" => current.content = Some(value.to_owned()),
                 "sendrecv" => current.direction = Some(MediaDirection::SendRecv),
                 "sendonly" => current.direction = Some(MediaDirection::SendOnly),
@@ -496,7 +501,7 @@ impl Offer {
         let mut taken = HashSet::new();
         let mut media = Vec::with_capacity(sections.len());
         for (i, s) in sections.into_iter().enumerate() {
-            let rejected = s.port == 0;
+            let rejected = s.port == 0 && !s.bundle_only;
             let mid = s.mid.unwrap_or_default();
             let av = matches!(s.media.as_str(), "audio" | "video");
             if av && mid.is_empty() {

@@ -1,5 +1,5 @@
 // Node-side helpers for the media tests (test/media*.test.js): bundles page/media-app.js,
-// launches one headless Debian chromium, opens one browser context (own window) per
+// launches one headless Debian chromium (or Firefox ESR, lib/firefox.js), opens one browser context (own window) per
 // participant, serves the page either from the node's own origin (Playwright request
 // interception, as lib/scenario.js does) or from a throw-away local HTTP server, polls
 // page measurements, and writes artifacts (screenshots, measurements, console, API
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
+import { launchFirefox } from './firefox.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '../../..');
@@ -40,7 +41,7 @@ async function bundle() {
         bundle: true,
         format: 'iife',
         platform: 'browser',
-        target: 'chrome120',
+        target: ['chrome120', 'firefox128'],
         write: false,
         logLevel: 'warning',
         define: { 'process.env.NODE_ENV': '"production"' },
@@ -55,12 +56,14 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {string} opts.name        artifacts sub-directory
  * @param {string} [opts.nodeUrl]   serve the page from this origin (request interception);
  *                                  otherwise from a local HTTP server
+ * @param {'chromium'|'firefox'|((p: string) => 'chromium'|'firefox')} [opts.browser]
+ *                                  which browser each participant uses (default chromium)
  */
-export async function createHarness({ name, nodeUrl }) {
+export async function createHarness({ name, nodeUrl, browser: pick = 'chromium' }) {
     const artifacts = path.join(REPO, 'target/browser-artifacts', name);
     fs.rmSync(artifacts, { recursive: true, force: true });
     fs.mkdirSync(artifacts, { recursive: true });
-    assert.ok(fs.existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+    const browserOf = typeof pick === 'function' ? pick : () => pick;
 
     const files = {
         '/__harness__/media.html': ['text/html', fs.readFileSync(path.join(here, '../page/media.html'))],
@@ -78,7 +81,18 @@ export async function createHarness({ name, nodeUrl }) {
         origin = `http://127.0.0.1:${server.address().port}`;
     }
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const browsers = {};
+    /** One browser of each kind, launched when a participant first needs it. */
+    const browserFor = async (kind) => {
+        if (!browsers[kind]) {
+            if (kind === 'firefox') browsers[kind] = launchFirefox();
+            else {
+                assert.ok(fs.existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+                browsers[kind] = chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+            }
+        }
+        return browsers[kind];
+    };
     const pages = {};
     const contexts = [];
     const consoleLog = [];
@@ -98,6 +112,7 @@ export async function createHarness({ name, nodeUrl }) {
 
         /** A new context (own window, own storage) and page for participant `pname`. */
         async open(pname) {
+            const browser = await browserFor(browserOf(pname));
             const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 640 } });
             contexts.push(context);
             if (nodeUrl) {
@@ -117,7 +132,7 @@ export async function createHarness({ name, nodeUrl }) {
                 const entry = { t: stamp(), page: pname, method: req.method(), path: u.pathname + u.search.replace(/token=[^&]*/, 'token=…'), status: res.status() };
                 // calls / update / ack carry SDP: keep both sides as evidence
                 if (/\/(calls|update|ack|take_floor|release_floor|transform_layout)$/.test(u.pathname) || res.status() >= 400) {
-                    entry.request = safeJson(req.postData());
+                    entry.request = safeJson(postData(req));
                     entry.response = await res.text().then(safeJson).catch(() => null);
                 }
                 traffic.push(entry);
@@ -199,7 +214,7 @@ export async function createHarness({ name, nodeUrl }) {
             }
             for (const [k, v] of Object.entries(extra)) fs.writeFileSync(path.join(artifacts, k), typeof v === 'string' ? v : JSON.stringify(v, null, 1));
             for (const c of contexts) await c.close().catch(() => {});
-            await browser.close().catch(() => {});
+            for (const b of Object.values(browsers)) await (await b).close().catch(() => {});
             server?.close();
         },
     };
@@ -215,6 +230,11 @@ function brief(m) {
         return ` [${v.width}x${v.height} frames ${v.frames}${v.trackMuted ? ' muted' : ''}: ${pct}]`;
     }
     return '';
+}
+
+/** A request's body; null where the driver cannot read it (puppeteer's BiDi Firefox). */
+function postData(req) {
+    try { return req.postData() ?? null; } catch { return null; }
 }
 
 function safeJson(text) {

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { launchFirefox } from './firefox.js';
 import { CHROMIUM, CHROMIUM_ARGS, REPO, sleep } from './media.js';
 
 export const WEBAPP_DIR = path.join(REPO, 'webapp-static');
@@ -44,13 +45,35 @@ async function nodeServesWebapp(nodeUrl, ca) {
     return !!body && body.includes('id="app"') && body.includes('/webapp/assets/app.js');
 }
 
-export async function createWebappHarness({ name, node }) {
+/**
+ * `browser`: 'chromium' (default) or 'firefox' for every participant, or a function of
+ * the participant's name. Firefox pages (lib/firefox.js) have no Playwright locators.
+ * `cameras`: how many fake cameras chromium offers (its default is one; its fake
+ * microphones and speakers are always three each: "default" and two more). Of its fake
+ * cameras, `fake_device_1` delivers 16-bit depth frames that WebRTC does not encode
+ * (a call sending it sends no frames); `fake_device_0` (I420) and `fake_device_2`
+ * (MJPEG) are ordinary cameras.
+ */
+export async function createWebappHarness({ name, node, browser: pick = 'chromium', cameras = 1 }) {
     const artifacts = path.join(REPO, 'target/browser-artifacts', name);
     fs.rmSync(artifacts, { recursive: true, force: true });
     fs.mkdirSync(artifacts, { recursive: true });
-    assert.ok(fs.existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`);
     const served = await nodeServesWebapp(node.url, node.ca);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const browserOf = typeof pick === 'function' ? pick : () => pick;
+    const browsers = {};
+    /** One browser of each kind, launched when a participant first needs it. */
+    const browserFor = (kind) => {
+        if (!browsers[kind]) {
+            if (kind === 'firefox') browsers[kind] = launchFirefox();
+            else {
+                assert.ok(fs.existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`);
+                // a repeated switch counts once, the last one: this one names the camera count
+                const args = cameras > 1 ? [...CHROMIUM_ARGS, `--use-fake-device-for-media-stream=device-count=${cameras}`] : CHROMIUM_ARGS;
+                browsers[kind] = chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+            }
+        }
+        return browsers[kind];
+    };
     const pages = {};
     const contexts = [];
     const consoleLog = [`web app served by ${served ? 'the node' : 'request interception (node does not serve /webapp/ yet)'}`];
@@ -66,9 +89,15 @@ export async function createWebappHarness({ name, node }) {
         consoleLog,
         servedByNode: served,
 
-        /** A new window for participant `pname`, opened at `urlPath` on the node (`denyMedia`: no camera permission). */
-        async open(pname, urlPath = '/webapp/home', { viewport = { width: 1280, height: 800 }, denyMedia = false } = {}) {
-            const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport, locale: 'en-US' });
+        /**
+         * A new window for participant `pname`, opened at `urlPath` on the node
+         * (`denyMedia`: no camera permission; `permissions`: granted to the page, e.g.
+         * `clipboard-read`; `watchPeers`: every RTCPeerConnection the page makes is kept
+         * in `window.__peers`, for tests to look at its senders and states).
+         */
+        async open(pname, urlPath = '/webapp/home', { viewport = { width: 1280, height: 800 }, denyMedia = false, permissions = [], watchPeers = false } = {}) {
+            const browser = await browserFor(browserOf(pname));
+            const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport, locale: 'en-US', permissions });
             contexts.push(context);
             if (!served) {
                 await context.route(`${node.url}/webapp/**`, (route) => {
@@ -99,6 +128,19 @@ export async function createWebappHarness({ name, node }) {
                     return c.captureStream(10);
                 };
             });
+            if (watchPeers) {
+                await context.addInitScript(() => {
+                    const Native = window.RTCPeerConnection;
+                    if (!Native) return;
+                    window.__peers = [];
+                    window.RTCPeerConnection = class extends Native {
+                        constructor(...args) {
+                            super(...args);
+                            window.__peers.push(this);
+                        }
+                    };
+                });
+            }
             // camera/microphone permission denied: getUserMedia rejects with NotAllowedError
             if (denyMedia) {
                 await context.addInitScript(() => {
@@ -155,7 +197,7 @@ export async function createWebappHarness({ name, node }) {
             fs.writeFileSync(path.join(artifacts, 'api-traffic.json'), JSON.stringify(traffic, null, 1));
             fs.writeFileSync(path.join(artifacts, 'console.log'), consoleLog.join('\n'));
             for (const c of contexts) await c.close().catch(() => {});
-            await browser.close().catch(() => {});
+            for (const b of Object.values(browsers)) await (await b).close().catch(() => {});
         },
     };
     return h;
@@ -167,7 +209,9 @@ export function compositeState(page, selector = 'video.composite') {
         const v = document.querySelector(sel);
         if (!v) return null;
         const q = v.getVideoPlaybackQuality?.();
-        return { width: v.videoWidth, height: v.videoHeight, frames: q?.totalVideoFrames ?? 0, time: v.currentTime, paused: v.paused, visible: !!v.offsetParent };
+        // Firefox counts no playback-quality frames for a MediaStream; it has its own counter
+        const frames = Math.max(q?.totalVideoFrames ?? 0, v.mozPaintedFrames ?? 0);
+        return { width: v.videoWidth, height: v.videoHeight, frames, time: v.currentTime, paused: v.paused, visible: !!v.offsetParent };
     }, selector);
 }
 

@@ -298,6 +298,43 @@ fn chrome_offer_lines_get_their_roles() {
     );
 }
 
+/// The offer Firefox ESR 153 makes under the Pexip SDK's `max-bundle` policy (with the
+/// SDK's `a=content` lines): every line but the first has port 0 and `a=bundle-only`
+/// (RFC 8843), VP8 is payload type 120 with `max-fs`/`max-fr`, RTX, VP9, AV1, RED and
+/// ULPFEC besides, and no H.264.
+const FIREFOX_OFFER: &str = include_str!("firefox_offer.sdp");
+
+#[test]
+fn firefox_bundle_only_lines_are_not_rejected() {
+    let offer = Offer::parse(FIREFOX_OFFER).expect("firefox offer parses");
+    let roles: Vec<_> = offer
+        .media
+        .iter()
+        .map(|m| (m.mid.as_str(), m.role, m.rejected))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("0", Some(MediaKind::Audio), false),
+            ("1", Some(MediaKind::Video), false),
+            ("2", Some(MediaKind::Slides), false),
+        ]
+    );
+    assert_eq!(
+        offer.answer_direction(MediaKind::Video),
+        MediaDirection::SendRecv
+    );
+    assert_eq!(
+        offer.answer_direction(MediaKind::Slides),
+        MediaDirection::Inactive
+    );
+    // Port 0 without `a=bundle-only` is still a rejected line.
+    let stopped = Offer::parse(&FIREFOX_OFFER.replacen("a=bundle-only\r\n", "", 1))
+        .expect("offer with a stopped video line parses");
+    assert_eq!(stopped.line(MediaKind::Video), None);
+    assert!(stopped.media[1].rejected);
+}
+
 /// `offer` must be refused with an error whose text contains `expected`.
 #[track_caller]
 fn check_refused(offer: &str, expected: &str) {
@@ -465,6 +502,39 @@ async fn chrome_offer_is_answered_with_vp8_and_opus() {
         sdp.contains(&format!("127.0.0.1 {port} typ host")),
         "host candidate on {port}: {sdp}"
     );
+    peer.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firefox_offer_is_answered_with_video_both_ways() {
+    let answered = timeout(WAIT, Peer::answer(FIREFOX_OFFER, PeerConfig::new(LOOPBACK)))
+        .await
+        .expect("answer within the time limit")
+        .expect("answer");
+    let sdp = &answered.sdp;
+    let secs = sections(sdp);
+    assert_eq!(secs.len(), 3, "three m-lines answered: {sdp}");
+    let (audio_m, audio) = &secs[0];
+    assert_eq!(audio_m.trim(), "m=audio 9 UDP/TLS/RTP/SAVPF 109", "{sdp}");
+    assert!(audio.contains("a=sendrecv"), "{sdp}");
+    let (video_m, video) = &secs[1];
+    assert!(
+        video_m.starts_with("m=video 9 UDP/TLS/RTP/SAVPF 120"),
+        "main video accepted with Firefox's VP8 payload type: {sdp}"
+    );
+    assert!(video.contains("a=rtpmap:120 VP8/90000"), "{sdp}");
+    assert!(video.contains("a=sendrecv"), "{sdp}");
+    assert!(video.contains("a=content:main"), "{sdp}");
+    for other in ["VP9", "AV1", "rtx", "red", "ulpfec"] {
+        assert!(!video.contains(other), "{other} in answer: {sdp}");
+    }
+    let (_, slides) = &secs[2];
+    assert!(slides.contains("a=inactive"), "{sdp}");
+    assert!(slides.contains("a=content:slides"), "{sdp}");
+
+    let peer = &answered.peer;
+    assert_eq!(peer.direction(MediaKind::Video), MediaDirection::SendRecv);
+    assert_eq!(peer.slides_direction(), MediaDirection::Inactive);
     peer.close().await.expect("close");
 }
 
