@@ -147,6 +147,7 @@ fn meeting(n: usize, layout: Layout, w: u32, h: u32, bandwidth_kbps: u32) -> Mee
         participants: people,
         presenter: None,
         overlay_names: false,
+        loopback: false,
     }));
     let mut m = Meeting {
         room,

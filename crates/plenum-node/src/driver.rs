@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use plenum_core::{
     Actor, CallType, Command, Conference, ConferenceSnapshot, DisconnectReason, Event, JoinError,
     JoinOutcome, JoinRequest, KEYED_PIN_ATTEMPTS, KeyedPin, MediaReport, ParticipantId,
-    ParticipantState, Published, Refusal, ServiceConfig, Waiting,
+    ParticipantState, Published, Refusal, ServiceConfig, ServiceKind, Waiting,
 };
 use plenum_media::engine::{ConferenceMedia, EngineConfig, MediaNotice, RoomView, ViewParticipant};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -501,6 +501,7 @@ pub fn room_view(s: &ConferenceSnapshot) -> RoomView {
             .collect(),
         presenter: s.presenter,
         overlay_names: s.layout.overlay_text_enabled,
+        loopback: s.service.kind == ServiceKind::TestCall,
     }
 }
 

@@ -10,7 +10,11 @@
 //! share one compositor and VP8 encoder (a [`Pipeline`]); presentation receivers share
 //! one encoder per tier. Each encoded frame is one `Bytes`, cloned (a reference count)
 //! per receiver.
+//!
+//! A Test Call ([`RoomView::loopback`]) sends each caller their own voice and picture back
+//! [`LOOPBACK_DELAY_TICKS`] late: encoded as for anyone else, then held in a queue.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -49,6 +53,11 @@ const BITRATE_UPDATE_TICKS: u64 = 50;
 const STILL_TICKS: u64 = 50;
 /// JPEG quality of presentation stills.
 const STILL_QUALITY: u8 = 80;
+/// How late a Test Call plays a caller's own media back (ticks): one second, as Pexip's
+/// test call does, so that speaking and hearing oneself do not overlap.
+pub const LOOPBACK_DELAY_TICKS: u64 = 50;
+/// Encoded frames a loopback queue holds at most (a second of audio, with slack).
+const LOOPBACK_QUEUE: usize = 64;
 
 /// A call's id (`call_uuid`).
 pub type CallId = Uuid;
@@ -311,6 +320,8 @@ struct Member {
     wants_keyframe: bool,
     wants_slides_keyframe: bool,
     dropped: u64,
+    /// Test Call: this caller's own encoded audio, by tick, until it is played back.
+    echo: VecDeque<(u64, Bytes)>,
 }
 
 impl Member {
@@ -392,6 +403,8 @@ struct Pipeline {
     last_used: u64,
     last_bitrate_change: u64,
     frames: u64,
+    /// Test Call: encoded frames, by tick, until they are played back; `None` in a meeting.
+    delayed: Option<VecDeque<(u64, Bytes)>>,
 }
 
 /// The presentation encoder of one tier.
@@ -514,6 +527,7 @@ impl MediaRoom {
             wants_keyframe: false,
             wants_slides_keyframe: false,
             dropped: 0,
+            echo: VecDeque::new(),
         };
         match self.members.iter().position(Option::is_none) {
             Some(free) => self.members[free] = Some(member),
@@ -672,6 +686,11 @@ impl MediaRoom {
             }
         }
 
+        if view.loopback {
+            self.echo_tick(tick);
+            return;
+        }
+
         // Mix: one input per member slot, so a member keeps its mixer slot.
         let mut inputs: Vec<MixInput<'_>> = recycle(std::mem::take(&mut self.mix_inputs));
         for slot in &self.members {
@@ -734,6 +753,46 @@ impl MediaRoom {
             .retain(|(_, _, used)| tick.saturating_sub(*used) < RETIRE_TICKS);
     }
 
+    /// Test Call audio: each caller's own voice (silence while muted or quiet), encoded
+    /// now and played back [`LOOPBACK_DELAY_TICKS`] later. Nobody hears anyone else.
+    fn echo_tick(&mut self, tick: u64) {
+        let view = Arc::clone(&self.view);
+        for m in self.members.iter_mut().flatten() {
+            if !m.streams.audio || !m.connected {
+                m.echo.clear();
+                continue;
+            }
+            let admitted = view.participant(m.participant).is_some_and(|p| p.admitted);
+            if !admitted {
+                continue;
+            }
+            let participant = m.participant;
+            let i = match self
+                .speaker_encoders
+                .iter()
+                .position(|(p, _, _)| *p == participant)
+            {
+                Some(i) => i,
+                None => {
+                    self.speaker_encoders
+                        .push((participant, new_opus_encoder(), tick));
+                    self.speaker_encoders.len() - 1
+                }
+            };
+            let (_, encoder, used) = &mut self.speaker_encoders[i];
+            *used = tick;
+            let own = if m.has_audio { &*m.audio } else { &SILENCE };
+            if let Some(packet) = encode_opus(encoder, own, &mut self.packet) {
+                hold(&mut m.echo, tick, packet);
+            }
+            while let Some(packet) = release(&mut m.echo, tick) {
+                m.send(Outbound::Audio(packet));
+            }
+        }
+        self.speaker_encoders
+            .retain(|(_, _, used)| tick.saturating_sub(*used) < RETIRE_TICKS);
+    }
+
     fn video_tick(&mut self, tick: u64) {
         let view = Arc::clone(&self.view);
         let video_frame = tick / self.config.video_every.max(1);
@@ -755,13 +814,15 @@ impl MediaRoom {
             });
             let index = match found {
                 Some(i) => i,
-                None => match new_pipeline(&self.config, kind, layout, tier, tiles) {
-                    Some(p) => {
-                        self.pipelines.push(p);
-                        self.pipelines.len() - 1
+                None => {
+                    match new_pipeline(&self.config, kind, layout, tier, tiles, view.loopback) {
+                        Some(p) => {
+                            self.pipelines.push(p);
+                            self.pipelines.len() - 1
+                        }
+                        None => continue,
                     }
-                    None => continue,
-                },
+                }
             };
             if m.pipeline != Some(index) || m.wants_keyframe {
                 // A new view, or the receiver lost its decoder state.
@@ -838,13 +899,24 @@ impl MediaRoom {
             match p.encoder.encode(canvas, pts, forced, &mut p.encoded) {
                 Ok(true) => {
                     p.frames += 1;
-                    self.video_out
-                        .push((index, Bytes::copy_from_slice(&p.encoded.data)));
+                    let frame = Bytes::copy_from_slice(&p.encoded.data);
+                    match &mut p.delayed {
+                        Some(queue) => hold(queue, tick, frame),
+                        None => self.video_out.push((index, frame)),
+                    }
                 }
                 Ok(false) => {}
                 Err(error) => tracing::warn!(%error, "composite encode failed"),
             }
             sources.clear();
+        }
+        // Test Call: what was encoded a second ago goes out now.
+        for (index, p) in self.pipelines.iter_mut().enumerate() {
+            if let Some(queue) = &mut p.delayed {
+                while let Some(frame) = release(queue, tick) {
+                    self.video_out.push((index, frame));
+                }
+            }
         }
         self.tile_sources = recycle(sources);
         for (index, frame) in self.video_out.drain(..) {
@@ -1008,6 +1080,24 @@ impl MediaRoom {
     }
 }
 
+/// Queues a Test Call frame encoded at `tick`; the oldest goes if the queue is full.
+fn hold(queue: &mut VecDeque<(u64, Bytes)>, tick: u64, frame: Bytes) {
+    if queue.len() >= LOOPBACK_QUEUE {
+        queue.pop_front();
+    }
+    queue.push_back((tick, frame));
+}
+
+/// The next queued Test Call frame whose delay is over at `tick`.
+fn release(queue: &mut VecDeque<(u64, Bytes)>, tick: u64) -> Option<Bytes> {
+    match queue.front() {
+        Some((at, _)) if tick.saturating_sub(*at) >= LOOPBACK_DELAY_TICKS => {
+            queue.pop_front().map(|(_, frame)| frame)
+        }
+        _ => None,
+    }
+}
+
 fn new_opus_encoder() -> OpusEncoder {
     OpusEncoder::new(OpusConfig::default()).expect("the default Opus configuration is valid")
 }
@@ -1043,6 +1133,10 @@ fn view_of(
             ViewKind::WaitingForAdmission
         };
         return (kind, Layout::OneMain);
+    }
+    if view.loopback {
+        tiles.push(viewer);
+        return (ViewKind::Meeting, Layout::OneMain);
     }
     let layout = if me.host {
         view.host_layout
@@ -1103,6 +1197,7 @@ fn new_pipeline(
     layout: Layout,
     tier: Tier,
     tiles: &[ParticipantId],
+    loopback: bool,
 ) -> Option<Pipeline> {
     let fps = u32::try_from(1000 / (TICK_MS * config.video_every.max(1))).unwrap_or(25);
     let encoder = match Encoder::new(encoder_config(tier, fps, config.keyframe_interval)) {
@@ -1133,6 +1228,7 @@ fn new_pipeline(
         last_used: 0,
         last_bitrate_change: 0,
         frames: 0,
+        delayed: loopback.then(|| VecDeque::with_capacity(LOOPBACK_QUEUE)),
     })
 }
 

@@ -20,6 +20,9 @@ pub struct RoomView {
     pub presenter: Option<ParticipantId>,
     /// Names are burnt into video tiles (the Host's name overlay switch).
     pub overlay_names: bool,
+    /// A Test Call: every participant sees and hears only themself, about a second late,
+    /// to check their camera and microphone.
+    pub loopback: bool,
 }
 
 impl Default for RoomView {
@@ -31,6 +34,7 @@ impl Default for RoomView {
             participants: Vec::new(),
             presenter: None,
             overlay_names: false,
+            loopback: false,
         }
     }
 }

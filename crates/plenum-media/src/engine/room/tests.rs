@@ -225,6 +225,7 @@ fn view(layout: Layout, people: &[ViewParticipant]) -> Arc<RoomView> {
         participants: people.to_vec(),
         presenter: None,
         overlay_names: false,
+        loopback: false,
     })
 }
 
@@ -772,4 +773,67 @@ fn the_name_overlay_labels_video_tiles_when_switched_on() {
         "a label bar along the bottom of B's tile"
     );
     assert!(a.share_of(GREEN) > 0.5, "B's picture is still there");
+}
+
+#[test]
+fn a_test_call_plays_back_the_callers_own_voice_and_picture_a_second_late() {
+    let mut room = room();
+    let mut a = Browser::join(&mut room, 1, AV, 576);
+    let mut view = Arc::unwrap_or_clone(view(Layout::Adaptive, &[participant(1, "A")]));
+    view.loopback = true;
+    room.set_view(Arc::new(view));
+    let mut tick = 0;
+
+    // The first second: A talks and shows red; nothing of it is back yet.
+    run(
+        &mut room,
+        &mut [(&mut a, Some(440.0), Some(RED))],
+        &mut tick,
+        LOOPBACK_DELAY_TICKS - 1,
+    );
+    assert!(
+        a.received_audio.is_empty(),
+        "audio before the delay: {} samples",
+        a.received_audio.len()
+    );
+    assert_eq!(a.pictures, 0, "a picture before the delay");
+
+    // After it: A hears 440 Hz and sees its own red picture, full screen.
+    run(
+        &mut room,
+        &mut [(&mut a, Some(440.0), Some(RED))],
+        &mut tick,
+        100,
+    );
+    assert!(
+        a.received_audio.len() >= 90 * FRAME_SAMPLES,
+        "{} samples",
+        a.received_audio.len()
+    );
+    let (own, other) = (a.heard(440.0, 40), a.heard(880.0, 40));
+    assert!(
+        own > 100.0 * other,
+        "A hears itself: 440 {own:.0} vs 880 {other:.0}"
+    );
+    assert!(a.pictures >= 40, "A got {} pictures", a.pictures);
+    assert!(a.share_of(RED) > 0.9, "A sees itself: {}", a.share_of(RED));
+
+    // A stops talking: a second later the playback goes quiet too (it was a second
+    // behind, not live).
+    run(
+        &mut room,
+        &mut [(&mut a, None, Some(RED))],
+        &mut tick,
+        LOOPBACK_DELAY_TICKS - 5,
+    );
+    assert!(
+        a.heard(440.0, 10) > 100.0 * a.heard(880.0, 10),
+        "still the delayed voice"
+    );
+    run(&mut room, &mut [(&mut a, None, Some(RED))], &mut tick, 30);
+    assert!(
+        a.heard(440.0, 10) < own / 100.0,
+        "silence a second after the voice stopped: {:.0} vs {own:.0}",
+        a.heard(440.0, 10)
+    );
 }
