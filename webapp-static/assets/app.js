@@ -7,7 +7,7 @@ import { MeetingClient, YES } from './client.js';
 import { PexError, MEDIA_UNAVAILABLE, pexCode } from './errors.js';
 import { t, has, lang } from './i18n.js';
 import { h, fill, icon, linkify, initials } from './dom.js';
-import { prefs, announce, confirmDialog } from './ui.js';
+import { prefs, announce, confirmDialog, openDialog } from './ui.js';
 import { parseRoute, cleanAddress } from './routes.js';
 import { hostBarItems, participantActionItems } from './host.js';
 import { runCommand, commandHints, shortcutsDialog, FILTERS, matchesFilter } from './commands.js';
@@ -18,6 +18,7 @@ import { hostPinDialog } from './hostpin.js';
 import { testTone, waitingChime } from './sound.js';
 import { splashScreen } from './theme.js';
 import { loadBranding, brandHome } from './branding.js';
+import { canPickSpeaker, applySpeaker, listDevices, deviceOptions, trackDevice, openTrack } from './devices.js';
 
 const root = document.getElementById('app');
 document.documentElement.lang = lang;
@@ -156,18 +157,11 @@ function renderHome(init = {}) {
     micBtn.addEventListener('click', () => { preview.micOn = !preview.micOn; paintToggles(); });
 
     const fillDevices = async () => {
-        const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+        const devices = await listDevices();
         const cur = preview.stream;
-        const curCam = cur?.getVideoTracks()[0]?.getSettings().deviceId;
-        const curMic = cur?.getAudioTracks()[0]?.getSettings().deviceId;
-        const opts = (kind, current) => {
-            const list = devices.filter((d) => d.kind === kind);
-            if (!list.length) return [h('option', { value: '' }, t('device.none'))];
-            return list.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${t('device.default')} ${i + 1}`));
-        };
-        fill(camSel, opts('videoinput', curCam));
-        fill(micSel, opts('audioinput', curMic));
-        if (canPickSpeaker) fill(spkSel, opts('audiooutput', prefs.get('speaker', '')));
+        fill(camSel, deviceOptions(devices, 'videoinput', trackDevice(cur?.getVideoTracks()[0])));
+        fill(micSel, deviceOptions(devices, 'audioinput', trackDevice(cur?.getAudioTracks()[0])));
+        if (canPickSpeaker) fill(spkSel, deviceOptions(devices, 'audiooutput', prefs.get('speaker', '')));
     };
     // the devices picked last time are tried first (ideal, not exact: they may be gone)
     const restart = async ({ remembered = false } = {}) => {
@@ -494,11 +488,32 @@ function displayName(p) {
     return p?.display_name || String(p?.uri || '').replace(/^sip:/, '') || '?';
 }
 
-/** Output device chosen on the home screen (setSinkId where the browser has it). */
-const canPickSpeaker = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
-function applySpeaker(el) {
-    const id = prefs.get('speaker', '');
-    if (canPickSpeaker && id) el.setSinkId(id).catch((e) => console.warn('[plenum] setSinkId failed', e?.name));
+/** The meeting's link as the node serves it (`/webapp/conference/<alias>`), never with a PIN. */
+function meetingLink(alias) {
+    return `${location.origin}/webapp/conference/${encodeURIComponent(alias)}`;
+}
+
+/**
+ * "Copy meeting link": to the clipboard with a toast; where the clipboard API is missing
+ * or refused, a dialog with the link selected for the user to copy.
+ */
+async function copyMeetingLink(alias) {
+    const link = meetingLink(alias);
+    try {
+        if (!navigator.clipboard?.writeText) throw new DOMException('no clipboard API', 'NotSupportedError');
+        await navigator.clipboard.writeText(link);
+        announce(t('link.copied'));
+    } catch (e) {
+        console.info('[plenum] clipboard not available:', e?.name);
+        const input = h('input', { id: 'meeting-link', class: 'link-input', type: 'text', readOnly: true, value: link, spellcheck: false, autocomplete: 'off' });
+        input.addEventListener('copy', () => announce(t('link.copied')));
+        openDialog(t('link.dialog.title'), [
+            h('p', { class: 'muted' }, t('link.dialog.text')),
+            h('div', { class: 'field' }, h('label', { for: 'meeting-link' }, t('link.dialog.label')), input),
+        ], { cls: 'link-dialog' });
+        input.focus();
+        input.select();
+    }
 }
 
 /**
@@ -509,7 +524,7 @@ function applySpeaker(el) {
 function incomingControls(audioEl, video, box) {
     const vol = +prefs.get('volume', 1);
     audioEl.volume = Number.isFinite(vol) ? Math.min(1, Math.max(0, vol)) : 1;
-    applySpeaker(audioEl);
+    applySpeaker(audioEl).catch(() => {});
     const slider = h('input', { type: 'range', class: 'volume-slider', min: 0, max: 100, step: 5, value: Math.round(audioEl.volume * 100), 'aria-label': t('media.volume') });
     const muteBtn = h('button', { type: 'button', class: 'media-btn', 'data-media': 'mute' });
     const paint = () => {
@@ -657,10 +672,12 @@ function renderMeeting(s) {
     const lockBadge = h('span', { class: 'badge' });
     const countBadge = h('span', { class: 'badge badge-count' });
     const roleBadge = h('span', { class: 'badge badge-role' });
+    const linkBtn = h('button', { type: 'button', class: 'btn btn-ghost btn-small copy-link', 'aria-label': t('link.copy'), title: t('link.copy'), onclick: () => copyMeetingLink(params.alias) },
+        icon('link'), h('span', { class: 'copy-link-label' }, t('link.copy')));
     const topbar = h('header', { class: 'topbar' },
         h('span', { class: 'brand-mark small', 'aria-hidden': 'true' }),
         h('h1', { class: 'meeting-title' }, params.alias),
-        lockBadge, countBadge, roleBadge);
+        linkBtn, lockBadge, countBadge, roleBadge);
 
     // --- toolbar -------------------------------------------------------------
     const tbBtn = (cls, onclick) => h('button', { type: 'button', class: `tb-btn ${cls}`, onclick });
@@ -677,7 +694,7 @@ function renderMeeting(s) {
         if (!settings.confirmLeave || await confirmDialog(t('leave.confirm.title'), t('leave.confirm.text', { alias: params.alias }), t('leave.confirm.ok'))) leave(s);
     } });
     const handBtn = tbBtn('tb-hand', () => setHand(!(st.participants.get(st.me)?.buzz_time > 0)));
-    const setBtnEl = tbBtn('tb-settings', () => settingsDialog());
+    const setBtnEl = tbBtn('tb-settings', () => settingsDialog({ devices: deviceChoice() }));
     const statsBtn = tbBtn('tb-stats', () => statsOverlay(client));
     const toolbar = h('nav', { class: 'toolbar', 'aria-label': 'Meeting controls' }, micBtn, camBtn, startAudioBtn, startVideoBtn, shareBtn, filesBtn, selfBtn, handBtn, panelBtn, statsBtn, setBtnEl, leaveBtn);
     const setHand = (up) => client.participantAction(st.me, up ? 'buzz' : 'clearbuzz');
@@ -781,6 +798,52 @@ function renderMeeting(s) {
             paintToolbar();
             paintStage();
         }
+    }
+    /**
+     * The settings' camera, microphone and speaker choice: the devices in use (`null`:
+     * this call sends no such track) and how a change is applied (the same call goes on).
+     */
+    function deviceChoice() {
+        const audio = s.stream?.getAudioTracks()[0];
+        const video = s.stream?.getVideoTracks()[0];
+        return {
+            camera: video ? trackDevice(video) : null,
+            microphone: audio ? trackDevice(audio) : null,
+            apply: async (changed) => {
+                for (const [key, { id, label }] of Object.entries(changed)) {
+                    try {
+                        if (key === 'speaker') {
+                            await applySpeaker(audioEl, id);
+                            prefs.set('speaker', id);
+                        } else {
+                            await switchDevice(key === 'camera' ? 'video' : 'audio', id);
+                        }
+                        announce(t(`dev.${key}.now`, { name: label }));
+                    } catch (e) {
+                        console.warn('[plenum] device switch failed', key, e?.name, e?.message);
+                        announce(t('dev.failed', { name: label, what: e?.name || e?.message || '' }), { kind: 'warn' });
+                    }
+                }
+            },
+        };
+    }
+    /**
+     * Another camera or microphone during the call: a new track from device `id` replaces
+     * the one sent (RTCRtpSender.replaceTrack on the same peer connection, no new call);
+     * it starts as enabled as the old one was (a muted microphone stays muted, a camera
+     * turned off stays off), the self view follows and the choice is remembered.
+     */
+    async function switchDevice(kind, id) {
+        const old = kind === 'audio' ? s.stream?.getAudioTracks()[0] : s.stream?.getVideoTracks()[0];
+        if (!old) return;
+        const track = await openTrack(kind, id, () => old.stop());
+        if (session !== s || client.ended) { track.stop(); return; }
+        track.enabled = old.enabled;
+        await client.replaceTrack(kind, track);
+        prefs.set(kind === 'audio' ? 'microphone' : 'camera', id);
+        if (kind === 'video') self.srcObject = new MediaStream([track]);
+        paintToolbar();
+        paintStage();
     }
     async function toggleShare() {
         if (st.presenting) { await client.stopPresenting(); return; }

@@ -586,6 +586,28 @@ export class MeetingClient extends EventTarget {
 
     // === local media ============================================================
 
+    /**
+     * Another camera or microphone during the call: `track` (kind `audio` | `video`) is
+     * sent instead of the current one on the same peer connection
+     * (`RTCRtpSender.replaceTrack`: no renegotiation, no new call); the old track leaves
+     * the local stream and is stopped. Without a running call only the local stream
+     * changes (a call placed later sends the new track).
+     */
+    async replaceTrack(kind, track) {
+        const tx = kind === 'audio' ? this.tx?.audio : this.tx?.video;
+        if (this.pc && tx) await tx.sender.replaceTrack(track);
+        const stream = this.localStream;
+        if (stream) {
+            for (const old of kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks()) {
+                if (old === track) continue;
+                stream.removeTrack(old);
+                old.stop();
+            }
+            if (!stream.getTracks().includes(track)) stream.addTrack(track);
+        }
+        this.emit('localTrack', { kind });
+    }
+
     async setMicMuted(muted) {
         for (const t of this.localStream?.getAudioTracks() || []) t.enabled = !muted;
         return this.action(`participants/${this.state.me}/${muted ? 'client_mute' : 'client_unmute'}`);

@@ -329,6 +329,16 @@ const en = {
     'files.counter': 'Slide {n} of {total}',
     'files.list': 'Slides',
     'files.goto': 'Slide {n}: {name}',
+    'set.devices': 'Camera, microphone and speaker',
+    'dev.camera.now': 'Camera: {name}',
+    'dev.microphone.now': 'Microphone: {name}',
+    'dev.speaker.now': 'Speaker: {name}',
+    'dev.failed': '“{name}” could not be used ({what}).',
+    'link.copy': 'Copy meeting link',
+    'link.copied': 'Link copied',
+    'link.dialog.title': 'Meeting link',
+    'link.dialog.text': 'The link could not be copied for you. It is selected below: press Ctrl+C (⌘C on a Mac) to copy it.',
+    'link.dialog.label': 'Link to this meeting',
 };
 
 const de = {
@@ -657,6 +667,16 @@ const de = {
     'files.counter': 'Folie {n} von {total}',
     'files.list': 'Folien',
     'files.goto': 'Folie {n}: {name}',
+    'set.devices': 'Kamera, Mikrofon und Lautsprecher',
+    'dev.camera.now': 'Kamera: {name}',
+    'dev.microphone.now': 'Mikrofon: {name}',
+    'dev.speaker.now': 'Lautsprecher: {name}',
+    'dev.failed': '„{name}“ konnte nicht verwendet werden ({what}).',
+    'link.copy': 'Besprechungslink kopieren',
+    'link.copied': 'Link kopiert',
+    'link.dialog.title': 'Besprechungslink',
+    'link.dialog.text': 'Der Link konnte nicht für Sie kopiert werden. Er ist unten markiert: Mit Strg+C (⌘C auf dem Mac) kopieren Sie ihn.',
+    'link.dialog.label': 'Link zu dieser Besprechung',
 };
 
 const tables = { en, de };

@@ -52,6 +52,7 @@ export function logClientEvent(client, type, detail) {
     else if (type === 'failed') extra = `${detail?.path || ''} ${detail?.status ?? ''} ${detail?.reason || ''}`;
     else if (type === 'transfer') extra = `to ${detail?.alias || ''}`;
     else if (type === 'serviceType' || type === 'presenting') extra = String(detail);
+    else if (type === 'localTrack') extra = detail?.kind || ''; // never the device's label
     else if (type === 'participants' || type === 'message' || type === 'stage') return; // the sse line says it
     log('client', `${type} ${extra}`.trim());
     if (type === 'call' && detail?.connected) startStats(client);

@@ -7,6 +7,9 @@ const CALL_TYPES = { video: 'video', audioonly: 'audio', audio: 'audio', none: '
 /**
  * Reads the join parameters of the current address: `/webapp/#/?…` (straight in),
  * `/webapp/home?conference=` (invitation) and the oldest `/webapp/?conference=&join=1…`.
+ * The path is not looked at beyond `/home`: the node answers the app also at Pexip's
+ * older `/webapp1/` and `/webapp2/` (`#/?…` and `?…` read the same way there), sends
+ * `/?…` on to `/webapp/?…`, and `/webapp{,1,2}/conference/<alias>?…` to `/webapp/#/?…`.
  */
 export function parseRoute() {
     const hash = location.hash || '';

@@ -1,4 +1,5 @@
-// Settings (bandwidth, confirm on disconnect, screen-share frame rate, high contrast,
+// Settings (in a meeting: camera, microphone and speaker, switched without leaving the
+// call; bandwidth, confirm on disconnect, screen-share frame rate, high contrast,
 // language override, "Download logs" of logs.js), the "media stats" overlay (from
 // RTCPeerConnection.getStats and the request_token `version`) and the `statistics`
 // POSTs, sent only when the token result advertises `client_stats_update_interval`.
@@ -7,6 +8,7 @@ import { t, lang, languages } from './i18n.js';
 import { h, fill } from './dom.js';
 import { prefs, openDialog, announce } from './ui.js';
 import { downloadLogs } from './logs.js';
+import { canPickSpeaker, listDevices, deviceOptions } from './devices.js';
 
 export const BANDWIDTHS = [
     { kbps: 256, label: 'bw.low' },
@@ -28,7 +30,33 @@ export function applyContrast() {
     document.documentElement.classList.toggle('high-contrast', settings.highContrast);
 }
 
-export function settingsDialog() {
+/**
+ * The settings dialog. In a meeting, `devices` adds the camera, microphone and speaker
+ * choice, applied on Save: `{camera, microphone, apply(changed)}` with the device ids in
+ * use (`null`: the call sends no such track, so no choice is shown) and `apply` taking
+ * `{camera?|microphone?|speaker?: {id, label}}` for the choices the user changed.
+ */
+export function settingsDialog({ devices } = {}) {
+    const row = (id, label, el) => h('div', { class: el.type === 'checkbox' ? 'field check' : 'field' }, el.type === 'checkbox' ? [el, h('label', { for: id }, label)] : [h('label', { for: id }, label), el]);
+    const deviceSel = {};
+    if (devices) {
+        const wanted = [
+            ['camera', 'videoinput', 'home.camera', devices.camera],
+            ['microphone', 'audioinput', 'home.microphone', devices.microphone],
+            ['speaker', 'audiooutput', 'home.speaker', canPickSpeaker ? prefs.get('speaker', '') : null],
+        ].filter(([, , , current]) => current != null);
+        for (const [key, kind, label, current] of wanted) {
+            // `initial` stays null until the list is there: Save before that changes nothing
+            deviceSel[key] = { sel: h('select', { id: `set-${key}`, 'data-device': key }, h('option', { value: '' }, '…')), kind, label, current, initial: null };
+        }
+        listDevices().then((list) => {
+            for (const d of Object.values(deviceSel)) {
+                fill(d.sel, deviceOptions(list, d.kind, d.current));
+                d.initial = d.sel.value;
+            }
+        });
+    }
+    const deviceRows = Object.entries(deviceSel).map(([key, d]) => row(`set-${key}`, t(d.label), d.sel));
     const bw = h('select', { id: 'set-bw' }, BANDWIDTHS.map((b) => h('option', { value: b.kbps, selected: b.kbps === settings.bandwidth }, t(b.label))));
     const confirm = h('input', { id: 'set-confirm', type: 'checkbox', checked: settings.confirmLeave });
     const fps = h('select', { id: 'set-fps' }, [2, 5, 10, 15, 30].map((n) => h('option', { value: n, selected: n === settings.shareFps }, t('set.fps.n', { n }))));
@@ -37,8 +65,10 @@ export function settingsDialog() {
     const language = h('select', { id: 'set-lang' },
         h('option', { value: '' }, t('set.lang.auto')),
         languages.map((l) => h('option', { value: l, selected: prefs.get('lang', '') === l }, t(`lang.${l}`))));
-    const row = (id, label, el) => h('div', { class: el.type === 'checkbox' ? 'field check' : 'field' }, el.type === 'checkbox' ? [el, h('label', { for: id }, label)] : [h('label', { for: id }, label), el]);
     const dlg = openDialog(t('set.title'), [
+        deviceRows.length
+            ? h('div', { class: 'set-devices', role: 'group', 'aria-labelledby': 'set-devices-title' }, h('h3', { id: 'set-devices-title' }, t('set.devices')), deviceRows)
+            : null,
         row('set-bw', t('home.bandwidth'), bw),
         row('set-confirm', t('set.confirmLeave'), confirm),
         row('set-fps', t('set.fps'), fps),
@@ -56,14 +86,19 @@ export function settingsDialog() {
             prefs.set('shareFps', fps.value);
             prefs.set('highContrast', contrast.checked);
             prefs.set('presFullMotion', fullMotion.checked);
+            const changed = {};
+            for (const [key, d] of Object.entries(deviceSel)) {
+                if (d.initial != null && d.sel.value && d.sel.value !== d.initial) changed[key] = { id: d.sel.value, label: d.sel.selectedOptions[0]?.textContent || '' };
+            }
             const langChanged = (prefs.get('lang', '') || '') !== language.value;
             prefs.set('lang', language.value);
             applyContrast();
             dlg.close();
             announce(langChanged ? t('set.saved.lang') : t('set.saved'));
+            if (Object.keys(changed).length) devices.apply(changed);
         },
     });
-    bw.focus();
+    (Object.values(deviceSel)[0]?.sel || bw).focus();
 }
 
 // --- media statistics -----------------------------------------------------------

@@ -1,17 +1,25 @@
 //! The web app (issue #5): its static files under `/webapp/…`, embedded in the binary at
 //! build time, with client-side routes answered by `index.html`; the links into
-//! meetings of behavior.md §7; and the branding package under
+//! meetings of behavior.md §7, including those of Pexip's older web apps (`/webapp1/`,
+//! `/webapp2/`) and of the node's root; and the branding package under
 //! `/webapp2/custom_configuration/…` (§10).
 //!
 //! | GET / HEAD | answer |
 //! |---|---|
 //! | `/` | 302 to `/webapp/home` |
+//! | `/?q` | 302 to `/webapp/?q` (the oldest link style, read by `routes.js`) |
 //! | `/webapp`, `/webapp/`, `/webapp/home` | `index.html` |
+//! | `/webapp1/`, `/webapp2/` | `index.html` (`routes.js` reads `?q` and `#/?q` there too) |
 //! | `/webapp/conference/{alias}?q` | 302 to `/webapp/#/?conference={alias}&q` |
+//! | `/webapp1/conference/{alias}?q`, `/webapp2/conference/{alias}?q` | the same 302 |
 //! | `/webapp/{file}` | the file |
 //! | `/webapp/assets/{missing}`, `/webapp/vendor/{missing}` | 404 |
 //! | `/webapp/{other}` | `index.html` (a client-side route) |
 //! | `/webapp2/custom_configuration/{file}` | the file from the branding folder, or 404 |
+//!
+//! Anything else under `/webapp1/` and `/webapp2/` (also the bare `/webapp1`, `/webapp2`)
+//! stays the API's JSON 404: only the entry pages of the older apps are links people
+//! still have.
 //!
 //! Caching: `index.html` is revalidated on every load (`no-cache`) and names its assets
 //! with `?v=<content hash>`; a file asked for with its current `v` is cached for a year
@@ -25,6 +33,8 @@
 
 pub(crate) mod branding;
 mod files;
+#[cfg(test)]
+mod tests;
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -81,6 +91,10 @@ where
         .route("/webapp/home", get(index))
         .route("/webapp/conference/{alias}", get(conference))
         .route("/webapp/{*path}", get(file))
+        .route("/webapp1/", get(index))
+        .route("/webapp1/conference/{alias}", get(conference))
+        .route("/webapp2/", get(index))
+        .route("/webapp2/conference/{alias}", get(conference))
         .route("/webapp2/custom_configuration/{*path}", get(branding::file))
         .layer(map_response(security_headers))
         .with_state(web)
@@ -92,18 +106,29 @@ pub fn router(web: WebApp) -> Router {
     routes(web).fallback(crate::not_found)
 }
 
-/// GET `/`: the home screen.
-async fn root() -> Response {
-    redirect(HeaderValue::from_static(HOME))
+/// GET `/`: the home screen; with a query (`/?conference=…&name=…`, an old link to the
+/// node itself) the app's oldest link style, `/webapp/?…`, keeping the query as it came.
+async fn root(RawQuery(query): RawQuery) -> Response {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return redirect(HeaderValue::from_static(HOME));
+    };
+    let mut location = String::from("/webapp/?");
+    location.extend(percent_encode(query.as_bytes(), QUERY_AS_IS));
+    let location = HeaderValue::try_from(location)
+        .expect("a percent-encoded location is visible ASCII, a valid header value");
+    redirect(location)
 }
 
-/// GET `/webapp`, `/webapp/`, `/webapp/home`: the app.
+/// GET `/webapp`, `/webapp/`, `/webapp/home`, and the entry pages of the older web apps
+/// `/webapp1/`, `/webapp2/`: the app. These are not redirected: a link's `#/?…` never
+/// reaches the server, and `routes.js` reads it (and the query) wherever the app is.
 async fn index(State(web): State<WebApp>, headers: HeaderMap) -> Response {
     index_response(&web, &headers)
 }
 
-/// GET `/webapp/conference/{alias}?…` (the older link style): on to the app's join
-/// route, `/webapp/#/?conference={alias}&…`, keeping the rest of the query.
+/// GET `/webapp/conference/{alias}?…` (the older link style; also under `/webapp1/` and
+/// `/webapp2/`): on to the app's join route, `/webapp/#/?conference={alias}&…`, keeping
+/// the rest of the query.
 async fn conference(
     alias: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,

@@ -15,7 +15,10 @@
 //      microphone shows muted; Hana ends the meeting for all → both see "A Host ended
 //      the meeting" with its #pex code.
 //   6. Links: oldest /webapp/?conference=&name=&join=1&audioonly=1; /webapp/conference/
-//      <alias>?name=; bad bandwidth / callType → a notice on the home screen.
+//      <alias>?name=; bad bandwidth / callType → a notice on the home screen. Pexip's
+//      older web apps and the node's root: /webapp1/#/?conference=&name= and
+//      /webapp2/conference/<alias>?name=&callType= go straight in, /webapp2/?conference=
+//      is an invitation, /?conference=&name=&join=1 goes straight in.
 //   7. Camera denied (getUserMedia rejects NotAllowedError) → #pex171 and a way back.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -233,6 +236,40 @@ describe('web app: waiting room, host controls, commands, links, camera denied (
         assert.match(text, /callType/);
         assert.ok(await x.getByRole('heading', { name: 'Join a meeting' }).isVisible(), 'the home screen is the way on');
         await h.shot('bad-link', 'X');
+    });
+
+    step('links of the older web apps (/webapp1/, /webapp2/) and of the node root keep their parameters', async () => {
+        /** Opens `url` as `p`: the meeting screen, the address cleaned; then leaves and closes. */
+        const straightIn = async (p, url, check) => {
+            const page = await h.open(p, url);
+            await waitMeeting(p);
+            assert.equal(await page.locator('.meeting-title').textContent(), 'meet.open', url);
+            assert.equal(new URL(page.url()).pathname, '/webapp/home', url);
+            assert.doesNotMatch(page.url(), /conference=/, url);
+            await check?.(page);
+            await h.shot(`link-${p}`, p);
+            await leave(p);
+            await page.close();
+            delete h.pages[p];
+        };
+        // the fragment never reaches the node: the app is served at /webapp1/ and reads it
+        await straightIn('W1', '/webapp1/#/?conference=meet.open&name=Wes', async (page) => {
+            await h.until('W1: own roster row', () => page.locator('.roster .person', { hasText: 'Wes' }).count(), (n) => n === 1 || `${n}`, { timeout: T });
+        });
+        await straightIn('W2', '/webapp2/conference/meet.open?name=Ina&callType=audioonly', async (page) => {
+            assert.match(await page.locator('.stage-note').textContent(), /Audio-only/);
+        });
+        await straightIn('R0', '/?conference=meet.open&name=Lena&join=1');
+        // without join=1 the oldest style is an invitation: the home screen, prefilled
+        const u = await h.open('U', '/webapp2/?conference=meet.open&name=Uma');
+        await u.getByRole('heading', { name: 'Join a meeting' }).waitFor({ timeout: T });
+        assert.match(await u.locator('.invite').textContent(), /meet\.open/);
+        assert.equal(await u.getByLabel('Your name').inputValue(), 'Uma');
+        assert.equal(await u.getByLabel('Meeting address').inputValue(), 'meet.open');
+        assert.equal(new URL(u.url()).pathname, '/webapp/home');
+        await h.shot('link-webapp2-invite', 'U');
+        await u.close();
+        delete h.pages.U;
     });
 
     step('camera denied: #pex171 and a way back home', async () => {
