@@ -11,7 +11,7 @@
 
 FROM rust:1.95-slim-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential pkg-config libopus-dev libvpx-dev libyuv-dev \
+ && apt-get install -y --no-install-recommends build-essential pkg-config libopus-dev libvpx-dev libyuv-dev libopenh264-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -20,7 +20,7 @@ RUN cargo build --release --locked -p plenum-node --bin plenum \
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libopus0 libvpx7 libyuv0 fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends ca-certificates libopus0 libvpx7 libyuv0 libopenh264-7 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/plenum --shell /usr/sbin/nologin plenum \
  && mkdir -p /var/lib/plenum /etc/plenum \

@@ -1,14 +1,17 @@
 //! Video kernels: one composite per layout (`1:7` with 8 tiles, `4:0` with 4, `ac`
 //! with 12) at 720p and 360p output from 360p and 720p inputs, against a `memcpy` of
-//! the same number of bytes (all input planes + the output canvas); and one VP8
-//! encode per bitrate tier at cpu-used −12 on a moving synthetic picture (fixed seed).
+//! the same number of bytes (all input planes + the output canvas); one VP8 encode per
+//! bitrate tier at cpu-used −12 on a moving synthetic picture (fixed seed); and, beside
+//! it, one H.264 encode (libopenh264, Constrained Baseline) at 720p and 360p and one
+//! decode of each codec's stream at the same sizes (a 118-frame clip looped: one
+//! keyframe per loop).
 //!
 //! Times are **thread CPU time** (`se.sum_exec_runtime` from `/proc/thread-self/sched`,
 //! which advances in scheduler ticks of about 4 ms, so every sample is ~200 ms of
 //! work, flat sampling) because the shared 2-core VM is often busy (notes §5.9); where
 //! that file is missing the bench falls back to wall time.
 //!
-//! Run with `cargo bench --bench video`. Budget: a 30 fps composite+encode has 33 ms;
+//! Run with `cargo bench --bench video` (`-- h264` or `-- vp8` for the codecs only). Budget: a 30 fps composite+encode has 33 ms;
 //! notes/media-stack.md §3e/§3a give the reference figures (839 µs for a libyuv `1:7`
 //! composite at 720p from 360p; 4.0 ms per 720p frame at −12).
 
@@ -24,8 +27,8 @@ use criterion::{
 };
 use plenum_core::Layout;
 use plenum_media::video::{
-    Compositor, CompositorConfig, EncodedFrame, Encoder, EncoderConfig, Filter, I420Frame, Rect,
-    TileSource, scale_frame_into,
+    Compositor, CompositorConfig, Decoder, EncodedFrame, Encoder, EncoderConfig, Filter, I420Frame,
+    Rect, TileSource, h264, scale_frame_into,
 };
 
 /// xorshift64: the benches' only randomness, with a fixed seed.
@@ -204,5 +207,139 @@ fn vp8_encode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, composite, scale_tile, vp8_encode);
+/// The codec benches' sizes: 720p and 360p at the VP8 tiers' bitrates.
+const CODEC_TIERS: [(u32, u32, u32); 2] = [(1280, 720, 1500), (640, 360, 600)];
+
+/// Frames of motion for the codec benches, played ping-pong so a loop never jumps.
+fn clip(w: u32, h: u32, rng: &mut Rng) -> Vec<I420Frame> {
+    let frames: Vec<I420Frame> = (0..60).map(|t| picture(w, h, t, rng)).collect();
+    (0..118)
+        .map(|i| frames[if i < 60 { i } else { 118 - i }].clone())
+        .collect()
+}
+
+fn h264_encode(c: &mut Criterion) {
+    let mut rng = Rng(0x5eed_1234_abcd_0002);
+    let mut group = c.benchmark_group("h264_encode");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    for (w, h, kbps) in CODEC_TIERS {
+        let frames = clip(w, h, &mut rng);
+        let mut encoder =
+            h264::Encoder::new(h264::EncoderConfig::new(w, h, kbps)).expect("encoder");
+        let mut n: i64 = 0;
+        let mut encode_next = |encoder: &mut h264::Encoder| {
+            let frame = &frames[(n % 118) as usize];
+            let len = encoder
+                .encode(frame, n * 3000, false)
+                .expect("encode")
+                .map_or(0, |f| f.data.len());
+            n += 1;
+            len
+        };
+        // As for VP8: the keyframe is a separate cost; measure delta frames.
+        encode_next(&mut encoder);
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(
+            BenchmarkId::new("openh264", format!("{w}x{h}@{kbps}kbps")),
+            |b| {
+                b.iter_custom(|iters| {
+                    timed(iters, || {
+                        black_box(encode_next(&mut encoder));
+                    })
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+/// Decodes a looped clip; each loop restarts at its keyframe.
+fn decode_group<F>(c: &mut Criterion, name: &str, mut encode_clip: F)
+where
+    F: FnMut(u32, u32, u32, &[I420Frame]) -> (Vec<Vec<u8>>, Box<dyn FnMut(&[u8], &mut I420Frame)>),
+{
+    let mut rng = Rng(0x5eed_1234_abcd_0004);
+    let mut group = c.benchmark_group(name);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    for (w, h, kbps) in CODEC_TIERS {
+        let frames = clip(w, h, &mut rng);
+        let (stream, mut decode) = encode_clip(w, h, kbps, &frames);
+        let mut picture = I420Frame::default();
+        let mut n = 0usize;
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(
+            BenchmarkId::from_parameter(format!("{w}x{h}@{kbps}kbps")),
+            |b| {
+                b.iter_custom(|iters| {
+                    timed(iters, || {
+                        decode(&stream[n % stream.len()], &mut picture);
+                        n += 1;
+                        black_box(&picture);
+                    })
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+fn vp8_decode(c: &mut Criterion) {
+    decode_group(c, "vp8_decode", |w, h, kbps, frames| {
+        let mut encoder = Encoder::new(EncoderConfig::new(w, h, kbps)).expect("encoder");
+        let mut packet = EncodedFrame::default();
+        let stream = (0..frames.len())
+            .map(|i| {
+                encoder
+                    .encode(&frames[i], i as i64 * 3000, i == 0, &mut packet)
+                    .expect("encode");
+                packet.data.clone()
+            })
+            .collect();
+        let mut decoder = Decoder::new().expect("decoder");
+        let decode = move |data: &[u8], out: &mut I420Frame| {
+            assert!(decoder.decode(data, out).expect("decode"));
+        };
+        (stream, Box::new(decode))
+    });
+}
+
+fn h264_decode(c: &mut Criterion) {
+    decode_group(c, "h264_decode", |w, h, kbps, frames| {
+        let mut encoder =
+            h264::Encoder::new(h264::EncoderConfig::new(w, h, kbps)).expect("encoder");
+        let stream = (0..frames.len())
+            .map(|i| {
+                let frame = encoder
+                    .encode(&frames[i], i as i64 * 3000, i == 0)
+                    .expect("encode")
+                    .expect("not skipped");
+                assert_eq!(frame.keyframe, i == 0, "frame {i}");
+                frame.data.clone()
+            })
+            .collect();
+        let mut decoder = h264::Decoder::new().expect("decoder");
+        let decode = move |data: &[u8], out: &mut I420Frame| {
+            assert!(decoder.decode(data, out).expect("decode"));
+        };
+        (stream, Box::new(decode))
+    });
+}
+
+criterion_group!(
+    benches,
+    composite,
+    scale_tile,
+    vp8_encode,
+    h264_encode,
+    vp8_decode,
+    h264_decode
+);
 criterion_main!(benches);

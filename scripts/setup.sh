@@ -4,8 +4,8 @@
 set -euo pipefail
 
 # Debian packages the build needs: a C compiler (ring, SQLite), pkg-config, and the media
-# libraries (Opus, VP8, libyuv for SIMD scaling).
-PLENUM_BUILD_PACKAGES=(build-essential pkg-config ca-certificates libopus-dev libvpx-dev libyuv-dev fonts-dejavu-core)
+# libraries (Opus, VP8, libyuv for SIMD scaling, OpenH264 for H.264).
+PLENUM_BUILD_PACKAGES=(build-essential pkg-config ca-certificates libopus-dev libvpx-dev libyuv-dev libopenh264-dev fonts-dejavu-core)
 
 plenum_missing_packages() {
     local missing=() p

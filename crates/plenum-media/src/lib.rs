@@ -1,11 +1,12 @@
-//! plenum-media: the media engine's kernels — Opus and VP8 codecs, the audio mixer
-//! ("everyone but me" mixes, voice activity, limiter) and the video compositor (layouts,
-//! tiles, SIMD scaling). Pure functions over frames with explicit media time; no async,
-//! no threads of their own. The WebRTC layer and the media threads come next.
+//! plenum-media: the media engine — its kernels (Opus, VP8 and H.264 codecs, the audio
+//! mixer with "everyone but me" mixes, voice activity and limiter, the video compositor
+//! with layouts, tiles and SIMD scaling: pure functions over frames with explicit media
+//! time), the WebRTC peer adapter (`peer`) and the per-conference media threads
+//! (`engine`).
 //!
-//! Unsafe code is denied everywhere except the two FFI modules that wrap C libraries
-//! (`video::vpx` for libvpx, `video::scale` for libyuv); each unsafe block states why
-//! it is sound.
+//! Unsafe code is denied everywhere except the three FFI modules that wrap C libraries
+//! (`video::vpx` for libvpx, `video::h264` for libopenh264, `video::scale` for libyuv);
+//! each unsafe block states why it is sound.
 
 #![deny(unsafe_code)]
 
