@@ -9,6 +9,9 @@
 //!   (one shared view) and the speaker sees the next; 16 decodes, 2 composites+encodes.
 //! - `shared_360p`: as `shared` with 32 participants at 576 kbps (640×360 output and
 //!   360p senders), the default bandwidth.
+//! - `*_mixed`: the same meetings with every second participant on H.264 (sending and
+//!   receiving) and the others on VP8: a view seen in both codecs is composited once per
+//!   codec and encoded in each.
 //!
 //! Times are thread CPU time (see benches/video.rs). CPU per participant-second is the
 //! figure divided by the participant count; docs/performance.md derives capacity.
@@ -31,7 +34,7 @@ use plenum_media::engine::{
     MediaRoom, MemberSetup, Outbound, RoomConfig, RoomView, Streams, ViewParticipant,
 };
 use plenum_media::peer::{IncomingMedia, MediaKind};
-use plenum_media::video::{EncodedFrame, Encoder, EncoderConfig, I420Frame, Rect, Rgb};
+use plenum_media::video::{I420Frame, Rect, Rgb, VideoCodec, VideoEncoder, VideoEncoderConfig};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -53,26 +56,28 @@ fn picture(w: u32, h: u32, t: u32, seed: u32) -> I420Frame {
     frame
 }
 
-/// What one participant sends during one second: 25 VP8 frames and 50 Opus packets.
+/// What one participant sends during one second: 25 video frames and 50 Opus packets.
 struct Clip {
     video: Vec<(Bytes, bool)>,
     audio: Vec<Bytes>,
 }
 
-fn clip(w: u32, h: u32, seed: u32) -> Clip {
-    let mut encoder = Encoder::new(EncoderConfig::new(w, h, if w >= 1280 { 1500 } else { 500 }))
-        .expect("encoder");
-    let mut out = EncodedFrame::default();
+fn clip(w: u32, h: u32, seed: u32, codec: VideoCodec) -> Clip {
+    let mut encoder = VideoEncoder::new(VideoEncoderConfig {
+        codec,
+        width: w,
+        height: h,
+        fps: 25,
+        target_kbps: if w >= 1280 { 1500 } else { 500 },
+        keyframe_interval: 3000,
+    })
+    .expect("encoder");
     let video = (0..25)
         .map(|t| {
-            encoder
-                .encode(
-                    &picture(w, h, t, seed),
-                    i64::from(t) * 3600,
-                    t == 0,
-                    &mut out,
-                )
-                .expect("encode");
+            let out = encoder
+                .encode(&picture(w, h, t, seed), i64::from(t) * 3600, t == 0)
+                .expect("encode")
+                .expect("a frame");
             (Bytes::copy_from_slice(&out.data), out.keyframe)
         })
         .collect();
@@ -101,9 +106,19 @@ struct Meeting {
     tick: u64,
 }
 
-fn meeting(n: usize, layout: Layout, w: u32, h: u32, bandwidth_kbps: u32) -> Meeting {
+fn meeting(n: usize, layout: Layout, w: u32, h: u32, bandwidth_kbps: u32, mixed: bool) -> Meeting {
     let mut room = MediaRoom::new(RoomConfig::default());
-    let clips: Vec<Arc<Clip>> = (0..4).map(|s| Arc::new(clip(w, h, s))).collect();
+    // Participant i's codec: every second one on H.264 in a mixed meeting.
+    let codec_of = |i: usize| {
+        if mixed && i % 2 == 1 {
+            VideoCodec::H264
+        } else {
+            VideoCodec::Vp8
+        }
+    };
+    let clips: Vec<[Arc<Clip>; 2]> = (0..4)
+        .map(|s| VideoCodec::ALL.map(|codec| Arc::new(clip(w, h, s, codec))))
+        .collect();
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
     let mut people = Vec::new();
@@ -122,11 +137,13 @@ fn meeting(n: usize, layout: Layout, w: u32, h: u32, bandwidth_kbps: u32) -> Mee
                 video: true,
                 slides_in: true,
                 slides_out: true,
+                video_codec: codec_of(i),
+                slides_codec: codec_of(i),
             },
             bandwidth_kbps,
         });
         room.set_connected(call, true);
-        senders.push((tx, clips[i % clips.len()].clone()));
+        senders.push((tx, clips[i % clips.len()][codec_of(i).index()].clone()));
         receivers.push(rx);
         people.push(ViewParticipant {
             id,
@@ -202,12 +219,30 @@ fn room(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8));
-    for (name, n, layout, w, h, kbps) in [
-        ("personal_720p", 4, Layout::Adaptive, 1280, 720, 1920),
-        ("shared_720p", 16, Layout::OneMain, 1280, 720, 1920),
-        ("shared_360p", 32, Layout::OneMain, 640, 360, 576),
+    for (name, n, layout, w, h, kbps, mixed) in [
+        ("personal_720p", 4, Layout::Adaptive, 1280, 720, 1920, false),
+        ("shared_720p", 16, Layout::OneMain, 1280, 720, 1920, false),
+        ("shared_360p", 32, Layout::OneMain, 640, 360, 576, false),
+        (
+            "personal_720p_mixed",
+            4,
+            Layout::Adaptive,
+            1280,
+            720,
+            1920,
+            true,
+        ),
+        (
+            "shared_720p_mixed",
+            16,
+            Layout::OneMain,
+            1280,
+            720,
+            1920,
+            true,
+        ),
     ] {
-        let mut m = meeting(n, layout, w, h, kbps);
+        let mut m = meeting(n, layout, w, h, kbps, mixed);
         group.bench_function(BenchmarkId::new(name, format!("{n}x{w}x{h}")), |b| {
             b.iter_custom(|iters| timed(iters, || m.second()));
         });

@@ -1,5 +1,5 @@
 //! WebRTC calls through the client API on a whole node: a Chrome offer answered with
-//! VP8 and Opus, the call's endpoints, the roster reflecting the call, and clear errors
+//! H.264 (its first codec; VP8 when the node pins it) and Opus, the call's endpoints, the roster reflecting the call, and clear errors
 //! for bad offers, unknown calls and other people's calls. (Media itself flowing is
 //! tested in Chromium by `tests/browser/test/media.test.js` and in plenum-media.)
 
@@ -16,6 +16,26 @@ fn chrome_offer() -> String {
 
 fn participant_path(id: &str, rest: &str) -> String {
     format!("participants/{id}/{rest}")
+}
+
+#[tokio::test]
+async fn a_node_with_h264_switched_off_answers_vp8() {
+    let node = TestNode::start_with(|c| c.switches.h264_enabled = false).await;
+    let (token, me) = node.token("meet.open", "Alice", None).await;
+    let (status, body) = node
+        .client_post(
+            "meet.open",
+            &participant_path(&me, "calls"),
+            Some(&token),
+            Some(json!({"call_type": "WEBRTC", "sdp": chrome_offer(), "media_type": "video"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sdp = body["result"]["sdp"].as_str().expect("answer sdp");
+    assert!(
+        sdp.contains("VP8/90000") && !sdp.contains("H264"),
+        "VP8 pinned: {sdp}"
+    );
 }
 
 #[tokio::test]
@@ -41,8 +61,8 @@ async fn a_call_is_answered_and_shown_in_the_roster_until_it_ends() {
     let sdp = body["result"]["sdp"].as_str().expect("answer sdp");
     assert!(sdp.starts_with("v=0"), "{sdp}");
     assert!(
-        sdp.contains("VP8/90000") && !sdp.contains("H264"),
-        "VP8 chosen: {sdp}"
+        sdp.contains("H264/90000") && !sdp.contains("VP8"),
+        "H.264 chosen, the offer's first codec: {sdp}"
     );
     assert!(sdp.contains("opus/48000"), "{sdp}");
     assert!(

@@ -255,7 +255,7 @@ impl ConferenceMedia {
         if !streams.audio && !streams.video {
             let _ = answered.peer.close().await;
             return Err(CallError::BadOffer(
-                "the offer has neither Opus audio nor VP8 video".into(),
+                "the offer has neither Opus audio nor VP8 or H.264 video".into(),
             ));
         }
         for old in self.calls_of(participant) {

@@ -8,11 +8,15 @@
 //!
 //! What the answerer negotiates (client API §4):
 //!
-//! * **Codecs.** Only Opus/48000/2 and VP8/90000 are registered, so the answer picks them
-//!   whatever the offer's order (the Pexip SDK lists H.264 first). An offer whose audio lacks
-//!   Opus, or whose video lacks VP8, is refused with [`PeerError::NoCommonCodec`] rather than
-//!   answered with a rejected line. VP8 carries `nack`, `nack pli`, `ccm fir`, `goog-remb`
-//!   and `transport-cc` feedback.
+//! * **Codecs.** Opus/48000/2 for audio. For each video line, the first codec of the
+//!   offer's own order that we support: VP8/90000 or H.264/90000 (Constrained Baseline,
+//!   `packetization-mode=1`; off with [`PeerConfig::h264`]), so the Pexip SDK in Chrome,
+//!   which lists H.264 first, gets H.264 and Firefox gets VP8. The answer carries exactly
+//!   that one codec per line ([`Peer::video_codec`]), fixed for the call. An offer whose
+//!   audio lacks Opus, or whose video has neither, is refused with
+//!   [`PeerError::NoCommonCodec`] naming what it offered, rather than answered with a
+//!   rejected line. Video carries `nack`, `nack pli`, `ccm fir`, `goog-remb` and
+//!   `transport-cc` feedback.
 //! * **Streams.** The m-lines are found by kind and `a=content`: the first audio line is
 //!   [`MediaKind::Audio`], the first video line without `a=content:slides` is
 //!   [`MediaKind::Video`], the video line with `a=content:slides` is [`MediaKind::Slides`]
@@ -55,6 +59,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use crate::video::VideoCodec;
+
 /// How a peer binds and advertises itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerConfig {
@@ -69,6 +75,8 @@ pub struct PeerConfig {
     /// candidate gathering before it returns the answer anyway (later candidates then
     /// arrive as [`PeerEvent::LocalCandidate`]). The client API must answer within 5 s.
     pub gather_timeout: Duration,
+    /// H.264 may be negotiated (when an offer prefers it); `false` pins every call to VP8.
+    pub h264: bool,
 }
 
 impl PeerConfig {
@@ -79,6 +87,7 @@ impl PeerConfig {
             port_range: (0, 0),
             public_ips: Vec::new(),
             gather_timeout: Duration::from_secs(2),
+            h264: true,
         }
     }
 }
@@ -88,9 +97,10 @@ impl PeerConfig {
 pub enum MediaKind {
     /// The `a=content:main` audio line (Opus).
     Audio,
-    /// The `a=content:main` video line (VP8): cameras in, composites out.
+    /// The `a=content:main` video line (VP8 or H.264): cameras in, composites out.
     Video,
-    /// The `a=content:slides` video line (VP8): the presentation, in one direction at a time.
+    /// The `a=content:slides` video line (VP8 or H.264): the presentation, in one
+    /// direction at a time.
     Slides,
 }
 
@@ -107,7 +117,7 @@ impl MediaKind {
         }
     }
 
-    /// Whether the kind is carried in VP8 (everything but audio).
+    /// Whether the kind is video (everything but audio).
     pub fn is_video(self) -> bool {
         self != MediaKind::Audio
     }
@@ -161,11 +171,13 @@ impl MediaDirection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncomingMedia {
     pub kind: MediaKind,
-    /// One Opus packet, or one complete VP8 frame (reassembled from its RTP packets).
+    /// One Opus packet, or one complete video frame in the line's codec (reassembled from
+    /// its RTP packets: a VP8 frame, or an H.264 access unit in Annex B).
     pub payload: Bytes,
-    /// The RTP timestamp (48 kHz for Opus, 90 kHz for VP8).
+    /// The RTP timestamp (48 kHz for Opus, 90 kHz for video).
     pub rtp_timestamp: u32,
-    /// A VP8 keyframe (always `false` for audio).
+    /// A VP8 keyframe or an H.264 access unit with an IDR slice (always `false` for
+    /// audio).
     pub keyframe: bool,
 }
 
@@ -227,11 +239,13 @@ pub enum PeerError {
     /// The offer is not a usable SDP offer (garbage, an answer, truncated, no mids …).
     #[error("invalid offer: {0}")]
     InvalidOffer(String),
-    /// The offer's line for `kind` has no codec we can use (Opus for audio, VP8 for video).
+    /// The offer's line for `kind` has no codec we can use (Opus for audio; VP8, or H.264
+    /// Constrained Baseline in packetization mode 1 where allowed, for video).
     #[error(
-        "the offer has no codec we support for {kind} (opus/48000 for audio, vp8/90000 for video)"
+        "the offer has no codec we support for {kind} (opus/48000 for audio; vp8/90000 or \
+         h264/90000 baseline with packetization-mode=1 for video); it offered: {offered}"
     )]
-    NoCommonCodec { kind: MediaKind },
+    NoCommonCodec { kind: MediaKind, offered: String },
     /// A trickled candidate that is not one (the WebRTC stack's own refusals of malformed
     /// candidates come as [`PeerError::Webrtc`]).
     #[error("invalid candidate: {0}")]
@@ -266,7 +280,7 @@ impl Peer {
     /// gathering completes (or after `config.gather_timeout`). On any error nothing is
     /// left behind: the PeerConnection, its socket and its tasks are closed.
     pub async fn answer(offer_sdp: &str, config: PeerConfig) -> Result<Answered, PeerError> {
-        let offer = Offer::parse(offer_sdp)?;
+        let offer = Offer::parse(offer_sdp, config.h264)?;
         offer.check_initial()?;
         let (backend, answer, events) =
             webrtc_rs::Backend::answer(&offer, offer_sdp, &config).await?;
@@ -282,7 +296,7 @@ impl Peer {
     /// carries the new credentials and, if gathered within `gather_timeout`, candidates.
     /// A refused offer leaves the current session as it was.
     pub async fn update(&self, offer_sdp: &str) -> Result<String, PeerError> {
-        let offer = Offer::parse(offer_sdp)?;
+        let offer = Offer::parse(offer_sdp, self.backend.h264())?;
         let answer = self.backend.update(&offer, offer_sdp).await?;
         Ok(finish_answer(offer_sdp, &answer))
     }
@@ -310,12 +324,13 @@ impl Peer {
         self.backend.send(MediaKind::Audio, packet, duration).await
     }
 
-    /// Sends one VP8 frame lasting `duration` (the frame interval); it is packetized here.
+    /// Sends one video frame (in [`Peer::video_codec`]) lasting `duration` (the frame
+    /// interval); it is packetized here.
     pub async fn send_video(&self, frame: Bytes, duration: Duration) -> Result<(), PeerError> {
         self.backend.send(MediaKind::Video, frame, duration).await
     }
 
-    /// Sends one VP8 presentation frame lasting `duration`. Only while the slides line is
+    /// Sends one presentation frame (in the slides line's codec) lasting `duration`. Only while the slides line is
     /// negotiated for sending ([`Peer::slides_direction`]`.sends()`), else
     /// [`PeerError::NotNegotiated`].
     pub async fn send_slides(&self, frame: Bytes, duration: Duration) -> Result<(), PeerError> {
@@ -326,6 +341,12 @@ impl Peer {
     /// audio and until that kind's track has arrived.
     pub async fn request_keyframe(&self, kind: MediaKind) -> Result<(), PeerError> {
         self.backend.request_keyframe(kind).await
+    }
+
+    /// The video codec `kind`'s line negotiated (both ways), `None` for audio and for
+    /// lines the offers did not carry.
+    pub fn video_codec(&self, kind: MediaKind) -> Option<VideoCodec> {
+        self.backend.video_codec(kind)
     }
 
     /// The negotiated direction of `kind` from our side; [`MediaDirection::Inactive`] for
@@ -368,6 +389,16 @@ struct Offer {
     setup: Option<String>,
 }
 
+/// A video codec as one m-line offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OfferedCodec {
+    codec: VideoCodec,
+    /// Its payload type in the offer.
+    payload_type: u8,
+    /// Its `a=fmtp` parameters in the offer (empty if none).
+    fmtp: String,
+}
+
 /// One m-line of an offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct OfferedMedia {
@@ -382,14 +413,16 @@ struct OfferedMedia {
     rejected: bool,
     /// The offerer's SSRCs on this line (`a=ssrc`), to tell its streams apart on arrival.
     ssrcs: Vec<u32>,
+    /// Every video codec of this line we could use, in the offer's order of preference.
+    video_codecs: Vec<OfferedCodec>,
     /// `ice-ufrag` and `ice-pwd` in effect for the line (its own, else the session's).
     ice: Option<(String, String)>,
 }
 
 impl Offer {
     /// Reads and checks an offer. Refuses anything that is not an SDP offer we can answer
-    /// with Opus and VP8; never panics on any input.
-    fn parse(sdp: &str) -> Result<Offer, PeerError> {
+    /// with Opus and VP8 (or H.264, when `h264`); never panics on any input.
+    fn parse(sdp: &str, h264: bool) -> Result<Offer, PeerError> {
         let invalid = |reason: String| Err(PeerError::InvalidOffer(reason));
         let mut lines = sdp
             .trim_start_matches('\u{feff}')
@@ -407,10 +440,15 @@ impl Offer {
         struct Section {
             media: String,
             port: u16,
+            /// The m-line's payload types, in order.
+            formats: Vec<String>,
+            /// `a=fmtp` lines: payload type and parameters.
+            fmtps: Vec<(String, String)>,
             mid: Option<String>,
             content: Option<String>,
             direction: Option<MediaDirection>,
-            codecs: Vec<String>,
+            /// `a=rtpmap` lines: payload type and `name/rate[/channels]`, lowercase.
+            codecs: Vec<(String, String)>,
             ssrcs: Vec<u32>,
             ufrag: Option<String>,
             pwd: Option<String>,
@@ -442,6 +480,7 @@ impl Offer {
                 sections.push(Section {
                     media,
                     port,
+                    formats: fields.map(str::to_owned).collect(),
                     ..Section::default()
                 });
                 continue;
@@ -468,8 +507,17 @@ impl Offer {
                 "inactive" => current.direction = Some(MediaDirection::Inactive),
                 "rtpmap" => {
                     // `a=rtpmap:<pt> <name>/<clock rate>[/<channels>]`
-                    if let Some((_, codec)) = value.split_once(' ') {
-                        current.codecs.push(codec.trim().to_ascii_lowercase());
+                    if let Some((pt, codec)) = value.split_once(' ') {
+                        current
+                            .codecs
+                            .push((pt.trim().to_owned(), codec.trim().to_ascii_lowercase()));
+                    }
+                }
+                "fmtp" => {
+                    if let Some((pt, params)) = value.split_once(' ') {
+                        current
+                            .fmtps
+                            .push((pt.trim().to_owned(), params.trim().to_owned()));
                     }
                 }
                 "ssrc" => {
@@ -521,18 +569,29 @@ impl Offer {
                 _ => None,
             };
             let role = candidate.filter(|kind| !rejected && taken.insert(*kind));
+            let video_codecs = if role.is_some_and(MediaKind::is_video) {
+                usable_video_codecs(&s.formats, &s.codecs, &s.fmtps, h264)
+            } else {
+                Vec::new()
+            };
             if let Some(kind) = role {
-                let (name, rate) = if kind == MediaKind::Audio {
-                    ("opus", "48000")
+                let usable = if kind == MediaKind::Audio {
+                    s.codecs.iter().any(|(_, c)| {
+                        let mut parts = c.split('/');
+                        parts.next() == Some("opus") && parts.next() == Some("48000")
+                    })
                 } else {
-                    ("vp8", "90000")
+                    !video_codecs.is_empty()
                 };
-                let usable = s.codecs.iter().any(|c| {
-                    let mut parts = c.split('/');
-                    parts.next() == Some(name) && parts.next() == Some(rate)
-                });
                 if !usable {
-                    return Err(PeerError::NoCommonCodec { kind });
+                    let mut offered: Vec<&str> = s.codecs.iter().map(|(_, c)| c.as_str()).collect();
+                    offered.dedup();
+                    let offered = if offered.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        offered.join(", ")
+                    };
+                    return Err(PeerError::NoCommonCodec { kind, offered });
                 }
             }
             media.push(OfferedMedia {
@@ -544,10 +603,17 @@ impl Offer {
                     .unwrap_or(MediaDirection::SendRecv),
                 rejected,
                 ssrcs: s.ssrcs,
+                video_codecs,
                 ice,
             });
         }
         Ok(Offer { media, setup })
+    }
+
+    /// The video codec the answer gives `kind`'s line: the first usable one in the
+    /// offer's order (the offerer's preference), `None` for audio and absent lines.
+    fn video_codec(&self, kind: MediaKind) -> Option<&OfferedCodec> {
+        self.line(kind).and_then(|m| m.video_codecs.first())
     }
 
     /// The first offer of a call must leave the DTLS role open (`a=setup:actpass`, RFC
@@ -592,6 +658,67 @@ impl fmt::Display for MediaKind {
             MediaKind::Slides => "slides",
         })
     }
+}
+
+/// The video codecs of one m-line we can use, in the m-line's order: VP8, and H.264 in
+/// packetization mode 1 with a Baseline-family profile (`profile-level-id` 42xxxx, which
+/// Constrained Baseline is) when `h264`. Unknown or malformed entries are skipped.
+fn usable_video_codecs(
+    formats: &[String],
+    rtpmaps: &[(String, String)],
+    fmtps: &[(String, String)],
+    h264: bool,
+) -> Vec<OfferedCodec> {
+    let mut usable = Vec::new();
+    for pt in formats {
+        let Ok(payload_type) = pt.parse::<u8>() else {
+            continue;
+        };
+        let Some((_, name)) = rtpmaps.iter().find(|(p, _)| p == pt) else {
+            continue;
+        };
+        let fmtp = fmtps
+            .iter()
+            .find(|(p, _)| p == pt)
+            .map_or("", |(_, f)| f.as_str());
+        let codec = match name.as_str() {
+            "vp8/90000" => VideoCodec::Vp8,
+            "h264/90000" if h264 && h264_fmtp_usable(fmtp) => VideoCodec::H264,
+            _ => continue,
+        };
+        if !usable.iter().any(|c: &OfferedCodec| c.codec == codec) {
+            usable.push(OfferedCodec {
+                codec,
+                payload_type,
+                fmtp: fmtp.to_owned(),
+            });
+        }
+    }
+    usable
+}
+
+/// An H.264 format we decode and can answer: `packetization-mode=1` and a Baseline
+/// `profile-level-id` (profile_idc 0x42; Constrained Baseline sets a constraint flag).
+fn h264_fmtp_usable(fmtp: &str) -> bool {
+    let mut mode = false;
+    let mut baseline = false;
+    for param in fmtp.split(';') {
+        let Some((key, value)) = param.split_once('=') else {
+            continue;
+        };
+        match key.trim().to_ascii_lowercase().as_str() {
+            "packetization-mode" => mode = value.trim() == "1",
+            "profile-level-id" => {
+                let value = value.trim();
+                baseline = value.len() == 6
+                    && value.is_ascii()
+                    && value[..2].eq_ignore_ascii_case("42")
+                    && u32::from_str_radix(value, 16).is_ok();
+            }
+            _ => {}
+        }
+    }
+    mode && baseline
 }
 
 // === SDP text helpers ===

@@ -6,9 +6,12 @@
 //! * [`scale`]: libyuv `I420Scale` into a canvas sub-rectangle (FFI, safe API).
 //! * [`compose`]: the `Compositor` (video and name tiles) and the per-viewer tile order.
 //! * [`vpx`]: VP8 encoder and decoder over libvpx (FFI, safe API).
+//! * [`codec`]: [`VideoCodec`] and the encoder and decoder of either codec, as the
+//!   engine holds them.
 //! * [`h264`]: H.264 (Constrained Baseline, Annex B) encoder and decoder over libopenh264
 //!   (FFI, safe API); its types are used as `h264::Encoder` etc. beside the VP8 ones.
 
+pub mod codec;
 pub mod compose;
 pub mod frame;
 pub mod h264;
@@ -17,6 +20,7 @@ pub mod layout;
 pub mod scale;
 pub mod vpx;
 
+pub use codec::{VideoCodec, VideoDecoder, VideoEncoder, VideoEncoderConfig, VideoError};
 pub use compose::{
     Compositor, CompositorConfig, DEFAULT_FONT_PATH, FontError, NAME_TILE_PALETTE, NameFont,
     TileSource, name_tile_color, tile_order, tile_order_into,

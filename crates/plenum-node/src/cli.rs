@@ -97,6 +97,7 @@ pub fn summary(config: &Config) -> String {
     for (name, on) in [
         ("client_access_enabled", s.client_access_enabled),
         ("webrtc_enabled", s.webrtc_enabled),
+        ("h264_enabled", s.h264_enabled),
         ("chat_enabled", s.chat_enabled),
         ("guests_can_present", s.guests_can_present),
         ("maintenance_mode", s.maintenance_mode),

@@ -255,6 +255,8 @@ pub struct Switches {
     pub client_access_enabled: bool,
     /// WebRTC media is offered.
     pub webrtc_enabled: bool,
+    /// Calls whose offer prefers H.264 get H.264; off pins every call to VP8.
+    pub h264_enabled: bool,
     /// Chat is on unless a service says otherwise.
     pub chat_enabled: bool,
     /// Guests may present, where the service allows it too.
@@ -270,6 +272,7 @@ impl Default for Switches {
         Switches {
             client_access_enabled: true,
             webrtc_enabled: true,
+            h264_enabled: true,
             chat_enabled: true,
             guests_can_present: true,
             maintenance_mode: false,

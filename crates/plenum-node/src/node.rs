@@ -580,6 +580,7 @@ fn engine_config(config: &Config) -> Arc<EngineConfig> {
     peer.public_ips = config.node.public_ips.clone();
     // The client waits 5 s for an answer; candidates found later are trickled.
     peer.gather_timeout = Duration::from_millis(1500);
+    peer.h264 = config.switches.h264_enabled;
     Arc::new(EngineConfig {
         peer,
         room: RoomConfig {

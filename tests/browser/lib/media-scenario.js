@@ -52,9 +52,11 @@ const PEOPLE = {
 
 /**
  * Registers the scenario's steps. `browser(p)` says which browser participant `p` uses;
- * `name` is the artifacts folder and the node's name.
+ * `name` is the artifacts folder and the node's name; `joinWith[p]` adds join options
+ * (e.g. `videoCodecs`); `codecs[p]` is the video codec (mime type) `p`'s main video must
+ * use both ways, checked from the browser's own stats before leaving.
  */
-export function runMediaScenario({ name, title, browser = () => 'chromium' }) {
+export function runMediaScenario({ name, title, browser = () => 'chromium', joinWith = {}, codecs = {} }) {
     let node;
     let h;
 
@@ -86,7 +88,7 @@ export function runMediaScenario({ name, title, browser = () => 'chromium' }) {
     async function join(p) {
         await h.open(p);
         const who = PEOPLE[p];
-        const r = await h.call(p, 'join', { host: node.url, alias: ALIAS, label: `${p} — ${who.displayName}`, ...who });
+        const r = await h.call(p, 'join', { host: node.url, alias: ALIAS, label: `${p} — ${who.displayName}`, ...who, ...joinWith[p] });
         assert.equal(r.status, 200, `request_token via the SDK: ${JSON.stringify(r)}`);
         await h.until(`${p} call connected`, () => h.state(p), (s) => {
             if (s.errors.length) return `onError ${JSON.stringify(s.errors)}`;
@@ -214,7 +216,14 @@ export function runMediaScenario({ name, title, browser = () => 'chromium' }) {
             await h.until('B still sees red after the presentation', video('B'), (m) => sees(m, { see: ['red', 'yellow'], not: ['blue'] }), { timeout: T });
             await h.shot('presentation-stopped');
             // evidence while every call is still up: codecs, resolutions, frame rates, ICE pair
-            for (const p of ['A', 'B', 'C', 'D']) h.note(`${p} peer connection stats before leaving`, await h.call(p, 'peerStats', {}));
+            for (const p of ['A', 'B', 'C', 'D']) {
+                const stats = await h.call(p, 'peerStats', {});
+                h.note(`${p} peer connection stats before leaving`, stats);
+                if (!codecs[p]) continue;
+                const main = (list) => [...new Set(list.filter((x) => x.kind === 'video' && x.mid === '1').map((x) => x.codec))];
+                assert.deepEqual(main(stats.inbound), [codecs[p]], `${p} receives its main video in ${codecs[p]}: ${JSON.stringify(stats.inbound)}`);
+                assert.deepEqual(main(stats.outbound), [codecs[p]], `${p} sends its main video in ${codecs[p]}: ${JSON.stringify(stats.outbound)}`);
+            }
         });
 
         step('everyone disconnects cleanly', async () => {

@@ -3,7 +3,7 @@
 // synthetic microphone (sine tone), driven from Playwright through window.media.
 // Also hosts the SDK-free loopback self-check of the measurement code
 // (window.media.loopback*), so both run the exact same measurement functions.
-import { peerConnections } from './media-pc-spy.js';
+import { onlyVideoCodecs, peerConnections } from './media-pc-spy.js';
 import {
     createInfinityClient,
     createInfinityClientSignals,
@@ -224,10 +224,12 @@ window.media = {
 
     /**
      * Joins with media. `callType`: 'AudioVideoPresentation' (default) or 'Audio';
-     * `color` paints the camera canvas, `tone` (Hz, 0 = silence) is the microphone.
+     * `color` paints the camera canvas, `tone` (Hz, 0 = silence) is the microphone;
+     * `videoCodecs` (mime types, e.g. ['video/H264']) limits the video codecs offered.
      */
-    async join({ host, alias, displayName, label, pin, color, tone, callType = 'AudioVideoPresentation' }) {
+    async join({ host, alias, displayName, label, pin, color, tone, callType = 'AudioVideoPresentation', videoCodecs }) {
         state.label = label || displayName;
+        if (videoCodecs) onlyVideoCodecs(videoCodecs);
         render();
         const tracks = [];
         const audio = await toneSource({ freq: tone });

@@ -82,8 +82,34 @@ function audioOnlyOffer(sdp) {
     return join(s);
 }
 
-/** Checks the answer against the offer (§4.1, §9): same m-lines, mids and `a=content`,
- * VP8 and Opus from the offer's payload types, no H.264. Returns the sections. */
+/** `{pt: "fmtp params"}` from the fmtp lines of a section. */
+function fmtps(sec) {
+    const out = {};
+    for (const v of attr(sec, 'fmtp')) {
+        const i = v.indexOf(' ');
+        out[v.slice(0, i)] = v.slice(i + 1);
+    }
+    return out;
+}
+
+/** The video codec the node must answer for an offered section (§4: H.264 CB pm=1 or
+ * VP8): the first of the offer's own order that is VP8, or H.264 in packetization mode 1
+ * with a Baseline profile (42xxxx). */
+function expectedVideoCodec(sec) {
+    const maps = rtpmaps(sec);
+    const params = fmtps(sec);
+    for (const pt of payloads(sec)) {
+        const enc = (maps[pt] || '').toLowerCase();
+        if (enc === 'vp8/90000') return 'VP8/90000';
+        if (enc === 'h264/90000' && /packetization-mode=1/.test(params[pt] || '') && /profile-level-id=42/i.test(params[pt] || '')) return 'H264/90000';
+    }
+    return null;
+}
+
+/** Checks the answer against the offer (§4.1, §4): same m-lines, mids and `a=content`,
+ * Opus and, per video line, exactly one codec — the offer's first of VP8 / H.264
+ * Constrained Baseline (Chrome's SDK offer lists H.264 first, so H.264) — with the
+ * offer's payload types. Returns the sections. */
 function assertAnswers(answer, offer, what) {
     assert.equal(typeof answer, 'string', what);
     assert.ok(answer.startsWith('v=0'), `answer is an SDP: ${what}: ${answer.slice(0, 200)}`);
@@ -93,7 +119,6 @@ function assertAnswers(answer, offer, what) {
     assert.deepEqual(a.media.map(kind), o.media.map(kind), `answer keeps the offer's m-lines in order: ${what}`);
     assert.deepEqual(a.media.map((m) => attr(m, 'mid')), o.media.map((m) => attr(m, 'mid')), `mids echoed: ${what}`);
     assert.deepEqual(a.media.map((m) => attr(m, 'content')), o.media.map((m) => attr(m, 'content')), `§4.1: a=content echoed per m-line: ${what}`);
-    assert.ok(!/H264/i.test(answer), `§9: the answer picks VP8, not H.264: ${what}`);
     for (const [i, m] of a.media.entries()) {
         const maps = rtpmaps(m);
         const offered = rtpmaps(o.media[i]);
@@ -101,7 +126,8 @@ function assertAnswers(answer, offer, what) {
         if (kind(m) === 'audio') {
             assert.match(codecs[0] ?? '', /^opus\/48000/i, `audio answers Opus first: ${m.join(' | ')}`);
         } else {
-            assert.match(codecs[0] ?? '', /^VP8\/90000$/i, `video answers VP8 first: ${m.join(' | ')}`);
+            const want = expectedVideoCodec(o.media[i]);
+            assert.deepEqual(codecs.map((c) => c.toUpperCase()), [want], `video answers exactly the offer's first usable codec (${want}): ${m.join(' | ')}`);
         }
         // the answer uses the offer's payload type numbers for its codecs (RFC 3264 §6.1)
         for (const pt of payloads(m)) {
@@ -225,12 +251,12 @@ function checkParticipantEvents(stream) {
 // === tests ===
 
 describe('WebRTC call (calls, call group, stills)', () => {
-    test('calls: a Chrome offer is answered with VP8 + Opus, a=content echoed (§4.1–4.2, §9)', async () => {
+    test('calls: a Chrome offer is answered with H.264 (its first codec) + Opus, a=content echoed (§4.1–4.2)', async () => {
         const alice = await ctx.client.join(ALIAS, 'Alice Caller');
         const result = await openCall(alice);
         const a = assertAnswers(result.sdp, CHROME_OFFER, 'calls answer');
         assert.ok(/opus\/48000/i.test(result.sdp), 'Opus in the answer');
-        assert.ok(/VP8\/90000/i.test(result.sdp), 'VP8 in the answer');
+        assert.ok(/H264\/90000/i.test(result.sdp) && !/VP8/i.test(result.sdp), 'H.264, the offer\'s preference, in the answer');
         assert.ok(result.sdp.includes('a=content:slides'), '§4.1: the slides line keeps a=content:slides');
         assert.ok(result.sdp.includes('a=content:main'), '§4.1: main lines keep a=content:main');
         // bundle, ICE and DTLS for max-bundle (§4.1)
@@ -322,10 +348,10 @@ describe('WebRTC call (calls, call group, stills)', () => {
         assert.equal(me.is_audio_only_call, 'NO');
     });
 
-    test('calls: an offer without Opus and VP8 → 400 text naming the codec problem', async () => {
+    test('calls: an offer without Opus, VP8 and H.264 → 400 text naming the codec problem', async () => {
         const alice = await ctx.client.join(ALIAS, 'Alice Codecs');
-        const noCodecs = CHROME_OFFER.replace(/^a=rtpmap:(\d+) opus\/48000\/2$/gim, 'a=rtpmap:$1 x-opus/48000/2').replace(/^a=rtpmap:(\d+) VP8\/90000$/gim, 'a=rtpmap:$1 x-vp8/90000');
-        assert.ok(!/ opus\//i.test(noCodecs) && !/ VP8\//i.test(noCodecs), 'fixture rewritten');
+        const noCodecs = CHROME_OFFER.replace(/^a=rtpmap:(\d+) opus\/48000\/2$/gim, 'a=rtpmap:$1 x-opus/48000/2').replace(/^a=rtpmap:(\d+) VP8\/90000$/gim, 'a=rtpmap:$1 x-vp8/90000').replace(/^a=rtpmap:(\d+) H264\/90000$/gim, 'a=rtpmap:$1 x-h264/90000');
+        assert.ok(!/ opus\//i.test(noCodecs) && !/ VP8\//i.test(noCodecs) && !/ H264\//i.test(noCodecs), 'fixture rewritten');
         const r = await postCalls(alice, noCodecs);
         const text = r.expect(400, V.validateCallsWebrtcParticipant400, { text: true });
         assert.match(text, /opus|vp8|codec/i, `the 400 names the codec problem: ${r.describe()}`);

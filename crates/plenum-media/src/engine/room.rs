@@ -31,8 +31,8 @@ use crate::audio::{
 };
 use crate::peer::{IncomingMedia, MediaKind};
 use crate::video::{
-    Compositor, CompositorConfig, Decoder, EncodedFrame, Encoder, EncoderConfig, Filter, I420Frame,
-    NameFont, Rect, Rgb, TileSource, name_tile_color, scale_into,
+    Compositor, CompositorConfig, Filter, I420Frame, NameFont, Rect, Rgb, TileSource, VideoCodec,
+    VideoDecoder, VideoEncoder, VideoEncoderConfig, VideoError, name_tile_color, scale_into,
 };
 
 /// One tick of the media clock: one 20 ms audio frame.
@@ -86,6 +86,10 @@ pub struct Streams {
     pub slides_in: bool,
     /// We may send the presentation on the slides m-line.
     pub slides_out: bool,
+    /// The codec of the main video line, both ways.
+    pub video_codec: VideoCodec,
+    /// The codec of the slides line, both ways.
+    pub slides_codec: VideoCodec,
 }
 
 /// A new call joining the room.
@@ -175,7 +179,7 @@ impl Default for RoomConfig {
 
 /// A decoder and the last picture it produced.
 struct VideoIn {
-    decoder: Option<Decoder>,
+    decoder: Option<VideoDecoder>,
     frame: I420Frame,
     /// Tick of the last decoded picture.
     last_frame: Option<u64>,
@@ -236,8 +240,15 @@ impl VideoIn {
         }
     }
 
-    /// Decodes one received frame; on corruption asks the sender for a keyframe.
-    fn receive(&mut self, media: &IncomingMedia, tick: u64, outbound: &mpsc::Sender<Outbound>) {
+    /// Decodes one received frame (in `codec`); on corruption asks the sender for a
+    /// keyframe.
+    fn receive(
+        &mut self,
+        media: &IncomingMedia,
+        codec: VideoCodec,
+        tick: u64,
+        outbound: &mpsc::Sender<Outbound>,
+    ) {
         self.last_received = Some(tick);
         if !self.watched {
             return;
@@ -247,11 +258,11 @@ impl VideoIn {
             return;
         }
         let decoder = match &mut self.decoder {
-            Some(d) => d,
-            None => match Decoder::new() {
+            Some(d) if d.codec() == codec => d,
+            _ => match VideoDecoder::new(codec) {
                 Ok(d) => self.decoder.insert(d),
                 Err(error) => {
-                    tracing::warn!(%error, "no vp8 decoder");
+                    tracing::warn!(%error, %codec, "no video decoder");
                     return;
                 }
             },
@@ -266,7 +277,7 @@ impl VideoIn {
             Err(error) => {
                 tracing::debug!(%error, kind = ?self.kind, "undecodable video frame");
                 self.awaiting_keyframe = true;
-                // A fresh decoder: libvpx state after an error is not trusted.
+                // A fresh decoder: codec state after an error is not trusted.
                 self.decoder = None;
                 self.request_keyframe(tick, outbound);
             }
@@ -314,8 +325,8 @@ struct Member {
     view_tiles: Vec<ParticipantId>,
     /// Index of the pipeline it receives from.
     pipeline: Option<usize>,
-    /// Tier of the presentation pipeline it receives from, if any.
-    slides_tier: Option<Tier>,
+    /// Tier and codec of the presentation pipeline it receives from, if any.
+    slides_tier: Option<(Tier, VideoCodec)>,
     /// The receiver asked for a keyframe (PLI/FIR).
     wants_keyframe: bool,
     wants_slides_keyframe: bool,
@@ -394,10 +405,10 @@ struct Pipeline {
     kind: ViewKind,
     layout: Layout,
     tier: Tier,
+    codec: VideoCodec,
     tiles: Vec<ParticipantId>,
     compositor: Compositor,
-    encoder: Encoder,
-    encoded: EncodedFrame,
+    encoder: VideoEncoder,
     force_keyframe: bool,
     last_forced: Option<u64>,
     last_used: u64,
@@ -407,12 +418,12 @@ struct Pipeline {
     delayed: Option<VecDeque<(u64, Bytes)>>,
 }
 
-/// The presentation encoder of one tier.
+/// The presentation encoder of one tier and codec.
 struct SlidesPipeline {
     tier: Tier,
+    codec: VideoCodec,
     canvas: I420Frame,
-    encoder: Encoder,
-    encoded: EncodedFrame,
+    encoder: VideoEncoder,
     /// The presenter's frame counter at the last encode.
     encoded_frame: u64,
     force_keyframe: bool,
@@ -437,8 +448,8 @@ pub struct MediaRoom {
     tile_sources: Vec<TileSource<'static>>,
     /// Frames encoded this tick, by pipeline, before they are handed out.
     video_out: Vec<(usize, Bytes)>,
-    /// Presentation frames encoded this tick, by tier.
-    slides_out: Vec<(Tier, Bytes)>,
+    /// Presentation frames encoded this tick, by tier and codec.
+    slides_out: Vec<((Tier, VideoCodec), Bytes)>,
     stills: Stills,
 }
 
@@ -631,8 +642,14 @@ impl MediaRoom {
             while let Ok(media) = m.inbound.try_recv() {
                 match media.kind {
                     MediaKind::Audio => m.jitter.push(media.rtp_timestamp, media.payload),
-                    MediaKind::Video => m.video.receive(&media, tick, &m.outbound),
-                    MediaKind::Slides => m.slides.receive(&media, tick, &m.outbound),
+                    MediaKind::Video => {
+                        m.video
+                            .receive(&media, m.streams.video_codec, tick, &m.outbound)
+                    }
+                    MediaKind::Slides => {
+                        m.slides
+                            .receive(&media, m.streams.slides_codec, tick, &m.outbound)
+                    }
                 }
             }
             let flowing = m.video.arriving(tick);
@@ -807,15 +824,22 @@ impl MediaRoom {
                 continue;
             }
             let (kind, layout) = view_of(&view, m.participant, &mut m.view_tiles);
-            let tier = Tier::for_bandwidth(m.bandwidth_kbps);
+            let output = Output {
+                tier: Tier::for_bandwidth(m.bandwidth_kbps),
+                codec: m.streams.video_codec,
+            };
             let tiles = &m.view_tiles;
             let found = self.pipelines.iter().position(|p| {
-                p.kind == kind && p.layout == layout && p.tier == tier && p.tiles == *tiles
+                p.kind == kind
+                    && p.layout == layout
+                    && p.tier == output.tier
+                    && p.codec == output.codec
+                    && p.tiles == *tiles
             });
             let index = match found {
                 Some(i) => i,
                 None => {
-                    match new_pipeline(&self.config, kind, layout, tier, tiles, view.loopback) {
+                    match new_pipeline(&self.config, kind, layout, output, tiles, view.loopback) {
                         Some(p) => {
                             self.pipelines.push(p);
                             self.pipelines.len() - 1
@@ -854,7 +878,7 @@ impl MediaRoom {
                 .min()
                 .unwrap_or(high)
                 .clamp(low, high);
-            let current = p.encoder.config().target_kbps;
+            let current = p.encoder.target_kbps();
             if current.abs_diff(target) * 10 > current {
                 if let Err(error) = p.encoder.set_bitrate_kbps(target) {
                     tracing::warn!(%error, "cannot change the composite bitrate");
@@ -896,16 +920,16 @@ impl MediaRoom {
                 p.last_forced = Some(tick);
                 p.force_keyframe = false;
             }
-            match p.encoder.encode(canvas, pts, forced, &mut p.encoded) {
-                Ok(true) => {
+            match p.encoder.encode(canvas, pts, forced) {
+                Ok(Some(encoded)) => {
                     p.frames += 1;
-                    let frame = Bytes::copy_from_slice(&p.encoded.data);
+                    let frame = Bytes::copy_from_slice(&encoded.data);
                     match &mut p.delayed {
                         Some(queue) => hold(queue, tick, frame),
                         None => self.video_out.push((index, frame)),
                     }
                 }
-                Ok(false) => {}
+                Ok(None) => {}
                 Err(error) => tracing::warn!(%error, "composite encode failed"),
             }
             sources.clear();
@@ -994,10 +1018,14 @@ impl MediaRoom {
                 m.slides_tier = None;
                 continue;
             }
-            let tier = Tier::for_bandwidth(m.bandwidth_kbps);
-            let index = match self.slides.iter().position(|s| s.tier == tier) {
+            let output = Output {
+                tier: Tier::for_bandwidth(m.bandwidth_kbps),
+                codec: m.streams.slides_codec,
+            };
+            let key = (output.tier, output.codec);
+            let index = match self.slides.iter().position(|s| (s.tier, s.codec) == key) {
                 Some(i) => i,
-                None => match new_slides_pipeline(&self.config, tier) {
+                None => match new_slides_pipeline(&self.config, output) {
                     Some(s) => {
                         self.slides.push(s);
                         self.slides.len() - 1
@@ -1005,11 +1033,11 @@ impl MediaRoom {
                     None => continue,
                 },
             };
-            if m.slides_tier != Some(tier) || m.wants_slides_keyframe {
+            if m.slides_tier != Some(key) || m.wants_slides_keyframe {
                 self.slides[index].force_keyframe = true;
                 m.wants_slides_keyframe = false;
             }
-            m.slides_tier = Some(tier);
+            m.slides_tier = Some(key);
             self.slides[index].last_used = tick;
         }
 
@@ -1036,25 +1064,23 @@ impl MediaRoom {
                 s.force_keyframe = false;
                 s.last_forced = Some(tick);
             }
-            match s.encoder.encode(
-                &s.canvas,
-                tick as i64 * PTS_PER_TICK,
-                forced,
-                &mut s.encoded,
-            ) {
-                Ok(true) => {
+            match s
+                .encoder
+                .encode(&s.canvas, tick as i64 * PTS_PER_TICK, forced)
+            {
+                Ok(Some(encoded)) => {
                     s.encoded_frame = source_frames;
                     s.last_sent = tick;
                     self.slides_out
-                        .push((s.tier, Bytes::copy_from_slice(&s.encoded.data)));
+                        .push(((s.tier, s.codec), Bytes::copy_from_slice(&encoded.data)));
                 }
-                Ok(false) => {}
+                Ok(None) => {}
                 Err(error) => tracing::warn!(%error, "presentation encode failed"),
             }
         }
-        for (tier, bytes) in self.slides_out.drain(..) {
+        for (key, bytes) in self.slides_out.drain(..) {
             for m in self.members.iter_mut().flatten() {
-                if m.slides_tier == Some(tier) {
+                if m.slides_tier == Some(key) {
                     m.send(Outbound::Slides(bytes.clone()));
                 }
             }
@@ -1182,32 +1208,43 @@ fn tile_source<'a>(
     }
 }
 
-fn encoder_config(tier: Tier, fps: u32, keyframe_interval: u32) -> EncoderConfig {
-    let (w, h) = tier.size();
-    let (low, high) = tier.bitrate_range();
-    let mut config = EncoderConfig::new(w, h, (low + high) / 2);
-    config.fps = fps;
-    config.keyframe_max_distance = keyframe_interval;
-    config
+/// What one encoder produces: a size (tier) in a codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Output {
+    tier: Tier,
+    codec: VideoCodec,
+}
+
+fn new_encoder(config: &RoomConfig, output: Output) -> Result<VideoEncoder, VideoError> {
+    let fps = u32::try_from(1000 / (TICK_MS * config.video_every.max(1))).unwrap_or(25);
+    let (width, height) = output.tier.size();
+    let (low, high) = output.tier.bitrate_range();
+    VideoEncoder::new(VideoEncoderConfig {
+        codec: output.codec,
+        width,
+        height,
+        fps,
+        target_kbps: (low + high) / 2,
+        keyframe_interval: config.keyframe_interval,
+    })
 }
 
 fn new_pipeline(
     config: &RoomConfig,
     kind: ViewKind,
     layout: Layout,
-    tier: Tier,
+    output: Output,
     tiles: &[ParticipantId],
     loopback: bool,
 ) -> Option<Pipeline> {
-    let fps = u32::try_from(1000 / (TICK_MS * config.video_every.max(1))).unwrap_or(25);
-    let encoder = match Encoder::new(encoder_config(tier, fps, config.keyframe_interval)) {
+    let encoder = match new_encoder(config, output) {
         Ok(e) => e,
         Err(error) => {
-            tracing::warn!(%error, "cannot create a composite encoder");
+            tracing::warn!(%error, codec = %output.codec, "cannot create a composite encoder");
             return None;
         }
     };
-    let (w, h) = tier.size();
+    let (w, h) = output.tier.size();
     let mut compositor = Compositor::new(CompositorConfig::new(w, h));
     if let Some(bytes) = &config.font {
         match NameFont::from_bytes(bytes) {
@@ -1218,11 +1255,11 @@ fn new_pipeline(
     Some(Pipeline {
         kind,
         layout,
-        tier,
+        tier: output.tier,
+        codec: output.codec,
         tiles: tiles.to_vec(),
         compositor,
         encoder,
-        encoded: EncodedFrame::default(),
         force_keyframe: true,
         last_forced: None,
         last_used: 0,
@@ -1232,21 +1269,20 @@ fn new_pipeline(
     })
 }
 
-fn new_slides_pipeline(config: &RoomConfig, tier: Tier) -> Option<SlidesPipeline> {
-    let fps = u32::try_from(1000 / (TICK_MS * config.video_every.max(1))).unwrap_or(25);
-    let encoder = match Encoder::new(encoder_config(tier, fps, config.keyframe_interval)) {
+fn new_slides_pipeline(config: &RoomConfig, output: Output) -> Option<SlidesPipeline> {
+    let encoder = match new_encoder(config, output) {
         Ok(e) => e,
         Err(error) => {
-            tracing::warn!(%error, "cannot create a presentation encoder");
+            tracing::warn!(%error, codec = %output.codec, "cannot create a presentation encoder");
             return None;
         }
     };
-    let (w, h) = tier.size();
+    let (w, h) = output.tier.size();
     Some(SlidesPipeline {
-        tier,
+        tier: output.tier,
+        codec: output.codec,
         canvas: I420Frame::new(w, h),
         encoder,
-        encoded: EncodedFrame::default(),
         encoded_frame: 0,
         force_keyframe: true,
         last_forced: None,

@@ -1,7 +1,8 @@
-//! Reading an SDP answer for what a call carries: audio, main video, and which way the
-//! presentation (`a=content:slides`) flows.
+//! Reading an SDP answer for what a call carries: audio, main video, which way the
+//! presentation (`a=content:slides`) flows, and each video line's codec.
 
 use super::room::Streams;
+use crate::video::VideoCodec;
 
 /// The direction of one m-line from our side (the answer's `a=` direction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub fn negotiated_streams(answer: &str) -> Streams {
         let kind = fields.next().unwrap_or("");
         let rejected =
             fields.next() == Some("0") && !section.lines().any(|l| l.trim() == "a=bundle-only");
+        // The first payload type of the m-line is the one sent; its rtpmap names it.
+        let first_pt = fields.nth(1).unwrap_or("");
+        let codec = codec_of(section, first_pt);
         let mut direction = Direction::SendRecv;
         let mut slides = false;
         for line in section.lines().map(str::trim) {
@@ -43,8 +47,12 @@ pub fn negotiated_streams(answer: &str) -> Streams {
         }
         match (kind, slides) {
             ("audio", _) => streams.audio = true,
-            ("video", false) => streams.video = true,
+            ("video", false) => {
+                streams.video = true;
+                streams.video_codec = codec;
+            }
             ("video", true) => {
+                streams.slides_codec = codec;
                 streams.slides_out |=
                     matches!(direction, Direction::SendOnly | Direction::SendRecv);
                 streams.slides_in |= matches!(direction, Direction::RecvOnly | Direction::SendRecv);
@@ -53,6 +61,21 @@ pub fn negotiated_streams(answer: &str) -> Streams {
         }
     }
     streams
+}
+
+/// The video codec payload type `pt` names in `section` (VP8 unless it is H.264).
+fn codec_of(section: &str, pt: &str) -> VideoCodec {
+    let prefix = format!("a=rtpmap:{pt} ");
+    let name = section
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .and_then(|codec| codec.split('/').next())
+        .unwrap_or("");
+    if name.eq_ignore_ascii_case("h264") {
+        VideoCodec::H264
+    } else {
+        VideoCodec::Vp8
+    }
 }
 
 /// Each media section's text, from its `m=` line to the next.
@@ -82,7 +105,9 @@ mod tests {
                 audio: true,
                 video: true,
                 slides_in: false,
-                slides_out: false
+                slides_out: false,
+                video_codec: VideoCodec::Vp8,
+                slides_codec: VideoCodec::Vp8,
             }
         );
     }
@@ -105,5 +130,22 @@ mod tests {
         let rejected = "v=0\r\nm=audio 9 x 111\r\na=sendrecv\r\nm=video 0 x 96\r\na=inactive\r\n";
         assert!(!negotiated_streams(rejected).video);
         assert_eq!(negotiated_streams("garbage"), Streams::default());
+    }
+
+    #[test]
+    fn each_video_line_reports_its_codec() {
+        let h264 = ANSWER
+            .replace(
+                "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1",
+                "m=video 9 UDP/TLS/RTP/SAVPF 108\r\na=rtpmap:108 H264/90000\r\na=mid:1",
+            )
+            .replace(
+                "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\na=inactive",
+                "m=video 9 UDP/TLS/RTP/SAVPF 120\r\na=rtpmap:120 VP8/90000\r\na=mid:2\r\na=sendonly",
+            );
+        let s = negotiated_streams(&h264);
+        assert_eq!(s.video_codec, VideoCodec::H264);
+        assert_eq!(s.slides_codec, VideoCodec::Vp8);
+        assert!(s.slides_out);
     }
 }

@@ -43,7 +43,7 @@ use webrtc::rtp_transceiver::{
 use super::webrtc_rs::RtpClock;
 use super::*;
 use crate::audio::{FRAME_SAMPLES, Frame, OpusConfig, OpusEncoder};
-use crate::video::{Decoder, EncodedFrame, Encoder, EncoderConfig, I420Frame, Yuv};
+use crate::video::{Decoder, EncodedFrame, Encoder, EncoderConfig, I420Frame, VideoCodec, Yuv};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Generous: two shared cores may be busy compiling or running other tests.
@@ -252,7 +252,7 @@ fn chrome_offer_with(keep: &[usize]) -> String {
 
 #[test]
 fn chrome_offer_lines_get_their_roles() {
-    let offer = Offer::parse(CHROME_OFFER).expect("chrome offer parses");
+    let offer = Offer::parse(CHROME_OFFER, true).expect("chrome offer parses");
     let roles: Vec<_> = offer
         .media
         .iter()
@@ -278,19 +278,19 @@ fn chrome_offer_lines_get_their_roles() {
         offer.line(MediaKind::Video).expect("video").ssrcs,
         [2001, 2002]
     );
-    let presenting =
-        Offer::parse(&CHROME_OFFER.replace("a=inactive", "a=sendonly")).expect("presenting offer");
+    let presenting = Offer::parse(&CHROME_OFFER.replace("a=inactive", "a=sendonly"), true)
+        .expect("presenting offer");
     assert_eq!(
         presenting.answer_direction(MediaKind::Slides),
         MediaDirection::RecvOnly
     );
-    let watching =
-        Offer::parse(&CHROME_OFFER.replace("a=inactive", "a=recvonly")).expect("watching offer");
+    let watching = Offer::parse(&CHROME_OFFER.replace("a=inactive", "a=recvonly"), true)
+        .expect("watching offer");
     assert_eq!(
         watching.answer_direction(MediaKind::Slides),
         MediaDirection::SendOnly
     );
-    let audio_only = Offer::parse(&chrome_offer_with(&[0])).expect("audio-only offer");
+    let audio_only = Offer::parse(&chrome_offer_with(&[0]), true).expect("audio-only offer");
     assert_eq!(audio_only.media.len(), 1);
     assert_eq!(
         audio_only.answer_direction(MediaKind::Video),
@@ -306,7 +306,7 @@ const FIREFOX_OFFER: &str = include_str!("firefox_offer.sdp");
 
 #[test]
 fn firefox_bundle_only_lines_are_not_rejected() {
-    let offer = Offer::parse(FIREFOX_OFFER).expect("firefox offer parses");
+    let offer = Offer::parse(FIREFOX_OFFER, true).expect("firefox offer parses");
     let roles: Vec<_> = offer
         .media
         .iter()
@@ -329,7 +329,7 @@ fn firefox_bundle_only_lines_are_not_rejected() {
         MediaDirection::Inactive
     );
     // Port 0 without `a=bundle-only` is still a rejected line.
-    let stopped = Offer::parse(&FIREFOX_OFFER.replacen("a=bundle-only\r\n", "", 1))
+    let stopped = Offer::parse(&FIREFOX_OFFER.replacen("a=bundle-only\r\n", "", 1), true)
         .expect("offer with a stopped video line parses");
     assert_eq!(stopped.line(MediaKind::Video), None);
     assert!(stopped.media[1].rejected);
@@ -338,7 +338,7 @@ fn firefox_bundle_only_lines_are_not_rejected() {
 /// `offer` must be refused with an error whose text contains `expected`.
 #[track_caller]
 fn check_refused(offer: &str, expected: &str) {
-    match Offer::parse(offer).and_then(|o| o.check_initial().map(|()| o)) {
+    match Offer::parse(offer, true).and_then(|o| o.check_initial().map(|()| o)) {
         Ok(parsed) => panic!("accepted {offer:?}: {parsed:?}"),
         Err(e) => assert!(
             e.to_string().contains(expected),
@@ -376,36 +376,93 @@ fn unusable_offers_are_refused_with_a_reason() {
     // No Opus: the audio line has nothing we can decode.
     let no_opus = CHROME_OFFER.replace("a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000");
     assert!(matches!(
-        Offer::parse(&no_opus),
+        Offer::parse(&no_opus, true),
         Err(PeerError::NoCommonCodec {
-            kind: MediaKind::Audio
+            kind: MediaKind::Audio,
+            ..
         })
     ));
-    // H.264 only on the main video line.
+    // H.264 only on the main video line: H.264 where allowed, refused when pinned to VP8,
+    // naming what was offered.
     let no_vp8 =
         chrome_offer_with(&[0, 1]).replace("a=rtpmap:96 VP8/90000", "a=rtpmap:96 VP9/90000");
-    let err = Offer::parse(&no_vp8).expect_err("no vp8");
+    let offer = Offer::parse(&no_vp8, true).expect("h264 only");
+    assert_eq!(
+        offer.video_codec(MediaKind::Video).map(|c| c.codec),
+        Some(VideoCodec::H264)
+    );
+    let err = Offer::parse(&no_vp8, false).expect_err("no vp8");
     assert!(
         matches!(
             err,
             PeerError::NoCommonCodec {
-                kind: MediaKind::Video
+                kind: MediaKind::Video,
+                ..
             }
         ),
         "{err}"
     );
     assert!(err.to_string().contains("vp8"), "{err}");
-    // Only the slides line lacks VP8.
-    let slides_h264 = CHROME_OFFER.replace(
-        "a=rtpmap:96 VP8/90000\r\na=fmtp:96 max-fs=8160;max-fr=30\r\n",
-        "",
+    assert!(
+        err.to_string().contains("h264/90000"),
+        "names the offer: {err}"
     );
+    // Neither VP8 nor a usable H.264 (packetization mode 0) on the slides line.
+    let slides_mode0 = CHROME_OFFER
+        .replace(
+            "a=rtpmap:96 VP8/90000\r\na=fmtp:96 max-fs=8160;max-fr=30\r\n",
+            "",
+        )
+        .replace("packetization-mode=1", "packetization-mode=0");
     assert!(matches!(
-        Offer::parse(&slides_h264),
+        Offer::parse(&slides_mode0, true),
         Err(PeerError::NoCommonCodec {
-            kind: MediaKind::Slides
+            kind: MediaKind::Slides,
+            ..
         })
     ));
+}
+
+#[test]
+fn the_offers_first_usable_video_codec_is_chosen() {
+    // Chrome under the Pexip SDK: H.264 first.
+    let offer = Offer::parse(CHROME_OFFER, true).expect("chrome offer");
+    let chosen = offer.video_codec(MediaKind::Video).expect("a codec");
+    assert_eq!((chosen.codec, chosen.payload_type), (VideoCodec::H264, 102));
+    assert!(
+        chosen.fmtp.contains("profile-level-id=42e01f"),
+        "{chosen:?}"
+    );
+    // Pinned to VP8 by config.
+    let pinned = Offer::parse(CHROME_OFFER, false).expect("chrome offer");
+    let chosen = pinned.video_codec(MediaKind::Video).expect("a codec");
+    assert_eq!((chosen.codec, chosen.payload_type), (VideoCodec::Vp8, 96));
+    // Firefox offers no H.264: VP8 on its own payload type.
+    let firefox = Offer::parse(FIREFOX_OFFER, true).expect("firefox offer");
+    let chosen = firefox.video_codec(MediaKind::Video).expect("a codec");
+    assert_eq!((chosen.codec, chosen.payload_type), (VideoCodec::Vp8, 120));
+    // VP8 listed first wins over H.264.
+    let vp8_first = CHROME_OFFER.replace(
+        "m=video 9 UDP/TLS/RTP/SAVPF 102 103 96",
+        "m=video 9 UDP/TLS/RTP/SAVPF 96 102 103",
+    );
+    let offer = Offer::parse(&vp8_first, true).expect("vp8 first");
+    assert_eq!(
+        offer.video_codec(MediaKind::Video).map(|c| c.codec),
+        Some(VideoCodec::Vp8)
+    );
+    // High profile or packetization mode 0 H.264 is not ours.
+    for (from, to) in [
+        ("profile-level-id=42e01f", "profile-level-id=640c1f"),
+        ("packetization-mode=1", "packetization-mode=0"),
+    ] {
+        let offer = Offer::parse(&CHROME_OFFER.replace(from, to), true).expect("offer");
+        assert_eq!(
+            offer.video_codec(MediaKind::Video).map(|c| c.codec),
+            Some(VideoCodec::Vp8),
+            "{to}"
+        );
+    }
 }
 
 #[test]
@@ -414,7 +471,7 @@ fn no_input_makes_the_offer_checks_panic() {
     let mut accepted = 0;
     for (cut, _) in CHROME_OFFER.char_indices() {
         let prefix = &CHROME_OFFER[..cut];
-        if Offer::parse(prefix).is_ok() {
+        if Offer::parse(prefix, true).is_ok() {
             accepted += 1;
             let _ = RTCSessionDescription::offer(prefix.to_owned());
         }
@@ -431,18 +488,19 @@ fn no_input_makes_the_offer_checks_panic() {
         if round % 2 == 0 {
             text.insert_str(0, "v=0\r\n");
         }
-        let _ = Offer::parse(&text);
+        let _ = Offer::parse(&text, true);
         let bytes: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
-        let _ = Offer::parse(&String::from_utf8_lossy(&bytes));
+        let _ = Offer::parse(&String::from_utf8_lossy(&bytes), true);
     }
 }
 
 // === Answering without a browser ===
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chrome_offer_is_answered_with_vp8_and_opus() {
+async fn chrome_offer_pinned_to_vp8_is_answered_with_vp8_and_opus() {
     let mut config = PeerConfig::new(LOOPBACK);
     config.port_range = (42_000, 42_999);
+    config.h264 = false;
     let answered = timeout(WAIT, Peer::answer(CHROME_OFFER, config))
         .await
         .expect("answer within the time limit")
@@ -535,6 +593,44 @@ async fn firefox_offer_is_answered_with_video_both_ways() {
     let peer = &answered.peer;
     assert_eq!(peer.direction(MediaKind::Video), MediaDirection::SendRecv);
     assert_eq!(peer.slides_direction(), MediaDirection::Inactive);
+    peer.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chrome_offer_is_answered_with_h264_it_prefers_on_both_video_lines() {
+    let answered = timeout(WAIT, Peer::answer(CHROME_OFFER, PeerConfig::new(LOOPBACK)))
+        .await
+        .expect("answer within the time limit")
+        .expect("answer");
+    let sdp = &answered.sdp;
+    let secs = sections(sdp);
+    for (i, (m, section)) in secs.iter().enumerate().skip(1) {
+        assert_eq!(
+            m.trim(),
+            "m=video 9 UDP/TLS/RTP/SAVPF 102",
+            "line {i}: {sdp}"
+        );
+        assert!(section.contains("a=rtpmap:102 H264/90000"), "{sdp}");
+        assert!(section.contains("packetization-mode=1"), "{sdp}");
+        assert!(section.contains("profile-level-id=42e01f"), "{sdp}");
+        for fb in ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"] {
+            assert!(
+                section.contains(&format!("a=rtcp-fb:102 {fb}\r\n")),
+                "{fb}: {sdp}"
+            );
+        }
+        for other in ["VP8", "VP9", "AV1", "rtx", "red", "ulpfec"] {
+            assert!(!section.contains(other), "{other} in answer: {sdp}");
+        }
+    }
+    let peer = &answered.peer;
+    assert_eq!(peer.video_codec(MediaKind::Video), Some(VideoCodec::H264));
+    assert_eq!(peer.video_codec(MediaKind::Slides), Some(VideoCodec::H264));
+    assert_eq!(peer.video_codec(MediaKind::Audio), None);
+    assert_eq!(
+        crate::engine::sdp::negotiated_streams(sdp).video_codec,
+        VideoCodec::H264
+    );
     peer.close().await.expect("close");
 }
 
@@ -1260,6 +1356,14 @@ async fn peer_stream(
     })
 }
 
+/// Our side's config for calls with the in-process browser: pinned to VP8, because that
+/// browser sends VP8 while its offer lists H.264 first (`sdk_munge`, as the Pexip SDK's).
+fn vp8_config() -> PeerConfig {
+    let mut config = PeerConfig::new(LOOPBACK);
+    config.h264 = false;
+    config
+}
+
 /// The browser offers, our peer answers, both connect.
 async fn connect(browser: &mut Browser) -> (Arc<Peer>, PeerEvents, String) {
     let offer = browser.offer(false).await;
@@ -1267,7 +1371,7 @@ async fn connect(browser: &mut Browser) -> (Arc<Peer>, PeerEvents, String) {
         peer,
         sdp,
         mut events,
-    } = timeout(WAIT, Peer::answer(&offer, PeerConfig::new(LOOPBACK)))
+    } = timeout(WAIT, Peer::answer(&offer, vp8_config()))
         .await
         .expect("answer in time")
         .expect("answer");
@@ -1305,7 +1409,7 @@ async fn loopback_media_flows_both_ways() {
         peer,
         sdp: answer_sdp,
         mut events,
-    } = timeout(WAIT, Peer::answer(&offer, PeerConfig::new(LOOPBACK)))
+    } = timeout(WAIT, Peer::answer(&offer, vp8_config()))
         .await
         .expect("answer in time")
         .expect("answer");
@@ -1556,7 +1660,8 @@ async fn presentation_starts_and_stops_by_renegotiation() {
         peer.update(&offer.replace(" VP8/90000", " VP9/90000"))
             .await,
         Err(PeerError::NoCommonCodec {
-            kind: MediaKind::Video
+            kind: MediaKind::Video,
+            ..
         })
     ));
     let bad_candidate = offer.replace(
@@ -1866,7 +1971,7 @@ async fn nacks_recover_lost_video_both_ways() {
         peer,
         sdp,
         mut events,
-    } = timeout(WAIT, Peer::answer(&offer, PeerConfig::new(LOOPBACK)))
+    } = timeout(WAIT, Peer::answer(&offer, vp8_config()))
         .await
         .expect("answer in time")
         .expect("answer");
@@ -2083,4 +2188,41 @@ fn a_peer_is_shared_across_tasks() {
         send(&peer.close());
         send(&Peer::answer("", PeerConfig::new(LOOPBACK)));
     }
+}
+
+#[test]
+fn malformed_h264_aggregation_packets_are_dropped_before_the_depacketizer() {
+    use super::webrtc_rs::h264_payload_is_sane;
+    use rtc::rtp::codec::h264::H264Packet;
+    use rtc::rtp::packetizer::Depacketizer;
+
+    // A STAP-A with a dangling byte after its last NAL unit: rtc 0.21.1 panics on it.
+    assert!(!h264_payload_is_sane(&[24, 0, 1, 0x09, 0x00]));
+    // A size running past the end, and a zero size.
+    assert!(!h264_payload_is_sane(&[24, 0, 9, 0x67, 0x42]));
+    assert!(!h264_payload_is_sane(&[24, 0, 0]));
+    // Whole aggregation packets, single NAL units, FU-A and nothing pass.
+    assert!(h264_payload_is_sane(&[24, 0, 2, 0x67, 0x42, 0, 1, 0x68]));
+    assert!(h264_payload_is_sane(&[0x65, 0x88, 0x84]));
+    assert!(h264_payload_is_sane(&[28, 0x85, 0x88]));
+    assert!(h264_payload_is_sane(&[]));
+
+    // Whatever passes the check, the depacketizer takes without panicking.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(6184);
+    let mut depacketizer = H264Packet::default();
+    let mut passed = 0;
+    for _ in 0..20_000 {
+        let len = rng.gen_range(0..24);
+        let mut payload: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+        if let Some(first) = payload.first_mut()
+            && rng.gen_bool(0.5)
+        {
+            *first = (*first & 0xe0) | 24;
+        }
+        if h264_payload_is_sane(&payload) {
+            passed += 1;
+            let _ = depacketizer.depacketize(&Bytes::from(payload));
+        }
+    }
+    assert!(passed > 5_000, "the check passed only {passed} payloads");
 }

@@ -5,7 +5,7 @@
 //! * **NACK responder** (`configure_nack`): keeps what we sent and retransmits what the
 //!   browser NACKs. Only for streams whose codec negotiated `nack`, i.e. video and slides;
 //!   retransmissions go out on the main SSRC (no RTX, see the media-stack notes).
-//! * **NACK generator** (`configure_nack`): NACKs gaps in the browser's VP8 streams.
+//! * **NACK generator** (`configure_nack`): NACKs gaps in the browser's video streams.
 //! * **TWCC receiver** (`configure_twcc_receiver_only`): answers `transport-cc` and the
 //!   transport-wide sequence extension, then reports arrival times to the browser, whose
 //!   send-side estimator (GCC) adapts the bitrate it sends us.
@@ -21,6 +21,12 @@
 //!
 //! # webrtc-rs behaviour worked around here
 //!
+//! * Each video line's answer is narrowed to the call's one codec with
+//!   `set_codec_preferences` (with the offer's fmtp, so H.264 profiles match exactly);
+//!   left alone, webrtc-rs answers every codec both sides know, in the offer's order.
+//! * rtc 0.21.1's H.264 depacketizer indexes past the end of a STAP-A with a dangling
+//!   byte (a panic in the receive task): such packets are dropped first
+//!   ([`h264_payload_is_sane`]) and count as lost.
 //! * The answer's direction is the transceiver's preferred direction, not the RFC 3264
 //!   intersection with the offer, so each negotiation sets every transceiver's direction
 //!   from the offer before `create_answer`.
@@ -51,7 +57,9 @@ use rtc::interceptor::{
 use rtc::media::Sample;
 use rtc::media::io::sample_builder::SampleBuilder;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
 use rtc::rtcp;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -59,7 +67,9 @@ use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEs
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
+use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::codec::vp8::Vp8Packet;
+use rtc::rtp::packetizer::Depacketizer;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RtpCodecKind,
@@ -79,17 +89,21 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RtpSender};
 
 use super::{
-    IncomingMedia, MediaDirection, MediaKind, Offer, PeerConfig, PeerError, PeerEvent, PeerEvents,
-    PeerState,
+    IncomingMedia, MediaDirection, MediaKind, Offer, OfferedCodec, PeerConfig, PeerError,
+    PeerEvent, PeerEvents, PeerState,
 };
+use crate::video::VideoCodec;
 
 /// Payload types we register; the answer uses the offer's numbers for the same codecs.
 const OPUS_PT: u8 = 111;
 const VP8_PT: u8 = 96;
+/// H.264 packetization mode 1 in the two Baseline flavours browsers offer: Constrained
+/// Baseline (`42e01f`, what we send) and Baseline (`42001f`).
+const H264_PTS: [(u8, &str); 2] = [(102, "42e01f"), (127, "42001f")];
 /// Received media buffered before the receive tasks wait for the consumer.
 const MEDIA_QUEUE: usize = 256;
-/// How far (in packets) the VP8 sample builder waits for a late packet.
-const VP8_MAX_LATE_PACKETS: u16 = 256;
+/// How far (in packets) a video sample builder waits for a late packet.
+const VIDEO_MAX_LATE_PACKETS: u16 = 256;
 /// Where [`RtcpToApplication`] sits: after every built-in interceptor (the highest named
 /// slot is the jitter buffer at 13 000), so all of them have seen the RTCP first.
 const RTCP_TO_APPLICATION_SLOT: usize = 14_000;
@@ -118,6 +132,8 @@ pub(super) struct Backend {
     /// Becomes `true` when the current gathering generation completes.
     gathered: watch::Receiver<bool>,
     gather_timeout: Duration,
+    /// H.264 may be negotiated ([`PeerConfig::h264`]).
+    h264: bool,
     closed: AtomicBool,
 }
 
@@ -173,6 +189,7 @@ impl Backend {
             signaling: tokio::sync::Mutex::new(Signaling::default()),
             gathered: gathered_rx,
             gather_timeout: config.gather_timeout,
+            h264: config.h264,
             closed: AtomicBool::new(false),
         };
         let answered = {
@@ -273,7 +290,8 @@ impl Backend {
             if self.shared.streams().outgoing[kind.index()].is_some() {
                 continue;
             }
-            let outgoing = add_track(&self.pc, kind).await?;
+            let codec = offer.video_codec(kind).map(|c| c.codec);
+            let outgoing = add_track(&self.pc, kind, codec).await?;
             let landed = mid_of_sender(&self.pc, &outgoing.sender).await;
             if landed.as_deref() != Some(line.mid.as_str()) {
                 return Err(internal(
@@ -297,6 +315,24 @@ impl Backend {
             let direction = role.map_or(MediaDirection::Inactive, |k| offer.answer_direction(k));
             if let Some(kind) = role {
                 transceiver_kinds.insert(transceiver.id(), kind);
+                // Exactly the call's codec on a video line: the first usable one of the
+                // first offer, fixed for the call (our track is in it).
+                let call_codec = self.shared.streams().outgoing[kind.index()]
+                    .as_ref()
+                    .and_then(|o| o.codec);
+                if let Some(codec) = call_codec {
+                    let offered = line
+                        .and_then(|m| m.video_codecs.iter().find(|c| c.codec == codec))
+                        .ok_or_else(|| {
+                            PeerError::InvalidOffer(format!(
+                                "the {kind} line no longer offers {codec}, the call's codec"
+                            ))
+                        })?;
+                    transceiver
+                        .set_codec_preferences(vec![codec_parameters(offered)])
+                        .await
+                        .map_err(webrtc_err("set codec preferences"))?;
+                }
             }
             transceiver
                 .set_direction(to_webrtc(direction))
@@ -453,6 +489,16 @@ impl Backend {
 
     pub(super) fn direction(&self, kind: MediaKind) -> MediaDirection {
         self.shared.streams().directions[kind.index()]
+    }
+
+    pub(super) fn video_codec(&self, kind: MediaKind) -> Option<VideoCodec> {
+        self.shared.streams().outgoing[kind.index()]
+            .as_ref()
+            .and_then(|o| o.codec)
+    }
+
+    pub(super) fn h264(&self) -> bool {
+        self.h264
     }
 
     pub(super) fn local_port(&self) -> u16 {
@@ -636,6 +682,8 @@ struct Outgoing {
     track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
+    /// The video codec of the line, both ways (`None` for audio).
+    codec: Option<VideoCodec>,
     /// The negotiated payload type, `None` until a negotiation gave one.
     payload_type: Option<u8>,
     /// Shared between the clones made when the payload type changes, so the RTP
@@ -690,12 +738,10 @@ impl RtpClock {
 
 // === Building ===
 
-/// The media engine: only Opus/48000/2 and VP8/90000, so the answer picks these two.
+/// The media engine: Opus/48000/2, VP8/90000 and H.264/90000 (packetization mode 1,
+/// Baseline profiles); each video line's answer is narrowed to one of them
+/// (`set_codec_preferences`).
 fn media_engine() -> Result<MediaEngine, PeerError> {
-    let fb = |typ: &str, parameter: &str| RTCPFeedback {
-        typ: typ.to_owned(),
-        parameter: parameter.to_owned(),
-    };
     let mut engine = MediaEngine::default();
     engine
         .register_codec(
@@ -707,12 +753,7 @@ fn media_engine() -> Result<MediaEngine, PeerError> {
         )
         .map_err(webrtc_err("register opus"))?;
     let mut vp8 = vp8_codec();
-    vp8.rtcp_feedback = vec![
-        fb("goog-remb", ""),
-        fb("ccm", "fir"),
-        fb("nack", ""),
-        fb("nack", "pli"),
-    ];
+    vp8.rtcp_feedback = video_feedback();
     engine
         .register_codec(
             RTCRtpCodecParameters {
@@ -722,7 +763,59 @@ fn media_engine() -> Result<MediaEngine, PeerError> {
             RtpCodecKind::Video,
         )
         .map_err(webrtc_err("register vp8"))?;
+    for (payload_type, profile) in H264_PTS {
+        let mut h264 = h264_codec(&format!(
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id={profile}"
+        ));
+        h264.rtcp_feedback = video_feedback();
+        engine
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: h264,
+                    payload_type,
+                },
+                RtpCodecKind::Video,
+            )
+            .map_err(webrtc_err("register h264"))?;
+    }
     Ok(engine)
+}
+
+/// The RTCP feedback of our video codecs (`transport-cc` comes from the TWCC interceptor).
+fn video_feedback() -> Vec<RTCPFeedback> {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    vec![
+        fb("goog-remb", ""),
+        fb("ccm", "fir"),
+        fb("nack", ""),
+        fb("nack", "pli"),
+    ]
+}
+
+fn h264_codec(fmtp: &str) -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: fmtp.to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// Our codec for a video line, as the offer put it (its fmtp, so it matches exactly).
+fn codec_parameters(offered: &OfferedCodec) -> RTCRtpCodecParameters {
+    let mut rtp_codec = match offered.codec {
+        VideoCodec::Vp8 => vp8_codec(),
+        VideoCodec::H264 => h264_codec(&offered.fmtp),
+    };
+    rtp_codec.rtcp_feedback = video_feedback();
+    RTCRtpCodecParameters {
+        rtp_codec,
+        payload_type: offered.payload_type,
+    }
 }
 
 fn opus_codec() -> RTCRtpCodec {
@@ -826,13 +919,26 @@ async fn build_peer_connection(
     }
 }
 
-async fn add_track(pc: &Arc<dyn PeerConnection>, kind: MediaKind) -> Result<Outgoing, PeerError> {
+/// Adds our track for `kind`'s line, in `video_codec` for a video line.
+async fn add_track(
+    pc: &Arc<dyn PeerConnection>,
+    kind: MediaKind,
+    video_codec: Option<VideoCodec>,
+) -> Result<Outgoing, PeerError> {
     let ssrc = rand::random::<u32>();
+    let video = match video_codec.unwrap_or_default() {
+        VideoCodec::Vp8 => vp8_codec(),
+        // The fmtp does not travel with the track: the line's codec preference sets it.
+        VideoCodec::H264 => h264_codec(&format!(
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id={}",
+            H264_PTS[0].1
+        )),
+    };
     let (codec_kind, codec, stream) = match kind {
         MediaKind::Audio => (RtpCodecKind::Audio, opus_codec(), "plenum"),
-        MediaKind::Video => (RtpCodecKind::Video, vp8_codec(), "plenum"),
+        MediaKind::Video => (RtpCodecKind::Video, video, "plenum"),
         // Its own stream, so the browser does not fold the presentation into the main one.
-        MediaKind::Slides => (RtpCodecKind::Video, vp8_codec(), "plenum-presentation"),
+        MediaKind::Slides => (RtpCodecKind::Video, video, "plenum-presentation"),
     };
     let clock_rate = codec.clock_rate;
     // Track ids share one namespace with the browser's in webrtc-rs's RTCP routing, hence
@@ -866,6 +972,7 @@ async fn add_track(pc: &Arc<dyn PeerConnection>, kind: MediaKind) -> Result<Outg
         track,
         sender,
         ssrc,
+        codec: kind.is_video().then(|| video_codec.unwrap_or_default()),
         payload_type: None,
         clock: Arc::new(Mutex::new(RtpClock::new(clock_rate))),
     })
@@ -996,9 +1103,22 @@ async fn receive(
         streams.receivers.push(me);
     }
 
-    let mut vp8 = kind
-        .is_video()
-        .then(|| SampleBuilder::new(VP8_MAX_LATE_PACKETS, Vp8Packet::default(), 90_000));
+    let codec = shared.streams().outgoing[kind.index()]
+        .as_ref()
+        .and_then(|o| o.codec);
+    let mut video = match (kind.is_video(), codec.unwrap_or_default()) {
+        (false, _) => None,
+        (true, VideoCodec::Vp8) => Some(Reassembly::Vp8(SampleBuilder::new(
+            VIDEO_MAX_LATE_PACKETS,
+            Vp8Packet::default(),
+            90_000,
+        ))),
+        (true, VideoCodec::H264) => Some(Reassembly::H264(SampleBuilder::new(
+            VIDEO_MAX_LATE_PACKETS,
+            H264Packet::default(),
+            90_000,
+        ))),
+    };
     let mut next = pending;
     loop {
         let event = match next.take() {
@@ -1020,9 +1140,19 @@ async fn receive(
                         remote.ssrc = ssrc;
                     }
                 }
-                let delivered = match vp8.as_mut() {
+                let delivered = match video.as_mut() {
                     None => deliver_audio(&shared.media, packet).await,
-                    Some(builder) => deliver_vp8(&shared.media, kind, builder, packet).await,
+                    Some(Reassembly::Vp8(builder)) => {
+                        deliver_video(&shared.media, kind, VideoCodec::Vp8, builder, packet).await
+                    }
+                    Some(Reassembly::H264(builder)) => {
+                        if !h264_payload_is_sane(&packet.payload) {
+                            // A malformed aggregation packet would panic rtc's depacketizer:
+                            // treat it as lost (the decoder then asks for a keyframe).
+                            continue;
+                        }
+                        deliver_video(&shared.media, kind, VideoCodec::H264, builder, packet).await
+                    }
                 };
                 if !delivered {
                     return;
@@ -1049,11 +1179,44 @@ async fn deliver_audio(media: &mpsc::Sender<IncomingMedia>, packet: rtc::rtp::Pa
     media.send(incoming).await.is_ok()
 }
 
-/// Reassembles VP8 frames and delivers the complete ones; `false` once the consumer is gone.
-async fn deliver_vp8(
+/// Reassembles one video stream's frames from RTP.
+enum Reassembly {
+    Vp8(SampleBuilder<Vp8Packet>),
+    /// RFC 6184 (single NAL unit, STAP-A, FU-A) into Annex B access units.
+    H264(SampleBuilder<H264Packet>),
+}
+
+/// Whether rtc's H.264 depacketizer can take `payload` without panicking: a STAP-A
+/// (type 24) must consist of whole (16-bit size, NAL unit) pairs; rtc 0.21.1 indexes past
+/// the end on a dangling byte. Everything else it checks itself.
+pub(super) fn h264_payload_is_sane(payload: &[u8]) -> bool {
+    let Some(&header) = payload.first() else {
+        return true;
+    };
+    if header & 0x1f != 24 {
+        return true;
+    }
+    let mut rest = &payload[1..];
+    while !rest.is_empty() {
+        let [hi, lo, tail @ ..] = rest else {
+            return false;
+        };
+        let size = usize::from(u16::from_be_bytes([*hi, *lo]));
+        if size == 0 || size > tail.len() {
+            return false;
+        }
+        rest = &tail[size..];
+    }
+    true
+}
+
+/// Reassembles video frames (in `codec`) and delivers the complete ones; `false` once
+/// the consumer is gone.
+async fn deliver_video<D: Depacketizer>(
     media: &mpsc::Sender<IncomingMedia>,
     kind: MediaKind,
-    builder: &mut SampleBuilder<Vp8Packet>,
+    codec: VideoCodec,
+    builder: &mut SampleBuilder<D>,
     packet: rtc::rtp::Packet,
 ) -> bool {
     let now = Instant::now();
@@ -1062,8 +1225,7 @@ async fn deliver_vp8(
         if sample.data.is_empty() {
             continue;
         }
-        // VP8 frame tag (RFC 6386 §9.1): bit 0 of the first byte is 0 on a keyframe.
-        let keyframe = sample.data[0] & 0x01 == 0;
+        let keyframe = codec.is_keyframe(&sample.data);
         let incoming = IncomingMedia {
             kind,
             payload: sample.data,

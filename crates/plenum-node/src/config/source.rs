@@ -77,6 +77,7 @@ struct DatabaseToml {
 struct SwitchesToml {
     client_access_enabled: Option<bool>,
     webrtc_enabled: Option<bool>,
+    h264_enabled: Option<bool>,
     chat_enabled: Option<bool>,
     guests_can_present: Option<bool>,
     maintenance_mode: Option<bool>,
@@ -697,6 +698,7 @@ fn merge_switches(s: &SwitchesToml) -> Switches {
     Switches {
         client_access_enabled: s.client_access_enabled.unwrap_or(d.client_access_enabled),
         webrtc_enabled: s.webrtc_enabled.unwrap_or(d.webrtc_enabled),
+        h264_enabled: s.h264_enabled.unwrap_or(d.h264_enabled),
         chat_enabled: s.chat_enabled.unwrap_or(d.chat_enabled),
         guests_can_present: s.guests_can_present.unwrap_or(d.guests_can_present),
         maintenance_mode: s.maintenance_mode.unwrap_or(d.maintenance_mode),

@@ -41,15 +41,19 @@ struct Browser {
     inbound: mpsc::Sender<IncomingMedia>,
     outbound: mpsc::Receiver<Outbound>,
     opus: OpusEncoder,
-    vp8: Option<Encoder>,
+    /// The codec it sends and receives video in.
+    codec: VideoCodec,
+    encoder: Option<VideoEncoder>,
+    /// The size `encoder` was made for.
+    size: (u32, u32),
     sent_audio: usize,
     sent_video: usize,
     received_audio: Vec<i16>,
     audio_decoder: OpusDecoder,
-    video_decoder: Decoder,
+    video_decoder: VideoDecoder,
     picture: I420Frame,
     pictures: usize,
-    slides_decoder: Decoder,
+    slides_decoder: VideoDecoder,
     slides_picture: I420Frame,
     slides: usize,
     keyframe_requests: usize,
@@ -76,15 +80,17 @@ impl Browser {
             inbound,
             outbound,
             opus: OpusEncoder::new(OpusConfig::default()).unwrap(),
-            vp8: None,
+            codec: streams.video_codec,
+            encoder: None,
+            size: (0, 0),
             sent_audio: 0,
             sent_video: 0,
             received_audio: Vec::new(),
             audio_decoder: OpusDecoder::new().unwrap(),
-            video_decoder: Decoder::new().unwrap(),
+            video_decoder: VideoDecoder::new(streams.video_codec).unwrap(),
             picture: I420Frame::default(),
             pictures: 0,
-            slides_decoder: Decoder::new().unwrap(),
+            slides_decoder: VideoDecoder::new(streams.slides_codec).unwrap(),
             slides_picture: I420Frame::default(),
             slides: 0,
             keyframe_requests: 0,
@@ -109,17 +115,29 @@ impl Browser {
 
     fn send_picture(&mut self, kind: MediaKind, color: Rgb, w: u32, h: u32) {
         let picture = I420Frame::solid_rgb(w, h, color);
-        let encoder = match &mut self.vp8 {
-            Some(e) if e.config().width == w && e.config().height == h => e,
-            slot => slot.insert(Encoder::new(EncoderConfig::new(w, h, 500)).unwrap()),
+        let codec = self.codec;
+        let encoder = match &mut self.encoder {
+            Some(e) if self.size == (w, h) => e,
+            slot => {
+                self.size = (w, h);
+                slot.insert(
+                    VideoEncoder::new(VideoEncoderConfig {
+                        codec,
+                        width: w,
+                        height: h,
+                        fps: 25,
+                        target_kbps: 500,
+                        keyframe_interval: 3000,
+                    })
+                    .unwrap(),
+                )
+            }
         };
-        let mut out = EncodedFrame::default();
         let keyframe = self.sent_video == 0 || std::mem::take(&mut self.key_wanted);
-        assert!(
-            encoder
-                .encode(&picture, self.sent_video as i64 * 3600, keyframe, &mut out)
-                .unwrap()
-        );
+        let out = encoder
+            .encode(&picture, self.sent_video as i64 * 3600, keyframe)
+            .unwrap()
+            .expect("a frame");
         self.inbound
             .try_send(IncomingMedia {
                 kind,
@@ -201,6 +219,15 @@ const AV: Streams = Streams {
     video: true,
     slides_in: true,
     slides_out: true,
+    video_codec: VideoCodec::Vp8,
+    slides_codec: VideoCodec::Vp8,
+};
+
+/// [`AV`] in H.264 both ways.
+const AV_H264: Streams = Streams {
+    video_codec: VideoCodec::H264,
+    slides_codec: VideoCodec::H264,
+    ..AV
 };
 
 fn participant(n: u128, name: &str) -> ViewParticipant {
@@ -626,7 +653,7 @@ fn receiver_reports_adapt_the_bitrate_within_the_call_and_tier() {
         room.pipelines
             .iter()
             .find(|p| !p.tiles.contains(&viewer))
-            .map(|p| p.encoder.config().target_kbps)
+            .map(|p| p.encoder.target_kbps())
             .expect("a pipeline")
     };
     let mut tick = 0u64;
@@ -836,4 +863,102 @@ fn a_test_call_plays_back_the_callers_own_voice_and_picture_a_second_late() {
         "silence a second after the voice stopped: {:.0} vs {own:.0}",
         a.heard(440.0, 10)
     );
+}
+
+#[test]
+fn vp8_and_h264_callers_see_and_hear_each_other_and_get_the_presentation_in_their_codec() {
+    let mut room = room();
+    let mut a = Browser::join(&mut room, 1, AV, 576);
+    let mut b = Browser::join(&mut room, 2, AV_H264, 576);
+    let mut c = Browser::join(&mut room, 3, AV_H264, 576);
+    room.set_view(view(
+        Layout::Adaptive,
+        &[
+            participant(1, "A"),
+            participant(2, "B"),
+            participant(3, "C"),
+        ],
+    ));
+    let mut tick = 0;
+    run(
+        &mut room,
+        &mut [
+            (&mut a, Some(440.0), Some(RED)),
+            (&mut b, Some(880.0), Some(BLUE)),
+            (&mut c, None, Some(GREEN)),
+        ],
+        &mut tick,
+        100,
+    );
+    // A (VP8) decodes its composite of the two H.264 senders; B and C (H.264) decode
+    // theirs, with A's VP8 picture in it.
+    assert!(
+        a.pictures >= 40 && b.pictures >= 40,
+        "{} {}",
+        a.pictures,
+        b.pictures
+    );
+    assert!(
+        a.share_of(BLUE) > 0.2 && a.share_of(GREEN) > 0.2,
+        "A sees B and C"
+    );
+    assert!(a.share_of(RED) < 0.01, "A does not see itself");
+    assert!(
+        b.share_of(RED) > 0.2 && b.share_of(GREEN) > 0.2,
+        "B sees A and C"
+    );
+    assert!(b.share_of(BLUE) < 0.01, "B does not see itself");
+    assert!(
+        c.share_of(RED) > 0.2 && c.share_of(BLUE) > 0.2,
+        "C sees A and B"
+    );
+    let (a440, a880) = (a.heard(440.0, 40), a.heard(880.0, 40));
+    let (b440, b880) = (b.heard(440.0, 40), b.heard(880.0, 40));
+    assert!(
+        a880 > 100.0 * a440,
+        "A hears B: 880 {a880:.0} vs 440 {a440:.0}"
+    );
+    assert!(
+        b440 > 100.0 * b880,
+        "B hears A: 440 {b440:.0} vs 880 {b880:.0}"
+    );
+
+    // B presents in H.264: A receives it in VP8, C in H.264.
+    let mut v = (*view(
+        Layout::Adaptive,
+        &[
+            participant(1, "A"),
+            participant(2, "B"),
+            participant(3, "C"),
+        ],
+    ))
+    .clone();
+    v.presenter = Some(pid(2));
+    room.set_view(Arc::new(v));
+    let mut notices = Vec::new();
+    for _ in 0..60 {
+        if tick % 2 == 0 {
+            b.send_picture(MediaKind::Slides, GREEN, 640, 360);
+        }
+        room.tick(tick, &mut notices);
+        tick += 1;
+        a.collect();
+        b.collect();
+        c.collect();
+    }
+    assert!(
+        a.slides >= 20 && c.slides >= 20,
+        "{} {}",
+        a.slides,
+        c.slides
+    );
+    assert!(
+        share_of(&a.slides_picture, GREEN) > 0.8,
+        "A's VP8 presentation"
+    );
+    assert!(
+        share_of(&c.slides_picture, GREEN) > 0.8,
+        "C's H.264 presentation"
+    );
+    assert_eq!(b.slides, 0, "the presenter gets none back");
 }
