@@ -2,9 +2,10 @@
 # Runs the two Node-based suites against a freshly built plenum binary:
 #   1. tests/conformance/  client REST API v2 conformance, every response checked with
 #                          @pexip/infinity-api 20.0.0's own validators (node --test)
-#   2. tests/browser/      the real @pexip/infinity 20.0.0 SDK in headless Debian chromium
+#   2. tests/browser/      the real @pexip/infinity 20.0.0 SDK and the web app in headless
+#                          Debian Chromium and Firefox ESR
 # Idempotent: `npm ci` only when node_modules is missing or older than package-lock.json,
-# chromium via apt-get only when /usr/bin/chromium is missing, cargo builds incrementally.
+# chromium and firefox-esr via apt-get only when missing, cargo builds incrementally.
 # Exits non-zero if either suite fails (both always run).
 #
 #   scripts/test-node-suites.sh [conformance|browser]   (default: both)
@@ -33,16 +34,32 @@ npm_deps() {
 if [[ $ONLY != browser ]]; then npm_deps "$ROOT/tests/conformance"; fi
 if [[ $ONLY != conformance ]]; then
     npm_deps "$ROOT/tests/browser"
+    # Debian's own browsers (never a downloaded build): Chromium through Playwright,
+    # Firefox ESR through WebDriver BiDi (puppeteer-core), WebKitGTK (Safari's engine:
+    # MiniBrowser, GStreamer comes with it) through WebKitWebDriver on an Xvfb display.
     CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
-    if [[ ! -x $CHROMIUM ]]; then
+    FIREFOX=${FIREFOX_PATH:-/usr/bin/firefox-esr}
+    browsers=()
+    [[ -x $CHROMIUM ]] || browsers+=(chromium)
+    [[ -x $FIREFOX ]] || browsers+=(firefox-esr)
+    webkit=()
+    [[ -x ${WEBKIT_DRIVER_PATH:-/usr/bin/WebKitWebDriver} ]] || webkit+=(webkit2gtk-driver)
+    [[ -x ${XVFB_PATH:-/usr/bin/Xvfb} ]] || webkit+=(xvfb)
+    if [[ ${#webkit[@]} -gt 0 && $(id -u) -ne 0 ]]; then
+        # optional: without them test/webapp-webkit.test.js is skipped (with the reason)
+        echo "note: ${webkit[*]} missing (apt-get install -y ${webkit[*]} as root); the WebKitGTK test will be skipped" >&2
+        webkit=()
+    fi
+    browsers+=("${webkit[@]}")
+    if [[ ${#browsers[@]} -gt 0 ]]; then
         if [[ $(id -u) -ne 0 ]]; then
-            echo "chromium missing at $CHROMIUM; install it as root: apt-get install -y chromium" >&2
+            echo "missing browsers: ${browsers[*]}; install them as root: apt-get install -y ${browsers[*]}" >&2
             exit 2
         fi
-        log "apt-get install chromium"
+        log "apt-get install ${browsers[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq chromium >/dev/null
+        apt-get install -y -qq "${browsers[@]}" >/dev/null
     fi
 fi
 
@@ -57,7 +74,7 @@ if [[ $ONLY != browser ]]; then
     (cd tests/conformance && node run.js) || status=1
 fi
 if [[ $ONLY != conformance ]]; then
-    log "suite 2: @pexip/infinity SDK in chromium (tests/browser)"
+    log "suite 2: @pexip/infinity SDK and the web app in chromium and firefox-esr (tests/browser)"
     rm -rf "$ROOT/target/browser-artifacts"
     (cd tests/browser && node --test --test-concurrency=1 --test-timeout=180000 test/) || status=1
     echo "browser artifacts: $ROOT/target/browser-artifacts/"

@@ -1,0 +1,146 @@
+// The web app in WebKitGTK — the engine Safari is built on — with a Chromium participant
+// in the same meeting, against a fresh node. WebKitGTK is Debian's MiniBrowser driven by
+// WebKitWebDriver (W3C WebDriver classic, lib/webkit.js) on its own Xvfb display, with
+// WebKit's mock camera and microphone.
+//
+//   Walter (WebKitGTK) and Carl (Chromium) join meet.open by link (straight in, camera
+//   and microphone): both rosters show 2 people, both composites play (a picture, and
+//   frames keep coming).
+//
+// Before anything starts, `webkitAvailable()` probes WebKitGTK once on a local page
+// (getUserMedia with the mock devices, RTCPeerConnection.createOffer with the tracks).
+// When it cannot take part in a call the test is SKIPPED with the probe's exact error —
+// on Debian 12 (WebKitGTK 2.50.6): no RTCPeerConnection at all (see README.md).
+//
+// Artifacts: <repo>/target/browser-artifacts/webapp-webkit/ — screenshots of both pages,
+// webkit-probe.json, webkit-output.log (WebKitWebDriver's and MiniBrowser's stdout/stderr),
+// console.log / api-traffic.json (Chromium), node.log.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startNode } from '../../conformance/lib/node.js';
+import { closeRun, createWebappHarness, compositeState } from '../lib/webapp.js';
+import { launchWebKit, sdpCodecs, webkitAvailable } from '../lib/webkit.js';
+import { REPO, sleep } from '../lib/media.js';
+
+const T = 90000; // generous: two loaded cores run the node, two browsers and Xvfb
+
+/** Polls `probe()` until `check(v)` is true (a string says what is still missing). */
+async function until(what, probe, check, { timeout = T, interval = 500, onTimeout } = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+        let last;
+        let why;
+        try {
+            last = await probe();
+            const v = check(last);
+            why = v === true ? null : v || 'condition not met';
+        } catch (e) {
+            why = `probe failed: ${e.message}`;
+        }
+        if (!why) return last;
+        if (Date.now() > deadline) {
+            await onTimeout?.();
+            assert.fail(`timed out after ${timeout} ms waiting for: ${what}\nstill: ${why}\nlast: ${JSON.stringify(last)?.slice(0, 2000)}`);
+        }
+        await sleep(interval);
+    }
+}
+
+/** The composite (or `selector`) in a WebKit session: size and decoded frames. */
+function webkitVideoState(session, selector = 'video.composite') {
+    return session.execute((sel) => {
+        const v = document.querySelector(sel);
+        if (!v) return null;
+        const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+        const frames = Math.max(q ? q.totalVideoFrames : 0, v.webkitDecodedFrameCount || 0);
+        return { width: v.videoWidth, height: v.videoHeight, frames, time: v.currentTime, paused: v.paused, visible: !!v.offsetParent };
+    }, selector);
+}
+
+test('web app in WebKitGTK (Safari engine) with a Chromium participant: both join with camera and microphone and see each other', async (t) => {
+    const artifacts = path.join(REPO, 'target/browser-artifacts/webapp-webkit');
+    const available = await webkitAvailable();
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.writeFileSync(path.join(artifacts, 'webkit-probe.json'), JSON.stringify(available, null, 1));
+    if (!available.ok) {
+        t.diagnostic(`WebKitGTK: ${available.reason}`);
+        t.skip(available.reason);
+        return;
+    }
+    t.diagnostic(`WebKitGTK ${available.details.browser}: offer codecs ${JSON.stringify(available.details.offerCodecs)}`);
+
+    let node;
+    let h;
+    let wk;
+    let walter;
+    let shotNo = 0;
+    const shotWebKit = async (label) => {
+        shotNo++;
+        await walter?.screenshot(path.join(h.artifacts, `${String(shotNo).padStart(2, '0')}-${label}-W.png`)).catch(() => {});
+    };
+    const shotAll = async (label) => {
+        await shotWebKit(label);
+        await h.shot(label);
+    };
+    try {
+        node = await startNode({ name: 'browser-webapp-webkit' });
+        h = await createWebappHarness({ name: 'webapp-webkit', node, browser: 'chromium' });
+        fs.writeFileSync(path.join(h.artifacts, 'webkit-probe.json'), JSON.stringify(available, null, 1));
+        // the web app is served by the node itself here (WebDriver classic has no request interception)
+        assert.ok(h.servedByNode, 'the node serves /webapp/ (needed: WebKit pages cannot be routed)');
+
+        wk = await launchWebKit();
+        walter = await wk.newSession();
+        await walter.setWindowRect({ width: 1280, height: 860 }).catch(() => {});
+        const roster = {
+            W: () => walter.execute(() => [...document.querySelectorAll('.roster .person:not(.waiting)')].map((e) => e.textContent)),
+            C: () => h.pages.C.evaluate(() => [...document.querySelectorAll('.roster .person:not(.waiting)')].map((e) => e.textContent)),
+        };
+        const timeoutShots = () => shotAll('timeout');
+
+        await walter.navigate(`${node.url}/webapp/#/?conference=meet.open&name=Walter%20WebKit`);
+        const joined = await until('W: in the meeting (or an error screen)', () => walter.execute(() => {
+            const card = document.querySelector('.error-card');
+            return { meeting: !!document.querySelector('.screen.meeting'), error: card ? card.innerText.replace(/\s+/g, ' ').trim() : null };
+        }), (v) => v.meeting || !!v.error || 'neither the meeting nor an error screen', { onTimeout: timeoutShots });
+        if (joined.error) {
+            await shotWebKit('join-error');
+            assert.fail(`WebKit could not join: ${joined.error} (offer SDP of the probe: ${JSON.stringify(available.details.offerSdp)}; see node.log)`);
+        }
+        await h.open('C', '/webapp/#/?conference=meet.open&name=Carl%20Chromium');
+        await h.pages.C.locator('.screen.meeting').waitFor({ timeout: T });
+        for (const p of ['W', 'C']) {
+            await until(`${p}: 2 participants in the roster`, roster[p], (l) => l.length === 2 || JSON.stringify(l), { onTimeout: timeoutShots });
+        }
+
+        // Walter's composite plays
+        const w0 = await until('W: composite has a picture', () => webkitVideoState(walter), (s) => {
+            if (!s) return 'no video.composite element';
+            return (s.width > 0 && s.frames > 0) || `videoWidth ${s.width}, frames ${s.frames}, paused ${s.paused}`;
+        }, { onTimeout: timeoutShots });
+        await until('W: composite frames advance', () => webkitVideoState(walter), (s) => s.frames > w0.frames + 5 || `frames ${s.frames} (was ${w0.frames})`, { onTimeout: timeoutShots });
+
+        // Carl's composite plays
+        const c0 = await until('C: composite has a picture', () => compositeState(h.pages.C), (s) => {
+            if (!s) return 'no video.composite element';
+            return (s.width > 0 && s.frames > 0) || `videoWidth ${s.width}, frames ${s.frames}`;
+        }, { onTimeout: timeoutShots });
+        await until('C: composite frames advance', () => compositeState(h.pages.C), (s) => s.frames > c0.frames + 5 || `frames ${s.frames} (was ${c0.frames})`, { onTimeout: timeoutShots });
+
+        // Walter sends video: Carl's roster does not show him as an audio-only call
+        const walterRow = (await roster.C()).find((text) => /Walter/.test(text)) || '';
+        assert.doesNotMatch(walterRow, /Audio only/, `Walter is not shown as an audio-only call: ${walterRow}`);
+        t.diagnostic(`composites: WebKit ${w0.width}x${w0.height}, Chromium ${c0.width}x${c0.height}; offer codecs ${JSON.stringify(sdpCodecs(available.details.offerSdp))}`);
+        await shotAll('joined');
+    } catch (e) {
+        await shotAll('failed').catch(() => {});
+        throw e;
+    } finally {
+        await walter?.delete().catch(() => {});
+        if (h) fs.writeFileSync(path.join(h.artifacts, 'webkit-output.log'), wk?.output() ?? '');
+        await wk?.close();
+        await closeRun(h, node);
+    }
+});
