@@ -17,7 +17,7 @@ import { PresentationView } from './presentation.js';
 import { hostPinDialog } from './hostpin.js';
 import { testTone, waitingChime } from './sound.js';
 import { splashScreen } from './theme.js';
-import { loadBranding, brandHome } from './branding.js';
+import { loadBranding, brandHome, branding } from './branding.js';
 import { canPickSpeaker, applySpeaker, listDevices, deviceOptions, trackDevice, openTrack } from './devices.js';
 
 const root = document.getElementById('app');
@@ -195,6 +195,23 @@ function renderHome(init = {}) {
         join({ alias: a, name: n, callType, bandwidth: +bwSel.value, pin: init.pin || '', role: init.role || '', muteMic: !preview.micOn, muteCam: !preview.camOn, extension: init.extension || '' });
     };
 
+    // "Test call": the branding's test call alias (default `test`) with video, the name
+    // typed (or "Test call") and the devices chosen; camera and microphone on, as checking
+    // them is the point. Back home, the form shows what was typed before.
+    const testCall = () => {
+        const a = branding.testCallAlias;
+        if (!a) return;
+        const n = nameInput.value.trim();
+        formError.textContent = '';
+        if (n) prefs.set('name', n);
+        join({ alias: a, name: n || t('testcall.defaultName'), callType: 'video', bandwidth: +bwSel.value, testCall: true,
+            home: { alias: aliasInput.value.trim(), name: n } });
+    };
+    const testCallBox = h('div', { class: 'test-call-box' },
+        h('button', { type: 'button', class: 'btn btn-secondary test-call-btn', 'data-join': 'test', 'aria-describedby': 'test-call-hint', onclick: testCall },
+            icon('testCall'), t('home.testCall')),
+        h('p', { id: 'test-call-hint', class: 'muted small test-call-hint' }, t('home.testCall.hint')));
+
     const form = h('form', { class: 'card join-card', novalidate: true, onsubmit: (e) => { e.preventDefault(); submit('video'); } },
         init.invited
             ? h('div', { class: 'invite' }, h('p', { class: 'muted' }, t('home.invited')), h('p', { class: 'invite-alias' }, alias))
@@ -209,7 +226,8 @@ function renderHome(init = {}) {
             h('button', { type: 'submit', class: 'btn btn-primary btn-lg', 'data-join': 'video' }, icon('cam'), t('home.join.video')),
             h('div', { class: 'row' },
                 h('button', { type: 'button', class: 'btn btn-secondary', 'data-join': 'audio', onclick: () => submit('audio') }, icon('mic'), t('home.join.audio')),
-                h('button', { type: 'button', class: 'btn btn-secondary', 'data-join': 'none', onclick: () => submit('none') }, icon('screen'), t('home.join.none')))));
+                h('button', { type: 'button', class: 'btn btn-secondary', 'data-join': 'none', onclick: () => submit('none') }, icon('screen'), t('home.join.none')))),
+        testCallBox);
 
     const previewCard = h('section', { class: 'card preview-card', 'aria-label': t('meeting.self') },
         h('div', { class: 'preview' }, video, previewNote, h('div', { class: 'preview-controls' }, micBtn, camBtn)),
@@ -242,14 +260,14 @@ function brandBar(extra) {
 let session = null;
 
 /** The step list shown while joining; `set(step, 'active'|'done'|'skip')`. */
-function joiningScreen(alias, onCancel, { moving = false } = {}) {
+function joiningScreen(alias, onCancel, { moving = false, testCall = false } = {}) {
     const steps = ['contact', 'pin', 'waiting', 'media'];
     const items = Object.fromEntries(steps.map((s) => [s, h('li', { class: 'step', 'data-step': s }, h('span', { class: 'step-dot', 'aria-hidden': 'true' }), t(`join.step.${s}`))]));
     const body = h('div', { class: 'center-body' });
     const screen = h('div', { class: 'screen center' }, brandBar(),
         h('main', { class: 'center-main', id: 'main' },
             h('section', { class: 'card narrow', 'aria-labelledby': 'join-title' },
-                h('h1', { id: 'join-title' }, moving ? t('join.moving', { alias }) : t('join.title', { alias })),
+                h('h1', { id: 'join-title' }, testCall ? t('testcall.joining') : moving ? t('join.moving', { alias }) : t('join.title', { alias })),
                 h('ol', { class: 'steps', 'aria-label': t('join.title', { alias }) }, steps.map((s) => items[s])),
                 body,
                 h('div', { class: 'row end' }, h('button', { class: 'btn btn-ghost', type: 'button', onclick: onCancel }, t('join.cancel'))))));
@@ -347,9 +365,9 @@ async function join(p) {
         client.leave();
         s.stream?.getTracks().forEach((tr) => tr.stop());
         session = null;
-        renderHome({ alias: p.alias, name: p.name });
+        renderHome(homeOf(p));
     };
-    const ui = joiningScreen(p.alias, cancel, { moving: !!p.ticket });
+    const ui = joiningScreen(p.alias, cancel, { moving: !!p.ticket, testCall: !!p.testCall });
     if (p.ticket) announce(t('join.moving', { alias: p.alias }), { toast: false });
     try {
         ui.set('contact', 'active');
@@ -412,11 +430,17 @@ async function join(p) {
     }
 }
 
+/** What the home screen shows after a call: a test call goes back to the form as it was. */
+function homeOf(p) {
+    return p?.home || { alias: p?.alias, name: p?.name };
+}
+
 /** Failure or end of a meeting: the user message, the server's reason, its #pex code. */
 function showError(reason, { ended = false, params } = {}) {
     const code = pexCode(reason);
+    if (ended && code === 143) { testCallEnded(params); return; }
     const msg = has(`pex.${code}`) ? t(`pex.${code}`) : t('pex.default');
-    const back = h('button', { class: 'btn btn-primary', type: 'button', onclick: () => renderHome({ alias: params?.alias, name: params?.name }) }, t('error.back'));
+    const back = h('button', { class: 'btn btn-primary', type: 'button', onclick: () => renderHome(homeOf(params)) }, t('error.back'));
     const retry = code === 101 && params ? h('button', { class: 'btn btn-secondary', type: 'button', onclick: () => join({ ...params, pin: '', ticket: undefined }) }, t('error.retry')) : null;
     document.title = `${ended ? t('ended.title') : t('error.title')} · ${t('app.name')}`;
     fill(root, h('div', { class: 'screen center' }, brandBar(),
@@ -427,6 +451,27 @@ function showError(reason, { ended = false, params } = {}) {
                 h('p', { class: 'error-message' }, msg),
                 h('p', { class: 'error-reason' }, h('span', { class: 'reason' }, reason), ' · ', h('code', { class: 'pex' }, `#pex${code}`)),
                 h('div', { class: 'row' }, back, retry)))));
+    back.focus();
+}
+
+/**
+ * The node ended a test call ("Test call finished", #pex143): not a failure, so a
+ * friendly card — what it showed, what to do if it did not — with "Back to home" and
+ * "Test again".
+ */
+function testCallEnded(params) {
+    const back = h('button', { class: 'btn btn-primary', type: 'button', onclick: () => renderHome(homeOf(params)) }, t('error.back'));
+    const again = params ? h('button', { class: 'btn btn-secondary', type: 'button', 'data-testcall': 'again', onclick: () => join({ ...params }) }, icon('testCall'), t('testcall.again')) : null;
+    document.title = `${t('testcall.ended.title')} · ${t('app.name')}`;
+    fill(root, h('div', { class: 'screen center' }, brandBar(),
+        h('main', { class: 'center-main', id: 'main' },
+            h('section', { class: 'card narrow ended-card testcall-ended', 'aria-labelledby': 'ended-title' },
+                h('div', { class: 'ended-icon', 'aria-hidden': 'true' }, icon('checkCircle')),
+                h('h1', { id: 'ended-title' }, t('testcall.ended.title')),
+                h('p', { class: 'ended-message' }, t('testcall.ended.text')),
+                h('p', { class: 'muted small' }, t('testcall.ended.help')),
+                h('div', { class: 'row' }, back, again)))));
+    announce(t('testcall.ended.title'), { toast: false });
     back.focus();
 }
 
@@ -478,7 +523,7 @@ async function leave(s) {
     s.presView?.dispose();
     await s.client.leave();
     s.stream?.getTracks().forEach((tr) => tr.stop());
-    renderHome({ alias: s.params.alias, name: s.params.name });
+    renderHome(homeOf(s.params));
     announce(t('leave.confirm.ok'), { toast: false });
 }
 
@@ -577,10 +622,14 @@ function incomingControls(audioEl, video, box) {
 function renderMeeting(s) {
     const { client, params } = s;
     const st = client.state;
-    const ui = { panelOpen: matchMedia('(min-width: 900px)').matches, tab: 'people', selfView: true, swapped: false, unread: 0, openActions: null, chatTo: '', filter: null };
+    // a Test Call service: alone with one's own picture and voice, looped back; the
+    // meeting-only parts (people and chat, hand, meeting link, lock/role badges) are hidden
+    const testCall = st.serviceType === 'test_call';
+    const ui = { panelOpen: !testCall && matchMedia('(min-width: 900px)').matches, tab: 'people', selfView: true, swapped: false, unread: 0, openActions: null, chatTo: '', filter: null };
     const chatLog = [];
     s.ui = ui;
-    document.title = `${params.alias} · ${t('app.name')}`;
+    const title = testCall ? t('testcall.title') : params.alias;
+    document.title = `${title} · ${t('app.name')}`;
 
     // --- stage: composite, presentation, self view ----------------------------
     const composite = h('video', { class: 'composite', autoplay: true, playsInline: true, muted: true, 'aria-label': params.alias });
@@ -595,7 +644,8 @@ function renderMeeting(s) {
     const swapBtn = h('button', { class: 'swap-btn hidden', type: 'button', 'aria-label': t('meeting.swap'), title: t('meeting.swap') }, icon('swap'));
     const selfBox = h('div', { class: 'self-box' }, self);
     const mediaBar = incomingControls(audioEl, composite, compositeBox);
-    const stage = h('section', { class: 'stage', 'aria-label': params.alias }, compositeBox, presBox, swapBtn, selfBox, stageNote, soundBtn, mediaBar, audioEl);
+    const stage = h('section', { class: `stage${testCall ? ' is-test-call' : ''}`, 'aria-label': title }, compositeBox, presBox, swapBtn, selfBox, stageNote, soundBtn, mediaBar, audioEl);
+    if (testCall) stage.append(h('p', { class: 'testcall-note', 'data-testcall': 'note' }, icon('testCall'), h('span', {}, t('testcall.note'))));
     // SSE splash_screen: the room theme's screen over the stage, for its duration
     const splashSlot = h('div', { class: 'splash-slot hidden', role: 'status' });
     stage.append(splashSlot);
@@ -676,8 +726,8 @@ function renderMeeting(s) {
         icon('link'), h('span', { class: 'copy-link-label' }, t('link.copy')));
     const topbar = h('header', { class: 'topbar' },
         h('span', { class: 'brand-mark small', 'aria-hidden': 'true' }),
-        h('h1', { class: 'meeting-title' }, params.alias),
-        linkBtn, lockBadge, countBadge, roleBadge);
+        h('h1', { class: 'meeting-title' }, title),
+        testCall ? null : [linkBtn, lockBadge, countBadge, roleBadge]);
 
     // --- toolbar -------------------------------------------------------------
     const tbBtn = (cls, onclick) => h('button', { type: 'button', class: `tb-btn ${cls}`, onclick });
@@ -691,7 +741,7 @@ function renderMeeting(s) {
     const selfBtn = tbBtn('tb-self', () => { ui.selfView = !ui.selfView; paintToolbar(); paintStage(); });
     const panelBtn = tbBtn('tb-panel', () => { ui.panelOpen = !ui.panelOpen; paintPanel(); paintToolbar(); });
     const leaveBtn = h('button', { type: 'button', class: 'tb-btn tb-leave danger', onclick: async () => {
-        if (!settings.confirmLeave || await confirmDialog(t('leave.confirm.title'), t('leave.confirm.text', { alias: params.alias }), t('leave.confirm.ok'))) leave(s);
+        if (testCall || !settings.confirmLeave || await confirmDialog(t('leave.confirm.title'), t('leave.confirm.text', { alias: params.alias }), t('leave.confirm.ok'))) leave(s);
     } });
     const handBtn = tbBtn('tb-hand', () => setHand(!(st.participants.get(st.me)?.buzz_time > 0)));
     const setBtnEl = tbBtn('tb-settings', () => settingsDialog({ devices: deviceChoice() }));
@@ -731,14 +781,14 @@ function renderMeeting(s) {
         setBtn(filesBtn, files.active ? 'screenOff' : 'files', files.active ? t('files.stop') : t('files.start'), { pressed: files.active, hidden: !canShare, disabled: files.loading });
         filesBtn.classList.toggle('active', files.active);
         setBtn(selfBtn, ui.selfView ? 'self' : 'selfOff', ui.selfView ? t('tb.self.hide') : t('tb.self.show'), { pressed: !ui.selfView, hidden: !hasVideo });
-        setBtn(panelBtn, 'people', t('tb.panel'), { pressed: ui.panelOpen, short: t('tb.panel.short') });
+        setBtn(panelBtn, 'people', t('tb.panel'), { pressed: ui.panelOpen, short: t('tb.panel.short'), hidden: testCall });
         panelBtn.setAttribute('aria-expanded', String(ui.panelOpen));
         panelBtn.setAttribute('aria-controls', 'side-panel');
         for (const old of panelBtn.querySelectorAll('.tb-badge')) old.remove();
         const badge = ui.unread && !(ui.panelOpen && ui.tab === 'chat') ? h('span', { class: 'tb-badge', 'aria-label': `${ui.unread} ${t('panel.chat')}` }, String(ui.unread)) : null;
         if (badge) panelBtn.append(badge);
         const handUp = st.participants.get(st.me)?.buzz_time > 0;
-        setBtn(handBtn, 'hand', handUp ? t('tb.hand.down') : t('tb.hand.up'), { pressed: handUp });
+        setBtn(handBtn, 'hand', handUp ? t('tb.hand.down') : t('tb.hand.up'), { pressed: handUp, hidden: testCall });
         handBtn.classList.toggle('active', handUp);
         setBtn(statsBtn, 'chart', t('tb.stats'));
         setBtn(setBtnEl, 'gear', t('tb.settings'));
@@ -897,7 +947,7 @@ function renderMeeting(s) {
         const i = TABS.indexOf(ui.tab);
         selectTab(TABS[(i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length], true);
     });
-    s.openTab = (tab) => { ui.panelOpen = true; selectTab(tab, true); };
+    if (!testCall) s.openTab = (tab) => { ui.panelOpen = true; selectTab(tab, true); };
 
     function paintPanel() {
         panel.classList.toggle('hidden', !ui.panelOpen);
@@ -1161,7 +1211,7 @@ function renderMeeting(s) {
     client.addEventListener('failed', (e) => announce(t('status.failed', { reason: e.detail.reason }), { kind: 'warn' }));
     client.addEventListener('serviceType', (e) => { if (e.detail === 'waiting_room' && session === s) renderWaiting(s); });
 
-    fill(root, h('div', { class: 'screen meeting' },
+    fill(root, h('div', { class: `screen meeting${testCall ? ' is-test-call' : ''}` },
         topbar,
         h('main', { class: 'meeting-main', id: 'main' }, stage, panel),
         toolbar));
@@ -1184,7 +1234,7 @@ addEventListener('keydown', (e) => {
     if (!session?.ui || e.ctrlKey || e.metaKey || e.altKey) return;
     const tag = (e.target?.tagName || '').toLowerCase();
     if (['input', 'textarea', 'select'].includes(tag) || document.querySelector('dialog[open]')) return;
-    const click = (sel) => document.querySelector(sel)?.click();
+    const click = (sel) => { const el = document.querySelector(sel); if (el && !el.classList.contains('hidden')) el.click(); };
     // behavior.md §5: c camera, m microphone, s side panel, Shift+S events,
     // Shift+P presentation window, a add participant
     if (e.key === 'm') click('.tb-mic');

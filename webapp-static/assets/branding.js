@@ -7,7 +7,8 @@
 //   settings.json        defaults, each checked (a wrong type is ignored with a console
 //                        warning): defaultBandwidth, screenShareFrameRate, languages,
 //                        defaultLanguage, appName, tagline, landingPage {image, title,
-//                        text}, colors {<app.css custom property>: <CSS colour>}
+//                        text}, colors {<app.css custom property>: <CSS colour>},
+//                        testCallAlias (the home screen's "Test call"; "" hides it)
 //   themes/styles.css    linked after app.css
 //   watermark_icon.png   over the meeting stage, and as the brand mark
 //   favicon.ico, favicon-32x32.png, favicon-16x16.png, apple-touch-icon.png,
@@ -24,8 +25,13 @@ import { log } from './logs.js';
 
 export const BRANDING_BASE = '/webapp2/custom_configuration/';
 
-/** What was applied (for the hooks below and for tests): `active` once a manifest was read. */
-export const branding = { active: false, id: null, landing: null, watermark: null, settings: {} };
+/**
+ * What was applied (for the hooks below and for tests): `active` once a manifest was read.
+ * `testCallAlias`: the alias the home screen's "Test call" joins (the shipped config's
+ * Test Call service is `test`); empty: no "Test call" button.
+ */
+export const DEFAULT_TEST_CALL_ALIAS = 'test';
+export const branding = { active: false, id: null, landing: null, watermark: null, settings: {}, testCallAlias: DEFAULT_TEST_CALL_ALIAS };
 
 /** The app.css custom properties a package may set through `colors`. */
 const COLOR_KEYS = ['bg', 'surface', 'surface-2', 'surface-3', 'border', 'text', 'muted', 'accent',
@@ -111,6 +117,13 @@ function applySettings(s) {
         }
     }
 
+    if (s.testCallAlias != null) {
+        // an alias as the home screen's address field takes it; "" hides the button
+        const a = typeof s.testCallAlias === 'string' ? s.testCallAlias.trim() : null;
+        if (a == null || a.length > 200) warn('testCallAlias (an alias, or "" for no "Test call" button)', s.testCallAlias);
+        else branding.testCallAlias = a;
+    }
+
     if (s.colors != null) {
         if (!isObject(s.colors)) warn('colors (an object)', s.colors);
         else {
@@ -163,6 +176,8 @@ async function load() {
     ]);
     const found = Object.fromEntries(files.map((f, i) => [f, present[i]]));
     if (!settings.missing) applySettings(settings.value);
+    // a home screen already shown (the package came after the first screen's wait)
+    brandHome(document.querySelector('.screen.home'));
     linkIcons(found);
     if (found['watermark_icon.png']) {
         branding.watermark = `${BRANDING_BASE}watermark_icon.png`;
@@ -182,10 +197,15 @@ export function loadBranding({ waitMs = 800 } = {}) {
     return Promise.race([done, new Promise((r) => setTimeout(r, waitMs))]);
 }
 
-/** Home screen hook: the package's landing image and text above the join form. */
+/**
+ * Home screen hook: the package's landing image and text above the join form; the "Test
+ * call" action shown only with a test call alias. Safe to call again on the same screen.
+ */
 export function brandHome(screen) {
+    if (!screen) return;
+    screen.querySelector('.test-call-box')?.classList.toggle('hidden', !branding.testCallAlias);
     const l = branding.landing;
-    if (!l || !screen || screen.querySelector('.brand-landing')) return;
+    if (!l || screen.querySelector('.brand-landing')) return;
     const main = screen.querySelector('.home-main');
     const box = h('section', { class: 'brand-landing', 'aria-label': l.title || l.imageAlt || null },
         l.image ? h('img', { class: 'brand-landing-image', src: l.image, alt: l.imageAlt }) : null,

@@ -339,6 +339,16 @@ const en = {
     'link.dialog.title': 'Meeting link',
     'link.dialog.text': 'The link could not be copied for you. It is selected below: press Ctrl+C (⌘C on a Mac) to copy it.',
     'link.dialog.label': 'Link to this meeting',
+    'home.testCall': 'Test call',
+    'home.testCall.hint': 'Check your camera and microphone: you see and hear yourself, before any meeting.',
+    'testcall.defaultName': 'Test call',
+    'testcall.title': 'Test call',
+    'testcall.joining': 'Starting your test call…',
+    'testcall.note': 'Test call: you should see and hear yourself, about a second late.',
+    'testcall.ended.title': 'Test call finished',
+    'testcall.ended.text': 'If you saw and heard yourself, your camera and microphone are ready for your meetings.',
+    'testcall.ended.help': 'Nothing to see or hear? Choose another camera, microphone or speaker on the home screen, and check the browser’s permissions.',
+    'testcall.again': 'Test again',
 };
 
 const de = {
@@ -677,6 +687,16 @@ const de = {
     'link.dialog.title': 'Besprechungslink',
     'link.dialog.text': 'Der Link konnte nicht für Sie kopiert werden. Er ist unten markiert: Mit Strg+C (⌘C auf dem Mac) kopieren Sie ihn.',
     'link.dialog.label': 'Link zu dieser Besprechung',
+    'home.testCall': 'Testanruf',
+    'home.testCall.hint': 'Kamera und Mikrofon prüfen: Sie sehen und hören sich selbst, noch vor jeder Besprechung.',
+    'testcall.defaultName': 'Testanruf',
+    'testcall.title': 'Testanruf',
+    'testcall.joining': 'Ihr Testanruf wird gestartet…',
+    'testcall.note': 'Testanruf: Sie sollten sich selbst sehen und hören, etwa eine Sekunde verzögert.',
+    'testcall.ended.title': 'Testanruf beendet',
+    'testcall.ended.text': 'Wenn Sie sich gesehen und gehört haben, sind Kamera und Mikrofon bereit für Ihre Besprechungen.',
+    'testcall.ended.help': 'Nichts zu sehen oder zu hören? Wählen Sie auf der Startseite eine andere Kamera, ein anderes Mikrofon oder einen anderen Lautsprecher und prüfen Sie die Berechtigungen des Browsers.',
+    'testcall.again': 'Erneut testen',
 };
 
 const tables = { en, de };
