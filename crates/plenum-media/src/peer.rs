@@ -12,11 +12,13 @@
 //!   offer's own order that we support: VP8/90000 or H.264/90000 (Constrained Baseline,
 //!   `packetization-mode=1`; off with [`PeerConfig::h264`]), so the Pexip SDK in Chrome,
 //!   which lists H.264 first, gets H.264 and Firefox gets VP8. The answer carries exactly
-//!   that one codec per line ([`Peer::video_codec`]), fixed for the call. An offer whose
-//!   audio lacks Opus, or whose video has neither, is refused with
-//!   [`PeerError::NoCommonCodec`] naming what it offered, rather than answered with a
-//!   rejected line. Video carries `nack`, `nack pli`, `ccm fir`, `goog-remb` and
-//!   `transport-cc` feedback.
+//!   that one codec per line ([`Peer::video_codec`]), fixed for the call. A line whose
+//!   codecs we cannot use (audio without Opus, video with neither) is rejected in the
+//!   answer (port 0, RFC 3264 §6) with a warning naming what it offered, and the rest of
+//!   the call goes on; an offer with no usable line at all, or a re-offer taking the
+//!   call's codec away from a line it carries, is refused with
+//!   [`PeerError::NoCommonCodec`] naming what it offered. Video carries `nack`,
+//!   `nack pli`, `ccm fir`, `goog-remb` and `transport-cc` feedback.
 //! * **Streams.** The m-lines are found by kind and `a=content`: the first audio line is
 //!   [`MediaKind::Audio`], the first video line without `a=content:slides` is
 //!   [`MediaKind::Video`], the video line with `a=content:slides` is [`MediaKind::Slides`]
@@ -282,6 +284,7 @@ impl Peer {
     pub async fn answer(offer_sdp: &str, config: PeerConfig) -> Result<Answered, PeerError> {
         let offer = Offer::parse(offer_sdp, config.h264)?;
         offer.check_initial()?;
+        offer.log_unusable();
         let (backend, answer, events) =
             webrtc_rs::Backend::answer(&offer, offer_sdp, &config).await?;
         Ok(Answered {
@@ -297,6 +300,18 @@ impl Peer {
     /// A refused offer leaves the current session as it was.
     pub async fn update(&self, offer_sdp: &str) -> Result<String, PeerError> {
         let offer = Offer::parse(offer_sdp, self.backend.h264())?;
+        // A line the call already carries cannot lose its codec in a re-offer.
+        if let Some((kind, offered)) = offer
+            .unusable
+            .iter()
+            .find(|(kind, _)| self.backend.has_track(*kind))
+        {
+            return Err(PeerError::NoCommonCodec {
+                kind: *kind,
+                offered: offered.clone(),
+            });
+        }
+        offer.log_unusable();
         let answer = self.backend.update(&offer, offer_sdp).await?;
         Ok(finish_answer(offer_sdp, &answer))
     }
@@ -387,6 +402,9 @@ struct Offer {
     media: Vec<OfferedMedia>,
     /// The first `a=setup` value other than `actpass`, if any.
     setup: Option<String>,
+    /// Lines we could use but for their codecs: the kind and what they offered. They get
+    /// no role, so the answer rejects them (port 0) and the rest of the call goes on.
+    unusable: Vec<(MediaKind, String)>,
 }
 
 /// A video codec as one m-line offers it.
@@ -548,6 +566,7 @@ impl Offer {
         let mut mids = HashSet::new();
         let mut taken = HashSet::new();
         let mut media = Vec::with_capacity(sections.len());
+        let mut unusable = Vec::new();
         for (i, s) in sections.into_iter().enumerate() {
             let rejected = s.port == 0 && !s.bundle_only;
             let mid = s.mid.unwrap_or_default();
@@ -568,7 +587,7 @@ impl Offer {
                 ("video", _) => Some(MediaKind::Video),
                 _ => None,
             };
-            let role = candidate.filter(|kind| !rejected && taken.insert(*kind));
+            let mut role = candidate.filter(|kind| !rejected && taken.insert(*kind));
             let video_codecs = if role.is_some_and(MediaKind::is_video) {
                 usable_video_codecs(&s.formats, &s.codecs, &s.fmtps, h264)
             } else {
@@ -591,7 +610,8 @@ impl Offer {
                     } else {
                         offered.join(", ")
                     };
-                    return Err(PeerError::NoCommonCodec { kind, offered });
+                    unusable.push((kind, offered));
+                    role = None;
                 }
             }
             media.push(OfferedMedia {
@@ -607,7 +627,32 @@ impl Offer {
                 ice,
             });
         }
-        Ok(Offer { media, setup })
+        if media.iter().all(|m| m.role.is_none())
+            && let Some((kind, offered)) = unusable.first()
+        {
+            return Err(PeerError::NoCommonCodec {
+                kind: *kind,
+                offered: offered.clone(),
+            });
+        }
+        Ok(Offer {
+            media,
+            setup,
+            unusable,
+        })
+    }
+
+    /// Says, once per answer, which lines are left out for their codecs: the call goes
+    /// on without them, and the admin sees why.
+    fn log_unusable(&self) {
+        for (kind, offered) in &self.unusable {
+            tracing::warn!(
+                %kind,
+                %offered,
+                "the offer's {kind} line has no codec we support (opus/48000 for audio; vp8 or \
+                 h264 baseline with packetization-mode=1 for video): that line is rejected"
+            );
+        }
     }
 
     /// The video codec the answer gives `kind`'s line: the first usable one in the

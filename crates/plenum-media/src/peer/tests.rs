@@ -375,15 +375,39 @@ fn unusable_offers_are_refused_with_a_reason() {
 
     // No Opus: the audio line has nothing we can decode.
     let no_opus = CHROME_OFFER.replace("a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000");
-    assert!(matches!(
-        Offer::parse(&no_opus, true),
-        Err(PeerError::NoCommonCodec {
-            kind: MediaKind::Audio,
-            ..
-        })
-    ));
-    // H.264 only on the main video line: H.264 where allowed, refused when pinned to VP8,
-    // naming what was offered.
+    // The audio line is left out (rejected in the answer), the video goes on.
+    let offer = Offer::parse(&no_opus, true).expect("video still usable");
+    assert_eq!(offer.line(MediaKind::Audio), None);
+    assert!(offer.line(MediaKind::Video).is_some());
+    assert_eq!(offer.unusable.len(), 1);
+    assert_eq!(offer.unusable[0].0, MediaKind::Audio);
+    assert!(
+        offer.unusable[0].1.contains("pcmu/8000"),
+        "{:?}",
+        offer.unusable
+    );
+    // Nothing usable at all: refused, naming what was offered.
+    let err = Offer::parse(
+        &chrome_offer_with(&[0]).replace("opus/48000/2", "PCMU/8000"),
+        true,
+    )
+    .expect_err("nothing usable");
+    assert!(
+        matches!(
+            err,
+            PeerError::NoCommonCodec {
+                kind: MediaKind::Audio,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("pcmu/8000"),
+        "names the offer: {err}"
+    );
+    // H.264 only on the main video line: H.264 where allowed; pinned to VP8, the video
+    // line is left out and audio goes on.
     let no_vp8 =
         chrome_offer_with(&[0, 1]).replace("a=rtpmap:96 VP8/90000", "a=rtpmap:96 VP9/90000");
     let offer = Offer::parse(&no_vp8, true).expect("h264 only");
@@ -391,21 +415,17 @@ fn unusable_offers_are_refused_with_a_reason() {
         offer.video_codec(MediaKind::Video).map(|c| c.codec),
         Some(VideoCodec::H264)
     );
-    let err = Offer::parse(&no_vp8, false).expect_err("no vp8");
-    assert!(
-        matches!(
-            err,
-            PeerError::NoCommonCodec {
-                kind: MediaKind::Video,
-                ..
-            }
-        ),
-        "{err}"
+    let pinned = Offer::parse(&no_vp8, false).expect("audio still usable");
+    assert_eq!(pinned.line(MediaKind::Video), None);
+    assert_eq!(
+        pinned.answer_direction(MediaKind::Video),
+        MediaDirection::Inactive
     );
-    assert!(err.to_string().contains("vp8"), "{err}");
+    assert_eq!(pinned.unusable[0].0, MediaKind::Video);
     assert!(
-        err.to_string().contains("h264/90000"),
-        "names the offer: {err}"
+        pinned.unusable[0].1.contains("h264/90000"),
+        "{:?}",
+        pinned.unusable
     );
     // Neither VP8 nor a usable H.264 (packetization mode 0) on the slides line.
     let slides_mode0 = CHROME_OFFER
@@ -414,13 +434,9 @@ fn unusable_offers_are_refused_with_a_reason() {
             "",
         )
         .replace("packetization-mode=1", "packetization-mode=0");
-    assert!(matches!(
-        Offer::parse(&slides_mode0, true),
-        Err(PeerError::NoCommonCodec {
-            kind: MediaKind::Slides,
-            ..
-        })
-    ));
+    let offer = Offer::parse(&slides_mode0, true).expect("main lines usable");
+    assert_eq!(offer.line(MediaKind::Slides), None);
+    assert_eq!(offer.unusable[0].0, MediaKind::Slides);
 }
 
 #[test]
@@ -635,6 +651,33 @@ async fn chrome_offer_is_answered_with_h264_it_prefers_on_both_video_lines() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_line_without_a_codec_we_support_is_rejected_and_audio_goes_on() {
+    // VP9 only on both video lines (H.264 turned into H.265).
+    let offer = CHROME_OFFER
+        .replace("a=rtpmap:96 VP8/90000", "a=rtpmap:96 VP9/90000")
+        .replace("a=rtpmap:102 H264/90000", "a=rtpmap:102 H265/90000");
+    let answered = timeout(WAIT, Peer::answer(&offer, PeerConfig::new(LOOPBACK)))
+        .await
+        .expect("answer within the time limit")
+        .expect("answer");
+    let sdp = &answered.sdp;
+    let secs = sections(sdp);
+    assert_eq!(secs.len(), 3, "every m-line answered: {sdp}");
+    assert!(secs[0].0.starts_with("m=audio 9 "), "{sdp}");
+    assert!(secs[0].1.contains("a=sendrecv"), "{sdp}");
+    for (m, _) in &secs[1..] {
+        assert!(m.starts_with("m=video 0 "), "video rejected: {sdp}");
+    }
+    let peer = &answered.peer;
+    assert_eq!(peer.direction(MediaKind::Audio), MediaDirection::SendRecv);
+    assert_eq!(peer.direction(MediaKind::Video), MediaDirection::Inactive);
+    assert_eq!(peer.video_codec(MediaKind::Video), None);
+    let streams = crate::engine::sdp::negotiated_streams(sdp);
+    assert!(streams.audio && !streams.video, "{streams:?}");
+    peer.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_only_offer_is_answered_with_audio_only() {
     let answered = timeout(
         WAIT,
@@ -712,7 +755,8 @@ async fn refused_offers_are_errors_and_leave_nothing_behind() {
     let answer_as_offer = CHROME_OFFER.replace("a=setup:actpass", "a=setup:passive");
     let h264_pcmu = CHROME_OFFER
         .replace("a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000")
-        .replace("a=rtpmap:96 VP8/90000", "a=rtpmap:96 H264/90000");
+        .replace("a=rtpmap:96 VP8/90000", "a=rtpmap:96 H264/90000")
+        .replace("packetization-mode=1", "packetization-mode=0");
     let cut = CHROME_OFFER.len() / 3;
     let truncated = &CHROME_OFFER[..CHROME_OFFER.find("a=fingerprint").expect("fp").min(cut)];
     // Past our checks, refused by webrtc-rs: after the PeerConnection (and its socket)

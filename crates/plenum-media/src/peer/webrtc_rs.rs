@@ -501,6 +501,11 @@ impl Backend {
         self.h264
     }
 
+    /// Whether we have a track on `kind`'s line (an earlier offer carried it).
+    pub(super) fn has_track(&self, kind: MediaKind) -> bool {
+        self.shared.streams().outgoing[kind.index()].is_some()
+    }
+
     pub(super) fn local_port(&self) -> u16 {
         self.shared.local_port.load(Ordering::Relaxed)
     }
