@@ -221,3 +221,40 @@ export async function closeRun(h, node) {
     await node?.stop();
     if (h && node) fs.copyFileSync(node.logPath, path.join(h.artifacts, 'node.log'));
 }
+
+/**
+ * The loudest sample (0…1) page `page` plays from the meeting (the stage's <audio>
+ * stream) over `ms`; -1 while there is no stream yet.
+ */
+export function incomingAudioPeak(page, ms = 2000) {
+    return page.evaluate(async (ms) => {
+        const stream = document.querySelector('.stage audio')?.srcObject;
+        if (!stream?.getAudioTracks().length) return -1;
+        window.peakCtx ??= new AudioContext();
+        await window.peakCtx.resume();
+        const src = window.peakCtx.createMediaStreamSource(stream);
+        const an = window.peakCtx.createAnalyser();
+        an.fftSize = 2048;
+        src.connect(an);
+        const buf = new Float32Array(an.fftSize);
+        let peak = 0;
+        for (const end = performance.now() + ms; performance.now() < end;) {
+            an.getFloatTimeDomainData(buf);
+            for (const v of buf) peak = Math.max(peak, Math.abs(v));
+            await new Promise((r) => setTimeout(r, 40));
+        }
+        src.disconnect();
+        return peak;
+    }, ms);
+}
+
+/** A <video> of page `p` (the composite by default) plays: a picture, and frames keep coming. */
+export async function videoPlays(h, p, selector = 'video.composite', timeout = 60000) {
+    const page = h.pages[p];
+    const first = await h.until(`${p}: ${selector} has a picture`, () => compositeState(page, selector), (s) => {
+        if (!s) return `no ${selector} element`;
+        return (s.width > 0 && s.frames > 0) || `videoWidth ${s.width}, frames ${s.frames} (visible ${s.visible})`;
+    }, { timeout });
+    await h.until(`${p}: ${selector} frames advance`, () => compositeState(page, selector), (s) => s.frames > first.frames + 5 || `frames ${s.frames} (was ${first.frames})`, { timeout });
+    return first;
+}

@@ -13,7 +13,7 @@
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNode } from '../../conformance/lib/node.js';
-import { closeRun, createWebappHarness, compositeState } from '../lib/webapp.js';
+import { closeRun, createWebappHarness, incomingAudioPeak, videoPlays } from '../lib/webapp.js';
 import { stepper } from '../lib/steps.js';
 
 const T = 60000; // generous: two loaded cores run the node and two browsers' codecs
@@ -33,40 +33,6 @@ const click = (p, selector) => (p === 'F' ? h.pages.F.click(selector, { timeout:
 
 const roster = (p) => h.pages[p].evaluate(() => [...document.querySelectorAll('.roster .person:not(.waiting)')].map((e) => e.textContent));
 
-/** The composite (or `selector`) plays: a picture, and frames keep coming. */
-async function plays(p, selector = 'video.composite') {
-    const page = h.pages[p];
-    const first = await h.until(`${p}: ${selector} has a picture`, () => compositeState(page, selector), (s) => {
-        if (!s) return `no ${selector} element`;
-        return (s.visible && s.width > 0 && s.frames > 0) || `visible ${s.visible}, videoWidth ${s.width}, frames ${s.frames}`;
-    }, { timeout: T });
-    await h.until(`${p}: ${selector} frames advance`, () => compositeState(page, selector), (s) => s.frames > first.frames + 5 || `frames ${s.frames} (was ${first.frames})`, { timeout: T });
-    return first;
-}
-
-/** The loudest sample (0…1) the page plays from the meeting over `ms`; -1 without a stream. */
-function incomingAudioPeak(page, ms = 2000) {
-    return page.evaluate(async (ms) => {
-        const stream = document.querySelector('.stage audio')?.srcObject;
-        if (!stream?.getAudioTracks().length) return -1;
-        window.peakCtx ??= new AudioContext();
-        await window.peakCtx.resume();
-        const src = window.peakCtx.createMediaStreamSource(stream);
-        const an = window.peakCtx.createAnalyser();
-        an.fftSize = 2048;
-        src.connect(an);
-        const buf = new Float32Array(an.fftSize);
-        let peak = 0;
-        for (const end = performance.now() + ms; performance.now() < end;) {
-            an.getFloatTimeDomainData(buf);
-            for (const v of buf) peak = Math.max(peak, Math.abs(v));
-            await new Promise((r) => setTimeout(r, 40));
-        }
-        src.disconnect();
-        return peak;
-    }, ms);
-}
-
 /** `presenter` shares the fake screen; `viewer` sees the still, then full motion (HD). */
 async function presentTo(presenter, viewer, presenterName) {
     await click(presenter, '.tb-share');
@@ -76,7 +42,7 @@ async function presentTo(presenter, viewer, presenterName) {
         return img && { visible: !!img.offsetParent, width: img.naturalWidth, src: img.getAttribute('src') || '' };
     }), (s) => (s && s.visible && s.width > 0 && /presentation(_high)?\.jpeg\?id=/.test(s.src)) || JSON.stringify(s), { timeout: T });
     await click(viewer, '.pres-controls [data-pres="hd"]');
-    await plays(viewer, 'video.presentation');
+    await videoPlays(h, viewer, 'video.presentation', T);
     const caption = await h.pages[viewer].evaluate(() => document.querySelector('.pres-caption')?.textContent);
     assert.match(caption, new RegExp(`${presenterName} is presenting`));
     await h.shot(`presenting-${presenter}`);
@@ -95,8 +61,8 @@ describe('web app in Firefox ESR with a Chromium participant: video, audio, pres
         for (const p of ['F', 'C']) {
             await h.until(`${p}: 2 participants in the roster`, () => roster(p), (l) => l.length === 2 || JSON.stringify(l), { timeout: T });
         }
-        const f = await plays('F');
-        const c = await plays('C');
+        const f = await videoPlays(h, 'F', undefined, T);
+        const c = await videoPlays(h, 'C', undefined, T);
         assert.ok(f.width >= 160 && c.width >= 160, `composite sizes ${f.width}x${f.height}, ${c.width}x${c.height}`);
         // Firefox sends video: the node reports it as a video call, not audio-only
         const fiona = (await roster('C')).find((text) => /Fiona/.test(text)) || '';
@@ -112,7 +78,7 @@ describe('web app in Firefox ESR with a Chromium participant: video, audio, pres
     step('Fiona presents to Carl; Carl presents to Fiona', async () => {
         await presentTo('F', 'C', 'Fiona Firefox');
         await presentTo('C', 'F', 'Carl Chromium');
-        await plays('F');
+        await videoPlays(h, 'F', undefined, T);
     });
 
     step('Fiona leaves; Carl\'s roster drops her', async () => {

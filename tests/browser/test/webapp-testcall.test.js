@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startNode } from '../../conformance/lib/node.js';
-import { closeRun, createWebappHarness, compositeState } from '../lib/webapp.js';
+import { closeRun, createWebappHarness, incomingAudioPeak, videoPlays } from '../lib/webapp.js';
 import { stepper } from '../lib/steps.js';
 
 const T = 60000;
@@ -98,29 +98,6 @@ function compositeGreenShare(page) {
     });
 }
 
-/** The loudest sample (0…1) the stage's <audio> stream plays over `ms`; -1 without a stream. */
-function incomingAudioPeak(page, ms = 2000) {
-    return page.evaluate(async (ms) => {
-        const stream = document.querySelector('.stage audio')?.srcObject;
-        if (!stream?.getAudioTracks().length) return -1;
-        window.peakCtx ??= new AudioContext();
-        await window.peakCtx.resume();
-        const src = window.peakCtx.createMediaStreamSource(stream);
-        const an = window.peakCtx.createAnalyser();
-        an.fftSize = 2048;
-        src.connect(an);
-        const buf = new Float32Array(an.fftSize);
-        let peak = 0;
-        for (const end = performance.now() + ms; performance.now() < end;) {
-            an.getFloatTimeDomainData(buf);
-            for (const v of buf) peak = Math.max(peak, Math.abs(v));
-            await new Promise((r) => setTimeout(r, 40));
-        }
-        src.disconnect();
-        return peak;
-    }, ms);
-}
-
 describe('web app: Test call from the home screen (chromium)', () => {
     const step = stepper(() => h.shot('failed'));
 
@@ -156,11 +133,7 @@ describe('web app: Test call from the home screen (chromium)', () => {
 
     step('the composite shows the caller\'s own camera (green) and the stage plays their own microphone', async () => {
         const a = h.pages.A;
-        const first = await h.until('composite has a picture', () => compositeState(a), (s) => {
-            if (!s) return 'no composite video element';
-            return (s.width > 0 && s.frames > 0) || `videoWidth ${s.width}, frames ${s.frames}`;
-        }, { timeout: T });
-        await h.until('composite frames advance', () => compositeState(a), (s) => s.frames > first.frames + 5 || `frames ${s.frames} (was ${first.frames})`, { timeout: T });
+        await videoPlays(h, 'A', 'video.composite', T);
         await h.until('composite shows the fake camera (mostly green)', () => compositeGreenShare(a), (g) => (g != null && g > 0.5) || `green share ${g}`, { timeout: T });
         await h.until('the stage plays the fake microphone\'s beeps', () => incomingAudioPeak(a), (p) => p > 0.02 || `peak ${p}`, { timeout: T });
         await h.shot('testcall');

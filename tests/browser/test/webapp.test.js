@@ -27,7 +27,7 @@ import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startNode } from '../../conformance/lib/node.js';
-import { closeRun, createWebappHarness, compositeState } from '../lib/webapp.js';
+import { closeRun, createWebappHarness, compositeState, incomingAudioPeak, videoPlays } from '../lib/webapp.js';
 import { stepper } from '../lib/steps.js';
 
 const T = 60000; // generous: two loaded cores run the node and three browsers' codecs
@@ -57,41 +57,7 @@ async function waitMeeting(p) {
 }
 
 /** The composite plays: a picture, and frames keep coming. */
-async function compositePlays(p) {
-    const page = h.pages[p];
-    const first = await h.until(`${p}: composite has a picture`, () => compositeState(page), (s) => {
-        if (!s) return 'no composite video element';
-        return (s.width > 0 && s.frames > 0) || `videoWidth ${s.width}, frames ${s.frames}`;
-    }, { timeout: T });
-    await h.until(`${p}: composite frames advance`, () => compositeState(page), (s) => s.frames > first.frames + 5 || `frames ${s.frames} (was ${first.frames})`, { timeout: T });
-    return first;
-}
-
-/**
- * The loudest sample (0…1) of what page `page` plays from the meeting (the stage's
- * <audio> stream) over `ms`; -1 while there is no stream yet.
- */
-function incomingAudioPeak(page, ms = 1500) {
-    return page.evaluate(async (ms) => {
-        const stream = document.querySelector('.stage audio')?.srcObject;
-        if (!stream?.getAudioTracks().length) return -1;
-        window.peakCtx ??= new AudioContext();
-        await window.peakCtx.resume();
-        const src = window.peakCtx.createMediaStreamSource(stream);
-        const an = window.peakCtx.createAnalyser();
-        an.fftSize = 2048;
-        src.connect(an);
-        const buf = new Float32Array(an.fftSize);
-        let peak = 0;
-        for (const end = performance.now() + ms; performance.now() < end;) {
-            an.getFloatTimeDomainData(buf);
-            for (const v of buf) peak = Math.max(peak, Math.abs(v));
-            await new Promise((r) => setTimeout(r, 40));
-        }
-        src.disconnect();
-        return peak;
-    }, ms);
-}
+const compositePlays = (p) => videoPlays(h, p, 'video.composite', T);
 
 async function openChat(p) {
     const page = h.pages[p];
@@ -132,7 +98,7 @@ describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', 
     });
 
     step('Bob hears Alice: sound while she talks, silence while she is muted', async () => {
-        const hears = (what, check) => h.until(what, () => incomingAudioPeak(h.pages.B), check, { timeout: T });
+        const hears = (what, check) => h.until(what, () => incomingAudioPeak(h.pages.B, 1500), check, { timeout: T });
         await hears('B hears Alice', (p) => p > 0.02 || `peak ${p}`);
         await h.pages.A.locator('.tb-mic').click();
         await hears('B hears silence while Alice is muted', (p) => (p >= 0 && p < 0.005) || `peak ${p}`);

@@ -744,21 +744,7 @@ impl MediaRoom {
                     full.clone()
                 }
                 Some(_) => {
-                    let participant = m.participant;
-                    let i = match self
-                        .speaker_encoders
-                        .iter()
-                        .position(|(p, _, _)| *p == participant)
-                    {
-                        Some(i) => i,
-                        None => {
-                            self.speaker_encoders
-                                .push((participant, new_opus_encoder(), tick));
-                            self.speaker_encoders.len() - 1
-                        }
-                    };
-                    let (_, encoder, used) = &mut self.speaker_encoders[i];
-                    *used = tick;
+                    let encoder = own_encoder(&mut self.speaker_encoders, m.participant, tick);
                     encode_opus(encoder, self.mix_out.for_receiver(slot), &mut self.packet)
                 }
             };
@@ -783,21 +769,7 @@ impl MediaRoom {
             if !admitted {
                 continue;
             }
-            let participant = m.participant;
-            let i = match self
-                .speaker_encoders
-                .iter()
-                .position(|(p, _, _)| *p == participant)
-            {
-                Some(i) => i,
-                None => {
-                    self.speaker_encoders
-                        .push((participant, new_opus_encoder(), tick));
-                    self.speaker_encoders.len() - 1
-                }
-            };
-            let (_, encoder, used) = &mut self.speaker_encoders[i];
-            *used = tick;
+            let encoder = own_encoder(&mut self.speaker_encoders, m.participant, tick);
             let own = if m.has_audio { &*m.audio } else { &SILENCE };
             if let Some(packet) = encode_opus(encoder, own, &mut self.packet) {
                 hold(&mut m.echo, tick, packet);
@@ -1122,6 +1094,25 @@ fn release(queue: &mut VecDeque<(u64, Bytes)>, tick: u64) -> Option<Bytes> {
         }
         _ => None,
     }
+}
+
+/// The Opus encoder of one listener's own output (a speaker's mix without themself, or a
+/// Test Call's playback), made on first use; marks it used at `tick`.
+fn own_encoder(
+    encoders: &mut Vec<(ParticipantId, OpusEncoder, u64)>,
+    participant: ParticipantId,
+    tick: u64,
+) -> &mut OpusEncoder {
+    let i = match encoders.iter().position(|(p, _, _)| *p == participant) {
+        Some(i) => i,
+        None => {
+            encoders.push((participant, new_opus_encoder(), tick));
+            encoders.len() - 1
+        }
+    };
+    let (_, encoder, used) = &mut encoders[i];
+    *used = tick;
+    encoder
 }
 
 fn new_opus_encoder() -> OpusEncoder {

@@ -118,6 +118,20 @@ impl I420Frame {
         I420Frame::solid(width, height, color.to_yuv())
     }
 
+    /// Becomes a `width`×`height` copy of a decoder's picture given as three strided
+    /// planes (`(samples, stride)` each, Y then U then V; chroma rounded up): how the
+    /// codec wrappers hand out what libvpx and libopenh264 decoded.
+    pub fn copy_from_planes(&mut self, width: u32, height: u32, planes: [(&[u8], usize); 3]) {
+        let (cw, ch) = (width.div_ceil(2) as usize, height.div_ceil(2) as usize);
+        self.resize_to(width, height);
+        let (ys, cs) = (self.stride_y(), self.stride_uv());
+        let (oy, ou, ov) = self.planes_mut();
+        let [(y, y_stride), (u, u_stride), (v, v_stride)] = planes;
+        copy_rows(y, y_stride, oy, ys, width as usize, height as usize);
+        copy_rows(u, u_stride, ou, cs, cw, ch);
+        copy_rows(v, v_stride, ov, cs, cw, ch);
+    }
+
     /// Changes the dimensions, keeping the allocations (planes only grow). Pixel
     /// contents afterwards are unspecified (whatever the buffers held); callers
     /// overwrite or [`fill`](I420Frame::fill) them.
@@ -310,6 +324,14 @@ fn copy_plane(
         let s = row * src_stride;
         let d = (y + row) * dst_stride + x;
         dst[d..d + w].copy_from_slice(&src[s..s + w]);
+    }
+}
+
+/// Copies `h` rows of `w` samples between strided planes.
+fn copy_rows(src: &[u8], src_stride: usize, dst: &mut [u8], dst_stride: usize, w: usize, h: usize) {
+    for row in 0..h {
+        dst[row * dst_stride..row * dst_stride + w]
+            .copy_from_slice(&src[row * src_stride..row * src_stride + w]);
     }
 }
 

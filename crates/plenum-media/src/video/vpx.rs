@@ -490,21 +490,8 @@ impl Decoder {
         let (y, ys) = plane(0, w as usize, h as usize)?;
         let (u, us) = plane(1, cw, ch)?;
         let (v, vs) = plane(2, cw, ch)?;
-        out.resize_to(w, h);
-        let out_ys = out.stride_y();
-        let out_cs = out.stride_uv();
-        let (oy, ou, ov) = out.planes_mut();
-        copy_rows(y, ys, oy, out_ys, w as usize, h as usize);
-        copy_rows(u, us, ou, out_cs, cw, ch);
-        copy_rows(v, vs, ov, out_cs, cw, ch);
+        out.copy_from_planes(w, h, [(y, ys), (u, us), (v, vs)]);
         Ok(true)
-    }
-}
-
-fn copy_rows(src: &[u8], src_stride: usize, dst: &mut [u8], dst_stride: usize, w: usize, h: usize) {
-    for row in 0..h {
-        dst[row * dst_stride..row * dst_stride + w]
-            .copy_from_slice(&src[row * src_stride..row * src_stride + w]);
     }
 }
 
