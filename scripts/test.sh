@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of plenum: formatting and lints, the unit, scenario and property tests,
 # the store tests against SQLite and a throwaway PostgreSQL, the whole-node tests, the
-# client API conformance suite (Pexip's own validators) and the real Pexip SDK in headless
-# Chromium. Installs what is missing (Debian packages, PostgreSQL, Chromium, npm packages)
-# first. Exits non-zero on any failure.
+# client API conformance suite (Pexip's own validators), and the real Pexip SDK and the web
+# app in Debian's headless Chromium and Firefox ESR (WebKitGTK where it can do WebRTC).
+# Installs what is missing (Debian packages, PostgreSQL, the browsers, npm packages) first.
+# Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -20,7 +21,7 @@ echo "== clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests" >&2
 cargo test --workspace --locked
-echo "== client API conformance and SDK-in-Chromium suites" >&2
+echo "== client API conformance and browser suites (Chromium, Firefox ESR, WebKitGTK)" >&2
 scripts/test-node-suites.sh
 echo "== benches compile" >&2
 cargo bench --workspace --no-run --locked
