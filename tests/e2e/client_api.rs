@@ -94,6 +94,22 @@ async fn the_token_offers_the_configured_ice_servers_and_follows_a_reload() {
 }
 
 #[tokio::test]
+async fn the_token_carries_the_route_via_registrar_switch_in_force() {
+    let node = TestNode::start().await;
+    let (status, body) = node.request_token("meet.open", "Alice", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["route_via_registrar"], false);
+
+    let mut routed = (*node.node.config()).clone();
+    routed.switches.route_calls_via_registrar = true;
+    node.node.reload(routed).await.expect("reload");
+    let (status, body) = node.request_token("meet.open", "Bob", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["route_via_registrar"], true);
+    node.stop().await;
+}
+
+#[tokio::test]
 async fn the_event_stream_syncs_then_follows_the_meeting() {
     let node = TestNode::start().await;
     let (alice, alice_id) = node.token("meet.open", "Alice", None).await;

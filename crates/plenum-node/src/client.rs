@@ -117,13 +117,15 @@ impl ClientBackend for NodeClient {
                 client = %request.client_addr,
                 "token issued"
             );
+            let config = self.0.config();
             Ok(TokenGrant {
                 token,
                 participant: joined.participant,
                 role: joined.entry.role,
                 display_name: request.display_name,
                 conference,
-                ice: ice_servers(&self.0.config()),
+                ice: ice_servers(&config),
+                route_via_registrar: config.switches.route_calls_via_registrar,
             })
         }
         .boxed()

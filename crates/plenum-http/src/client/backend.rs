@@ -52,6 +52,9 @@ pub struct TokenGrant {
     pub conference: ConferenceSnapshot,
     /// The STUN and TURN servers the client should use (`stun`, `turn`).
     pub ice: IceServers,
+    /// The node's "route calls via registrar" switch (`route_via_registrar`): registered
+    /// desktop clients place every call through the node they registered to.
+    pub route_via_registrar: bool,
 }
 
 /// ICE servers offered to the client in the token result. Empty lists are left out of

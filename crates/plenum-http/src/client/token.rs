@@ -163,7 +163,7 @@ impl TokenResultDto {
             fecc_enabled: false,
             rtmp_enabled: false,
             rtsp_enabled: false,
-            route_via_registrar: false,
+            route_via_registrar: grant.route_via_registrar,
             use_relay_candidates_only: false,
             bandwidth_in: BANDWIDTH_KBPS,
             bandwidth_out: BANDWIDTH_KBPS,

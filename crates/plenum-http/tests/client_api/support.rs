@@ -174,6 +174,7 @@ struct State {
     calls: Vec<Call>,
     token_refusal: Option<TokenRefusal>,
     ice: IceServers,
+    route_via_registrar: bool,
     transfer_answer: Result<(), TransferError>,
     call_script: CallScript,
     theme: Option<Arc<Theme>>,
@@ -227,6 +228,7 @@ impl Fake {
                 calls: Vec::new(),
                 token_refusal: None,
                 ice: IceServers::default(),
+                route_via_registrar: false,
                 transfer_answer: Ok(()),
                 call_script: CallScript::default(),
                 theme: None,
@@ -271,6 +273,11 @@ impl Fake {
     /// Every later token grant offers these ICE servers (none by default).
     pub fn offer_ice_servers(&self, ice: IceServers) {
         self.lock().ice = ice;
+    }
+
+    /// Every later token grant carries this "route calls via registrar" switch.
+    pub fn route_via_registrar(&self, on: bool) {
+        self.lock().route_via_registrar = on;
     }
 
     pub fn answer_transfers(&self, answer: Result<(), TransferError>) {
@@ -380,6 +387,7 @@ impl ClientBackend for Fake {
             display_name: request.display_name,
             conference: state.conference.snapshot(),
             ice: state.ice.clone(),
+            route_via_registrar: state.route_via_registrar,
         }))
     }
 

@@ -164,6 +164,15 @@ fn a_turn_servers_debug_hides_its_credential() {
 }
 
 #[tokio::test]
+async fn request_token_carries_the_route_via_registrar_switch() {
+    let api = Api::new();
+    api.fake.route_via_registrar(true);
+    let reply = api.request_token(r#"{"display_name":"Alice"}"#, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["result"]["route_via_registrar"], true);
+}
+
+#[tokio::test]
 async fn request_token_in_an_auditorium_names_the_lecture_service() {
     let api = Api::with(Fake::new(ServiceKind::Auditorium), Vec::new());
     let reply = api.request_token(r#"{"display_name":"A"}"#, &[]).await;
