@@ -7,6 +7,9 @@ set -euo pipefail
 # libraries (Opus, VP8, libyuv for SIMD scaling, OpenH264 for H.264).
 PLENUM_BUILD_PACKAGES=(build-essential pkg-config ca-certificates libopus-dev libvpx-dev libyuv-dev libopenh264-dev fonts-dejavu-core)
 
+# Debian packages only the tests need: a real DNS server (dnsmasq) for the discovery tests.
+PLENUM_TEST_PACKAGES=(dnsmasq-base)
+
 plenum_missing_packages() {
     local missing=() p
     for p in "$@"; do

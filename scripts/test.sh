@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 plenum_require_cargo
 plenum_apt_install "${PLENUM_BUILD_PACKAGES[@]}"
+plenum_apt_install "${PLENUM_TEST_PACKAGES[@]}"
 
 # A throwaway PostgreSQL cluster on a loopback port, stopped again on exit.
 eval "$(scripts/test-postgres.sh env)"
