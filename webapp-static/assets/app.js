@@ -4,7 +4,7 @@
 // text only (dom.js).
 
 import { MeetingClient, YES } from './client.js';
-import { PexError, MEDIA_UNAVAILABLE, pexCode } from './errors.js';
+import { PexError, MEDIA_UNAVAILABLE, NO_WEBRTC, hasWebRTC, pexCode } from './errors.js';
 import { t, has, lang } from './i18n.js';
 import { h, fill, icon, linkify, initials } from './dom.js';
 import { prefs, announce, confirmDialog, openDialog } from './ui.js';
@@ -208,24 +208,27 @@ function renderHome(init = {}) {
             home: { alias: aliasInput.value.trim(), name: n } });
     };
     const testCallBox = h('div', { class: 'test-call-box' },
-        h('button', { type: 'button', class: 'btn btn-secondary test-call-btn', 'data-join': 'test', 'aria-describedby': 'test-call-hint', onclick: testCall },
+        h('button', { type: 'button', class: 'btn btn-secondary test-call-btn', 'data-join': 'test', 'aria-describedby': 'test-call-hint', disabled: !hasWebRTC(), onclick: testCall },
             icon('testCall'), t('home.testCall')),
         h('p', { id: 'test-call-hint', class: 'muted small test-call-hint' }, t('home.testCall.hint')));
 
-    const form = h('form', { class: 'card join-card', novalidate: true, onsubmit: (e) => { e.preventDefault(); submit('video'); } },
+    // without WebRTC only the join without audio and video can work: the others are off
+    const webrtc = hasWebRTC();
+    const form = h('form', { class: 'card join-card', novalidate: true, onsubmit: (e) => { e.preventDefault(); submit(webrtc ? 'video' : 'none'); } },
         init.invited
             ? h('div', { class: 'invite' }, h('p', { class: 'muted' }, t('home.invited')), h('p', { class: 'invite-alias' }, alias))
             : null,
         h('h1', {}, t('home.title')),
         init.notice ? h('p', { class: 'notice', role: 'status' }, init.notice) : null,
+        webrtc ? null : h('p', { class: 'notice no-webrtc', role: 'status' }, t('home.noWebrtc')),
         h('div', { class: 'field' }, h('label', { for: 'name' }, t('home.name')), nameInput),
         h('div', { class: 'field' }, h('label', { for: 'alias' }, t('home.alias')), aliasInput),
         h('div', { class: 'field' }, h('label', { for: 'bandwidth' }, t('home.bandwidth')), bwSel),
         formError,
         h('div', { class: 'join-buttons' },
-            h('button', { type: 'submit', class: 'btn btn-primary btn-lg', 'data-join': 'video' }, icon('cam'), t('home.join.video')),
+            h('button', { type: 'submit', class: 'btn btn-primary btn-lg', 'data-join': 'video', disabled: !webrtc }, icon('cam'), t('home.join.video')),
             h('div', { class: 'row' },
-                h('button', { type: 'button', class: 'btn btn-secondary', 'data-join': 'audio', onclick: () => submit('audio') }, icon('mic'), t('home.join.audio')),
+                h('button', { type: 'button', class: 'btn btn-secondary', 'data-join': 'audio', disabled: !webrtc, onclick: () => submit('audio') }, icon('mic'), t('home.join.audio')),
                 h('button', { type: 'button', class: 'btn btn-secondary', 'data-join': 'none', onclick: () => submit('none') }, icon('screen'), t('home.join.none')))),
         testCallBox);
 
@@ -370,6 +373,8 @@ async function join(p) {
     const ui = joiningScreen(p.alias, cancel, { moving: !!p.ticket, testCall: !!p.testCall });
     if (p.ticket) announce(t('join.moving', { alias: p.alias }), { toast: false });
     try {
+        // said before the camera is asked for: without WebRTC the call cannot happen
+        if (p.callType !== 'none' && !hasWebRTC()) throw new PexError(NO_WEBRTC);
         ui.set('contact', 'active');
         s.stream = await acquireMedia(p.callType, p);
         if (s.cancelled) return;
@@ -817,6 +822,7 @@ function renderMeeting(s) {
     /** Start audio / start video for those who joined without: new devices, a new call. */
     async function startMedia(kind) {
         if (ui.startingMedia) return;
+        if (!hasWebRTC()) { announce(`${t('pex.170')} · #pex170`, { kind: 'warn' }); return; }
         ui.startingMedia = true;
         paintToolbar();
         try {

@@ -1,7 +1,8 @@
 // Reason string → #pex code, exactly as the Pexip SDK's getErrorCode maps them
 // (client-api-v2.md §5.3; exact, case-sensitive). Anything unknown is #pex117.
-// Two codes are the web app's own: #pex118 (node unreachable: the request never got an
-// answer) and #pex171 (camera/microphone unavailable), both from behavior.md §12.
+// Three codes are the web app's own, all from behavior.md §12: #pex118 (node unreachable:
+// the request never got an answer), #pex170 (no WebRTC in this browser, so it cannot
+// gather addresses for a call) and #pex171 (camera/microphone unavailable).
 
 const CODES = {
     'Invalid role': 100,
@@ -60,10 +61,17 @@ const CODES = {
 /** The web app's own reasons (no server string exists for them). */
 export const NODE_UNREACHABLE = 'Could not reach the node';
 export const MEDIA_UNAVAILABLE = 'Camera or microphone unavailable';
+export const NO_WEBRTC = 'This browser has no WebRTC';
+
+/** Whether this browser can make audio and video calls at all. */
+export function hasWebRTC() {
+    return typeof globalThis.RTCPeerConnection === 'function';
+}
 
 /** `#pexNNN` for a reason string. */
 export function pexCode(reason) {
     if (reason === NODE_UNREACHABLE) return 118;
+    if (reason === NO_WEBRTC) return 170;
     if (reason === MEDIA_UNAVAILABLE) return 171;
     return CODES[reason] ?? 117;
 }

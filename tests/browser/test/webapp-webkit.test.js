@@ -144,3 +144,89 @@ test('web app in WebKitGTK (Safari engine) with a Chromium participant: both joi
         await closeRun(h, node);
     }
 });
+
+// A browser without WebRTC — WebKitGTK on Debian 12 is one — is told so plainly instead of
+// a generic failure: the meeting link ends on #pex170 with what to do; the home screen says
+// it up front with only "join without audio and video" enabled, and that join works (the
+// roster shows the person, no call is placed).
+test('web app in a browser without WebRTC (WebKitGTK where it has none): says so, and the join without audio and video works', async (t) => {
+    const available = await webkitAvailable();
+    if (available.details?.typeofRTCPeerConnection !== 'undefined') {
+        const why = available.details?.typeofRTCPeerConnection
+            ? 'this WebKitGTK has WebRTC (the test above covers it)'
+            : `WebKitGTK could not be probed: ${available.reason}`;
+        t.skip(why);
+        return;
+    }
+    const artifacts = path.join(REPO, 'target/browser-artifacts/webapp-webkit-no-webrtc');
+    fs.mkdirSync(artifacts, { recursive: true });
+    let node;
+    let wk;
+    let walter;
+    const shot = (label) => walter?.screenshot(path.join(artifacts, `${label}.png`)).catch(() => {});
+    try {
+        node = await startNode({ name: 'browser-webapp-webkit-no-webrtc' });
+        wk = await launchWebKit();
+        walter = await wk.newSession();
+        await walter.setWindowRect({ width: 1280, height: 860 }).catch(() => {});
+
+        // 1. a meeting link: the error screen names the browser as the problem, #pex170
+        await walter.navigate(`${node.url}/webapp/#/?conference=meet.open&name=Walter%20WebKit`);
+        const error = await until('W: the error screen', () => walter.execute(() => {
+            const card = document.querySelector('.error-card');
+            return card ? { text: card.innerText.replace(/\s+/g, ' ').trim(), pex: card.querySelector('.pex')?.textContent } : null;
+        }), (v) => !!v || 'no error screen yet', { onTimeout: () => shot('timeout-link') });
+        await shot('01-link-error');
+        assert.equal(error.pex, '#pex170', `the code for "no WebRTC": ${error.text}`);
+        assert.match(error.text, /no WebRTC/, error.text);
+        assert.match(error.text, /join without audio and video/, error.text);
+
+        // 2. the home screen: the notice, only the join without audio and video enabled
+        await walter.navigate(`${node.url}/webapp/home`);
+        const home = await until('W: the home screen with its notice', () => walter.execute(() => {
+            const notice = document.querySelector('.no-webrtc');
+            if (!notice) return null;
+            const buttons = Object.fromEntries([...document.querySelectorAll('[data-join]')].map((b) => [b.dataset.join, !b.disabled]));
+            return { notice: notice.innerText, buttons };
+        }), (v) => !!v || 'no .no-webrtc notice', { onTimeout: () => shot('timeout-home') });
+        await shot('02-home');
+        assert.match(home.notice, /cannot make audio or video calls/);
+        assert.deepEqual(home.buttons, { video: false, audio: false, none: true, test: false }, 'enabled join buttons');
+
+        // 3. joining without audio and video: in the meeting, in the roster
+        await walter.execute(() => {
+            const set = (id, v) => {
+                const input = document.getElementById(id);
+                input.value = v;
+                input.dispatchEvent(new Event('input', { bubbles: true }));
+            };
+            set('name', 'Walter WebKit');
+            set('alias', 'meet.open');
+            document.querySelector('[data-join="none"]').click();
+        });
+        const roster = await until('W: in the meeting with himself in the roster', () => walter.execute(() => ({
+            meeting: !!document.querySelector('.screen.meeting'),
+            error: document.querySelector('.error-card')?.innerText.replace(/\s+/g, ' ').trim() ?? null,
+            people: [...document.querySelectorAll('.roster .person:not(.waiting)')].map((e) => e.textContent),
+        })), (v) => {
+            if (v.error) return true;
+            return (v.meeting && v.people.some((p) => /Walter/.test(p))) || JSON.stringify(v);
+        }, { onTimeout: () => shot('timeout-join') });
+        await shot('03-joined-none');
+        assert.equal(roster.error, null, `joining without audio and video failed: ${roster.error}`);
+
+        // 4. "Start audio" in the meeting says why it cannot, instead of failing silently
+        await walter.execute(() => document.querySelector('.tb-start-audio').click());
+        await until('W: "Start audio" announces #pex170', () => walter.execute(() => document.getElementById('live')?.textContent ?? ''),
+            (text) => /#pex170/.test(text) || `live region: ${JSON.stringify(text)}`, { onTimeout: () => shot('timeout-start-audio') });
+    } catch (e) {
+        await shot('failed');
+        throw e;
+    } finally {
+        await walter?.delete().catch(() => {});
+        if (wk) fs.writeFileSync(path.join(artifacts, 'webkit-output.log'), wk.output() ?? '');
+        await wk?.close();
+        await node?.stop();
+        if (node) fs.copyFileSync(node.logPath, path.join(artifacts, 'node.log'));
+    }
+});
