@@ -71,6 +71,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     ];
 
     let mut router = Router::new()
+        // Provisioning links (behavior.md §9): the page, its script and stylesheet.
+        .route("/provision", get(crate::provision::page::page))
+        .route("/provision.js", get(crate::provision::page::script))
+        .route("/provision.css", get(crate::provision::page::style))
         // Tokens.
         .route(&format!("{CONF}/request_token"), post(token::request_token))
         .route(&format!("{CONF}/refresh_token"), post(token::refresh_token))

@@ -1,6 +1,6 @@
 //! plenum-http: the HTTP front end of the plenum node: health check, client REST API v2
-//! with its event stream, admin status API v1, and the web app with its branding
-//! ([`webapp`]). Owns every JSON shape; reaches the node only through the
+//! with its event stream and the provisioning page ([`provision`]), admin status API v1,
+//! and the web app with its branding ([`webapp`]). Owns every JSON shape; reaches the node only through the
 //! [`AdminBackend`] and [`ClientBackend`] trait objects in [`AppState`].
 //!
 //! Handlers read the client address from `ConnectInfo<SocketAddr>`, so the router must
@@ -27,6 +27,7 @@ mod backend;
 pub mod client;
 mod error;
 mod health;
+pub mod provision;
 mod timestamp;
 mod view;
 pub mod webapp;

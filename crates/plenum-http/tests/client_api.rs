@@ -8,6 +8,7 @@ mod client_api {
     mod conference;
     mod events;
     mod participant;
+    mod provision;
     mod routing;
     mod token;
 }
