@@ -182,6 +182,35 @@ pub fn verdict(checks: &[Check]) -> Verdict {
     }
 }
 
+/// Joins the checks of every endpoint a client would try (each address of each target,
+/// in order). A client moves on to the next address or target when one fails, so when
+/// some endpoint passed every check and answered `/health`, the failures of the others
+/// become warnings ("clients fall back"); otherwise they stay failures.
+pub fn fold_endpoints(endpoints: Vec<Vec<Check>>) -> Vec<Check> {
+    let works = |checks: &[Check]| {
+        checks.iter().all(|c| c.status != Status::Fail)
+            && checks
+                .iter()
+                .any(|c| c.kind == Kind::Health && c.status == Status::Pass)
+    };
+    let any_works = endpoints.iter().any(|checks| works(checks));
+    endpoints
+        .into_iter()
+        .flat_map(|checks| {
+            let downgrade = any_works && !works(&checks);
+            checks.into_iter().map(move |mut check| {
+                if downgrade && check.status == Status::Fail {
+                    check.status = Status::Warn;
+                    check
+                        .detail
+                        .push_str(" (clients that try this first fall back to one that works)");
+                }
+                check
+            })
+        })
+        .collect()
+}
+
 /// The report for a person: one line per check, the fix indented under it, the verdict
 /// last.
 pub fn render_text(checks: &[Check], verdict: &Verdict) -> String {

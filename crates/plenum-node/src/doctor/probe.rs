@@ -110,9 +110,13 @@ async fn checks(args: &Args, env: &HashMap<String, String>) -> Vec<Check> {
         }
     }
 
+    let mut per_endpoint = Vec::with_capacity(endpoints.len());
     for endpoint in &endpoints {
-        endpoint_checks(endpoint, args.domain.as_deref(), &mut out).await;
+        let mut checks = Vec::new();
+        endpoint_checks(endpoint, args.domain.as_deref(), &mut checks).await;
+        per_endpoint.push(checks);
     }
+    out.extend(super::fold_endpoints(per_endpoint));
 
     if let Some(config) = &config {
         out.push(media_ports(config).await);

@@ -278,3 +278,48 @@ fn urls_give_host_and_port() {
     assert_eq!(parse_url("https://"), None);
     assert_eq!(parse_url("https://h:notaport"), None);
 }
+
+#[test]
+fn a_dead_address_is_a_warning_when_another_endpoint_works() {
+    let dead = || {
+        vec![Check::fail(
+            Kind::Tcp,
+            "TCP [::1]:8443",
+            "the node is not reachable",
+            "start it",
+        )]
+    };
+    let good = || {
+        vec![
+            Check::pass(Kind::Tcp, "TCP 127.0.0.1:8443", "connects"),
+            health_ok(),
+        ]
+    };
+    let folded = fold_endpoints(vec![good(), dead()]);
+    assert_eq!(folded.len(), 3);
+    assert_eq!(folded[2].status, Status::Warn);
+    assert_eq!(
+        folded[2].detail,
+        "the node is not reachable (clients that try this first fall back to one that works)"
+    );
+    assert!(verdict(&folded).client_could_join);
+
+    // nothing works: the failures stay
+    let folded = fold_endpoints(vec![dead(), dead()]);
+    assert!(folded.iter().all(|c| c.status == Status::Fail));
+    assert!(!verdict(&folded).client_could_join);
+
+    // an endpoint whose certificate fails does not count as working
+    let mut bad_cert = good();
+    bad_cert.push(Check::fail(
+        Kind::Tls,
+        "certificate names",
+        "do not cover",
+        "fix",
+    ));
+    let folded = fold_endpoints(vec![bad_cert, dead()]);
+    assert_eq!(
+        folded.iter().filter(|c| c.status == Status::Fail).count(),
+        2
+    );
+}
