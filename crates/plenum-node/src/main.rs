@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use plenum_node::cli::{self, EXIT_CONFIG};
+use plenum_node::doctor;
 use plenum_node::run::{self, ServeError};
 use tracing_subscriber::EnvFilter;
 
@@ -33,6 +34,24 @@ enum Cmd {
         /// The configuration directory.
         #[arg(long, default_value = "config")]
         config: PathBuf,
+    },
+    /// Check what a client would see: DNS SRV records, TCP, the TLS certificate,
+    /// /health, media ports, public addresses, STUN. Exit 0 only when a client could join.
+    Doctor {
+        /// The configuration directory.
+        #[arg(long, default_value = "config")]
+        config: PathBuf,
+        /// A domain whose _pexapp._tcp SRV records clients look up.
+        #[arg(long)]
+        domain: Option<String>,
+        /// Ask this DNS server (ip:port) instead of the system's.
+        #[arg(long)]
+        dns: Option<std::net::SocketAddr>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The node's URL (default: https://<node.listen>).
+        url: Option<String>,
     },
     /// Read a password from standard input and print its argon2id hash (for admin users
     /// and device aliases).
@@ -70,6 +89,31 @@ fn main() -> ExitCode {
             } else {
                 std::io::stderr().write_all(output.as_bytes())
             };
+            ExitCode::from(code)
+        }
+        Cmd::Doctor {
+            config,
+            domain,
+            dns,
+            json,
+            url,
+        } => {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
+            };
+            let args = doctor::probe::Args {
+                config,
+                domain,
+                url,
+                dns,
+                json,
+            };
+            let (code, output) = runtime.block_on(doctor::probe::run(&args, &env));
+            let _ = std::io::stdout().write_all(output.as_bytes());
             ExitCode::from(code)
         }
         Cmd::HashPassword => match cli::hash_password(&mut std::io::stdin().lock()) {
