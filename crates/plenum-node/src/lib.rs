@@ -9,6 +9,7 @@ pub mod config;
 pub mod driver;
 pub mod history;
 pub mod node;
+pub mod provision;
 pub mod run;
 pub mod server;
 pub mod session;
