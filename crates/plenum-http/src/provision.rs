@@ -121,7 +121,9 @@ impl Key {
 /// Why a link's `data` or `message` can't be used. Messages never contain a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProvisionError {
-    #[error("the link has no `data` parameter: it is incomplete, ask for the whole link")]
+    #[error(
+        "the link has no `data` parameter: open the whole link you were sent (this page removes it from the address bar once shown)"
+    )]
     MissingData,
     #[error(
         "the link's `{0}` parameter is not valid base64: it was probably cut or changed, ask for the link again"

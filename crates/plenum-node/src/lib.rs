@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod driver;
 pub mod history;
 pub mod node;
+pub mod provision;
 pub mod run;
 pub mod server;
 pub mod session;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use plenum_node::cli::{self, EXIT_CONFIG};
 use plenum_node::doctor;
+use plenum_node::provision;
 use plenum_node::run::{self, ServeError};
 use tracing_subscriber::EnvFilter;
 
@@ -56,6 +57,26 @@ enum Cmd {
     /// Read a password from standard input and print its argon2id hash (for admin users
     /// and device aliases).
     HashPassword,
+    /// Write a provisioning link per device alias (the config's [[device]] entries and/or
+    /// a CSV of users) to <out>/links.csv, and an email text per user from a template.
+    Provision {
+        /// The configuration directory.
+        #[arg(long, default_value = "config")]
+        config: PathBuf,
+        /// Users: a CSV with a header row; columns alias (required), username, password,
+        /// name, email. The only source of passwords (the config stores hashes).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Where links point (default: https://<node.public_name>[:<listen port>]).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// An email text template with {name}, {link} and {alias}; writes <out>/<alias>.txt.
+        #[arg(long)]
+        email_template: Option<PathBuf>,
+        /// The output directory (created, owner-only).
+        #[arg(long, default_value = "provision")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -123,6 +144,31 @@ fn main() -> ExitCode {
             }
             Err(error) => fail(&format!("plenum: {error}"), 1),
         },
+        Cmd::Provision {
+            config,
+            csv,
+            base_url,
+            email_template,
+            out,
+        } => {
+            let options = provision::Options {
+                config,
+                csv,
+                base_url,
+                email_template,
+                out,
+            };
+            match provision::run(&options, &env) {
+                Ok(summary) => {
+                    let _ = write!(std::io::stdout(), "{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(error @ provision::ProvisionError::Config(_)) => {
+                    fail(&format!("plenum provision: {error}"), EXIT_CONFIG)
+                }
+                Err(error) => fail(&format!("plenum provision: {error}"), 1),
+            }
+        }
     }
 }
 
