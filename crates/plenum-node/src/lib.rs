@@ -12,4 +12,5 @@ pub mod node;
 pub mod run;
 pub mod server;
 pub mod session;
+pub mod sso;
 pub mod tls;
