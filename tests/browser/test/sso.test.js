@@ -27,6 +27,7 @@ import { chromium } from 'playwright-core';
 import { startNode, REPO } from '../../conformance/lib/node.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../lib/media.js';
 import { CLIENT_ID, CLIENT_SECRET, claimsOf, freePort, loginOverHttp, startOidc } from '../lib/oidc.js';
+import { createWebappHarness } from '../lib/webapp.js';
 
 const T = 90000;
 const ROOM = 'sso-room';
@@ -255,5 +256,35 @@ host_sso = ["Dead IdP"]
         assert.equal(plain.status, 200);
         assert.match(plain.text, /You are signed in. You can close this window/);
         assert.equal(plain.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
+    });
+
+    it('web app: open the room, sign in with the provider, come back, be in the meeting as Host', { timeout: 180000 }, async () => {
+        const h = await createWebappHarness({ name: 'sso-webapp', node });
+        try {
+            const page = await h.open('A', `/webapp/#/?conference=${ROOM}&name=Typed%20Name`);
+            const button = page.getByRole('button', { name: `Sign in with ${IDP}` });
+            await button.waitFor({ timeout: 30000 });
+            assert.equal(await page.getByRole('button', { name: 'Join as Guest' }).count(), 1, 'Guests may join without signing in');
+            await h.shot('idp-choice', 'A');
+            await button.click();
+            // the provider's own login screen, then its consent screen
+            await page.waitForURL((u) => u.href.startsWith(oidc.issuer), { timeout: 30000 });
+            await page.fill('input[name="login"]', 'carol');
+            await page.fill('input[name="password"]', 'any password');
+            await h.shot('provider-login', 'A');
+            await page.click('button[type="submit"]');
+            await page.waitForURL((u) => u.href.startsWith(node.url) || /interaction/.test(u.pathname), { timeout: 30000 });
+            if (page.url().startsWith(oidc.issuer)) await page.click('button[type="submit"]');
+            // back in the web app: in the meeting as Host, under the name from the claim
+            const name = claimsOf('carol').name;
+            await h.until('A: own roster row with the claimed name', () => page.locator('.roster .person', { hasText: name }).count(), (n) => n === 1 || `${n}`, { timeout: 60000 });
+            const row = page.locator('.roster .person', { hasText: name });
+            assert.equal(await row.locator('.pill-host').count(), 1, 'the signed-in user is a Host');
+            assert.equal(await page.locator('.roster .person', { hasText: 'Typed Name' }).count(), 0, 'the typed name is not used');
+            assert.ok(!page.url().includes('sso_token'), `the token left the address bar: ${page.url()}`);
+            await h.shot('in-meeting', 'A');
+        } finally {
+            await h.close();
+        }
     });
 });
