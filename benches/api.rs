@@ -30,6 +30,7 @@ fn request(alias: &str, pin: Option<&str>, n: u32) -> TokenRequest {
         call_tag: None,
         // Spread callers over addresses, as real clients are.
         client_addr: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n)),
+        sso: Default::default(),
     }
 }
 

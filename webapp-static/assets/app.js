@@ -8,7 +8,7 @@ import { PexError, MEDIA_UNAVAILABLE, NO_WEBRTC, hasWebRTC, pexCode } from './er
 import { t, has, lang } from './i18n.js';
 import { h, fill, icon, linkify, initials } from './dom.js';
 import { prefs, announce, confirmDialog, openDialog } from './ui.js';
-import { parseRoute, cleanAddress } from './routes.js';
+import { parseRoute, cleanAddress, ssoReturnAddress } from './routes.js';
 import { hostBarItems, participantActionItems } from './host.js';
 import { runCommand, commandHints, shortcutsDialog, FILTERS, matchesFilter } from './commands.js';
 import { settingsDialog, statsOverlay, startStatsReporting, settings, applyContrast, BANDWIDTHS } from './settings.js';
@@ -303,6 +303,22 @@ function askPin(body, { hostPin, guestPin }) {
     });
 }
 
+/**
+ * Hosts of this room sign in (single sign-on): one button per identity provider, and
+ * "Join as Guest" unless the link said Host. Resolves {idp} or {guest: true}.
+ */
+function askIdp(body, idps, { canGuest }) {
+    return new Promise((resolve) => {
+        const buttons = idps.map((idp, i) => h('button', { type: 'button', class: `btn ${i === 0 ? 'btn-primary' : 'btn-secondary'}`, 'data-idp': idp.uuid, onclick: () => resolve({ idp }) }, t('sso.signin', { name: idp.name })));
+        fill(body, h('div', { class: 'pin-form sso-form' },
+            h('h2', {}, t('sso.title')),
+            h('p', { class: 'muted' }, canGuest ? t('sso.prompt.guest') : t('sso.prompt')),
+            h('div', { class: 'row' }, ...buttons,
+                canGuest ? h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => resolve({ guest: true }) }, t('sso.guest')) : null)));
+        buttons[0]?.focus();
+    });
+}
+
 /** Virtual Reception: asks for the room's number; resolves the extension typed. */
 function askExtension(body) {
     return new Promise((resolve) => {
@@ -360,6 +376,9 @@ async function acquireMedia(callType, { muteMic, muteCam }) {
  */
 async function join(p) {
     cleanAddress();
+    // a sign-in token works once: retries and transfers go without it
+    const ssoToken = p.ssoToken;
+    p = { ...p, ssoToken: '' };
     const client = new MeetingClient({ alias: p.alias, displayName: p.name, callType: p.callType, bandwidth: p.bandwidth || 576 });
     const s = { client, params: p, stream: null, cancelled: false };
     session = s;
@@ -380,11 +399,32 @@ async function join(p) {
         if (s.cancelled) return;
         let pin = p.pin || undefined;
         let extension = p.extension || undefined;
-        let r = await client.requestToken({ pin, extension, ticket: p.ticket });
-        while (r.kind === 'pin' || r.kind === 'extension') {
+        let sso = ssoToken ? { ssoToken } : {};
+        let r = await client.requestToken({ pin, extension, ticket: p.ticket, ...sso });
+        sso = {};
+        while (r.kind === 'pin' || r.kind === 'extension' || r.kind === 'idp' || r.kind === 'redirect') {
             if (s.cancelled) return;
             ui.set('contact', 'done');
-            if (r.kind === 'extension') {
+            if (r.kind === 'redirect') {
+                // off to the identity provider; it sends the browser back here with a
+                // one-time token (routes.js: sso_token), and the join starts again
+                ui.set('pin', 'active');
+                fill(ui.body, h('p', { class: 'muted', role: 'status' }, t('sso.redirecting', { name: r.idp?.name || '' })));
+                s.cancelled = true;
+                s.stream?.getTracks().forEach((tr) => tr.stop());
+                session = null;
+                location.assign(r.url);
+                return;
+            }
+            if (r.kind === 'idp') {
+                if (!r.idps.length) throw new PexError('SSO enabled but no Identity Providers configured');
+                const canGuest = p.role !== 'host';
+                const choice = p.role === 'guest' ? { guest: true } : (ui.set('pin', 'active'), await askIdp(ui.body, r.idps, { canGuest }));
+                fill(ui.body);
+                if (s.cancelled) return;
+                if (choice.guest) pin = 'none';
+                else sso = { chosenIdp: choice.idp.uuid, ssoRedirectTarget: ssoReturnAddress(p) };
+            } else if (r.kind === 'extension') {
                 ui.set('contact', 'active');
                 extension = await askExtension(ui.body);
                 fill(ui.body);
@@ -396,7 +436,8 @@ async function join(p) {
                 fill(ui.body);
             }
             if (s.cancelled) return;
-            r = await client.requestToken({ pin, extension, ticket: p.ticket });
+            r = await client.requestToken({ pin, extension, ticket: p.ticket, ...sso });
+            sso = {};
         }
         ui.set('contact', 'done');
         ui.set('pin', pin ? 'done' : 'skip');

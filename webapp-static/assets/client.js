@@ -167,14 +167,21 @@ export class MeetingClient extends EventTarget {
     /**
      * `request_token`. PIN only in the `pin` header (a trailing `#` is dropped; `'none'`
      * = join as Guest without a PIN). Answers {kind:'ok'} (token kept), {kind:'pin',
-     * hostPin, guestPin} or {kind:'extension'}; refusals throw a PexError.
+     * hostPin, guestPin}, {kind:'extension'}, {kind:'idp', idps} (Hosts sign in: pick
+     * one, retry with `chosenIdp` and `ssoRedirectTarget`) or {kind:'redirect', url, idp}
+     * (sign in there; the sign-in comes back with a one-time `ssoToken`); refusals throw
+     * a PexError.
      */
-    async requestToken({ pin, extension, ticket } = {}) {
+    async requestToken({ pin, extension, ticket, chosenIdp, ssoRedirectTarget, ssoToken } = {}) {
         const headers = {};
         if (pin != null && pin !== '') headers.pin = pin === 'none' ? 'none' : String(pin).trim().replace(/#+$/, '');
         const body = { display_name: this.displayName, node: location.host, direct_media: false, supports_direct_chat: false };
         if (extension) body.conference_extension = extension;
         if (ticket) body.token = ticket; // one-time join ticket from a `refer`
+        // single sign-on: the SDK sends the literal 'none' when unused
+        body.chosen_idp = chosenIdp || 'none';
+        body.sso_token = ssoToken || 'none';
+        if (ssoRedirectTarget) body.sso_redirect_target = ssoRedirectTarget;
         const r = await this.request('POST', 'request_token', body, { headers, token: false });
         const result = r.body?.result;
         if (r.status === 200 && result?.token) {
@@ -193,6 +200,11 @@ export class MeetingClient extends EventTarget {
                 return { kind: 'pin', hostPin: result.pin === 'required', guestPin: result.guest_pin === 'required' };
             }
             if (result.conference_extension === 'required') return { kind: 'extension', type: result.conference_extension_type || 'standard' };
+            if (Array.isArray(result.idp)) {
+                const idps = result.idp.filter((i) => i && typeof i.name === 'string' && typeof i.uuid === 'string');
+                return { kind: 'idp', idps };
+            }
+            if (typeof result.redirect_url === 'string') return { kind: 'redirect', url: result.redirect_url, idp: result.redirect_idp };
         }
         if (typeof result === 'string' && result) throw new PexError(result, { httpStatus: r.status });
         throw new PexError(typeof r.body === 'string' && r.body ? r.body : `Unexpected Response: ${r.status}`, { httpStatus: r.status });

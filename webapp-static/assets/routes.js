@@ -28,6 +28,8 @@ export function parseRoute() {
             callType: 'video',
             bandwidth: null,
             extension: q.get('extension') || '',
+            // the one-time token a single sign-on hands back (client-api-v2 §1.2)
+            ssoToken: q.get('sso_token') || '',
             straight: true,
         };
         const ct = q.get('callType');
@@ -59,7 +61,21 @@ export function parseRoute() {
     return null;
 }
 
-/** Join parameters (PINs!) leave the address bar once read. */
+/**
+ * Where a single sign-on returns to: this app, straight into `p.alias` with the same
+ * name and media, and the node's `__pexip-sso-token__` placeholder where the one-time
+ * token goes.
+ */
+export function ssoReturnAddress(p) {
+    const q = new URLSearchParams({ conference: p.alias, name: p.name || '' });
+    q.set('callType', p.callType || 'video');
+    if (p.bandwidth) q.set('bandwidth', String(p.bandwidth));
+    if (p.muteMic) q.set('muteMicrophone', 'true');
+    if (p.muteCam) q.set('muteCamera', 'true');
+    return `${location.origin}/webapp/#/?${q.toString()}&sso_token=__pexip-sso-token__`;
+}
+
+/** Join parameters (PINs, sign-in tokens!) leave the address bar once read. */
 export function cleanAddress() {
     history.replaceState(null, '', '/webapp/home');
 }

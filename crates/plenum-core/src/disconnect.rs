@@ -57,6 +57,15 @@ pub enum DisconnectReason {
     ParticipantLimitReached,
     /// #pex129: the node is shutting down.
     NodeShuttingDown,
+    /// #pex200: a single sign-on that did not prove the caller (unknown, used or expired
+    /// sign-in token; an identity provider the room does not use).
+    SsoFailed,
+    /// #pex201: the room wants single sign-on but no identity provider it names exists.
+    SsoNotConfigured,
+    /// #pex203: single sign-on while the node is in maintenance mode.
+    SsoMaintenance,
+    /// #pex204: the sign-in would return to a web origin the node does not serve.
+    SsoForeignDomain,
 }
 
 impl DisconnectReason {
@@ -92,6 +101,10 @@ impl DisconnectReason {
             TooManyPinAttempts => "Participant exceeded PIN entry retries",
             ParticipantLimitReached => "Participant limit reached",
             NodeShuttingDown => "Signaling node disconnected",
+            SsoFailed => "SSO Authentication Failed",
+            SsoNotConfigured => "SSO enabled but no Identity Providers configured",
+            SsoMaintenance => "SSO Authentication Failed. The system is in Maintenance mode",
+            SsoForeignDomain => "SSO Authentication Failed. SSO is not available from this domain",
         }
     }
 
@@ -122,6 +135,10 @@ impl DisconnectReason {
             ExtensionNotFound => 117,
             TooManyPinAttempts => 192,
             ParticipantLimitReached => 194,
+            SsoFailed => 200,
+            SsoNotConfigured => 201,
+            SsoMaintenance => 203,
+            SsoForeignDomain => 204,
         })
     }
 }

@@ -81,8 +81,12 @@ pub struct ServiceConfig {
     pub aliases: Vec<String>,
     /// PIN that makes a caller Host; `None` = everyone is Host.
     pub host_pin: Option<Pin>,
-    /// PIN that makes a caller Guest; requires a Host PIN and Guests allowed.
+    /// PIN that makes a caller Guest; requires a Host PIN (or Host sign-in) and Guests
+    /// allowed.
     pub guest_pin: Option<Pin>,
+    /// Identity providers (by configured name) a Host must sign in with (`host_sso`);
+    /// empty = no single sign-on. Excludes a Host PIN: the sign-in proves the Host.
+    pub host_sso: Vec<String>,
     /// Whether Guests may join at all (only meaningful with a Host PIN).
     pub allow_guests: bool,
     /// Most participants at once (waiting ones included); `None` = no limit.
@@ -107,6 +111,7 @@ impl ServiceConfig {
             aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
             host_pin: None,
             guest_pin: None,
+            host_sso: Vec::new(),
             allow_guests: true,
             participant_limit: None,
             default_layout: Layout::Adaptive,
@@ -116,9 +121,20 @@ impl ServiceConfig {
         }
     }
 
+    /// Whether Hosts prove themselves by signing in with an identity provider.
+    pub fn requires_host_sso(&self) -> bool {
+        !self.host_sso.is_empty()
+    }
+
+    /// Whether Hosts must prove themselves (a Host PIN or a sign-in), so callers can be
+    /// Guests.
+    pub fn has_host_check(&self) -> bool {
+        self.host_pin.is_some() || self.requires_host_sso()
+    }
+
     /// Whether this service has two roles, so Guests can wait for a Host.
     pub fn has_guest_role(&self) -> bool {
-        self.host_pin.is_some() && self.allow_guests
+        self.has_host_check() && self.allow_guests
     }
 
     /// Checks the rules that make a service usable; names the first broken one.
@@ -132,8 +148,16 @@ impl ServiceConfig {
         for alias in &self.aliases {
             validate_alias(alias)?;
         }
+        if self.requires_host_sso() && self.host_pin.is_some() {
+            return Err(ServiceError::HostPinWithSso);
+        }
         match (&self.host_pin, &self.guest_pin) {
-            (None, Some(_)) => return Err(ServiceError::GuestPinWithoutHostPin),
+            (None, Some(_)) if !self.requires_host_sso() => {
+                return Err(ServiceError::GuestPinWithoutHostPin);
+            }
+            (_, Some(_)) if !self.allow_guests => {
+                return Err(ServiceError::GuestPinButNoGuests);
+            }
             (Some(h), Some(g)) if h == g => return Err(ServiceError::SamePins),
             (Some(_), Some(_)) if !self.allow_guests => {
                 return Err(ServiceError::GuestPinButNoGuests);
@@ -198,6 +222,10 @@ pub enum ServiceError {
     BadAlias(String),
     #[error("a Guest PIN needs a Host PIN: without a Host PIN everyone joins as Host")]
     GuestPinWithoutHostPin,
+    #[error(
+        "host_pin and host_sso exclude each other: Hosts of this room sign in with an identity provider, so remove the host_pin"
+    )]
+    HostPinWithSso,
     #[error("the Host PIN and the Guest PIN must differ, or the PIN could not decide the role")]
     SamePins,
     #[error("a Guest PIN is set but Guests are not allowed (allow_guests = false)")]
@@ -342,6 +370,12 @@ pub enum EntryRefusal {
     InvalidPin,
     /// Too many wrong PINs (#pex192).
     TooManyPinAttempts,
+    /// Hosts of this service sign in with one of these identity providers (configured
+    /// names); a caller who is not a Guest must do so.
+    SsoRequired {
+        /// The service reached (for a reception: the room behind the extension).
+        service: Arc<ServiceConfig>,
+    },
 }
 
 /// What a PIN (or its absence) means at one service, before any counting.
@@ -353,10 +387,16 @@ pub enum PinVerdict {
     Prompt { guest_pin: bool },
     /// The PIN is wrong.
     Wrong,
+    /// Hosts sign in with an identity provider; no PIN (or `pin: none`) made the caller
+    /// a Guest, so the caller must sign in.
+    SsoRequired,
 }
 
 /// The PIN table of behaviour §2 and the client API §1.2, with no side effects.
 pub fn judge_pin(service: &ServiceConfig, input: &PinInput) -> PinVerdict {
+    if service.requires_host_sso() {
+        return judge_guest_pin(service, input);
+    }
     let Some(host_pin) = &service.host_pin else {
         return PinVerdict::Granted(Role::Host, false);
     };
@@ -383,6 +423,25 @@ pub fn judge_pin(service: &ServiceConfig, input: &PinInput) -> PinVerdict {
                 PinVerdict::Wrong
             }
         }
+    }
+}
+
+/// A room whose Hosts sign in: only the Guest rules apply to PINs (`pin: none` makes a
+/// Guest where Guests need no PIN; the Guest PIN makes a Guest); a caller with no PIN
+/// at all is asked to sign in.
+fn judge_guest_pin(service: &ServiceConfig, input: &PinInput) -> PinVerdict {
+    match input {
+        PinInput::Absent => PinVerdict::SsoRequired,
+        PinInput::GuestWithoutPin if service.allow_guests && service.guest_pin.is_none() => {
+            PinVerdict::Granted(Role::Guest, false)
+        }
+        PinInput::GuestWithoutPin => PinVerdict::Wrong,
+        PinInput::Entered(entered) => match &service.guest_pin {
+            Some(guest) if service.allow_guests && guest.matches(entered) => {
+                PinVerdict::Granted(Role::Guest, false)
+            }
+            _ => PinVerdict::Wrong,
+        },
     }
 }
 
@@ -441,7 +500,7 @@ impl Gate {
                 .clone();
         }
         let counted = matches!(pin, PinInput::Entered(_) | PinInput::GuestWithoutPin)
-            && service.host_pin.is_some();
+            && service.has_host_check();
         if counted && !self.guard.may_attempt(now, &service.name, caller) {
             return Err(EntryRefusal::TooManyPinAttempts);
         }
@@ -457,6 +516,7 @@ impl Gate {
                 })
             }
             PinVerdict::Prompt { guest_pin } => Err(EntryRefusal::PinRequired { guest_pin }),
+            PinVerdict::SsoRequired => Err(EntryRefusal::SsoRequired { service }),
             PinVerdict::Wrong => {
                 if self
                     .guard
@@ -490,16 +550,20 @@ impl Gate {
         let pin = pin
             .map(|p| p.trim().trim_end_matches('#'))
             .filter(|p| !p.is_empty());
-        let Some(host_pin) = &service.host_pin else {
+        if service.requires_host_sso() && role == Role::Host {
+            // Only the sign-in proves a Host of such a room; no PIN can.
+            return Err(EntryRefusal::InvalidPin);
+        }
+        if !service.has_host_check() {
             return Ok(Entry {
                 service,
                 role: Role::Host,
                 via_host_pin: false,
             });
-        };
+        }
         match role {
-            Role::Host => match pin {
-                Some(p) if host_pin.matches(p) => Ok(Entry {
+            Role::Host => match (&service.host_pin, pin) {
+                (Some(host_pin), Some(p)) if host_pin.matches(p) => Ok(Entry {
                     service,
                     role,
                     via_host_pin: true,

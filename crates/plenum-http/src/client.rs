@@ -30,6 +30,7 @@ mod layout_svg;
 mod participant;
 mod rate_limit;
 mod session;
+mod sso;
 pub mod theme;
 mod token;
 
@@ -79,6 +80,8 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route(&format!("{CONF}/request_token"), post(token::request_token))
         .route(&format!("{CONF}/refresh_token"), post(token::refresh_token))
         .route(&format!("{CONF}/release_token"), post(token::release_token))
+        // The end of a single sign-on (not under a conference).
+        .route("/oauth2_redirect", get(sso::oauth2_redirect))
         // The event stream.
         .route(&format!("{CONF}/events"), get(events::events))
         // Conference group.

@@ -120,12 +120,33 @@ pub fn summary(config: &Config) -> String {
         let _ = writeln!(out, "  {} ({})", service.name, service.kind.name());
         let _ = writeln!(out, "    aliases: {}", service.aliases.join(", "));
         let _ = writeln!(out, "    pins:    {}", pin_policy(service));
+        if !service.host_sso.is_empty() {
+            let _ = writeln!(out, "    host sign-in: {}", service.host_sso.join(", "));
+        }
         let _ = writeln!(
             out,
             "    limit: {limit}, layout: {}, chat: {}, guests can present: {}",
             effective.default_layout,
             on_off(effective.chat_enabled),
             on_off(effective.guests_can_present)
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "identity providers ({})",
+        config.identity_providers.len()
+    );
+    for idp in &config.identity_providers {
+        let secret = if idp.client_secret.is_some() {
+            "client secret set"
+        } else {
+            "public client"
+        };
+        let _ = writeln!(
+            out,
+            "  {} ({}, client {}, {secret}, display name from {:?})",
+            idp.name, idp.issuer, idp.client_id, idp.display_name_claim
         );
     }
 
@@ -144,6 +165,13 @@ pub fn summary(config: &Config) -> String {
 
 /// Describes who gets in as what (behaviour §2), without the PINs themselves.
 pub fn pin_policy(service: &Service) -> &'static str {
+    if !service.host_sso.is_empty() {
+        return match (&service.guest_pin, service.allow_guests) {
+            (_, false) => "Hosts sign in (single sign-on), no Guests",
+            (Some(_), true) => "Hosts sign in (single sign-on), Guests with the Guest PIN",
+            (None, true) => "Hosts sign in (single sign-on), Guests join without a PIN",
+        };
+    }
     match (&service.host_pin, &service.guest_pin, service.allow_guests) {
         (None, _, _) => "no PIN, everyone joins as Host",
         (Some(_), Some(_), _) => "Host PIN and Guest PIN, the PIN decides the role",

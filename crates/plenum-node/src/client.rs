@@ -7,20 +7,22 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use plenum_core::{
     Actor, CallType, Command, ConferenceSnapshot, DisconnectReason, EntryRefusal, ParticipantId,
-    Protocol, Refusal, Role, WallClock,
+    Protocol, Refusal, Role, ServiceConfig, WallClock,
 };
 use plenum_http::client::backend::{
-    Caller, ClientBackend, EventFeed, IceServers, InvalidToken, Refreshed, TokenGrant,
-    TokenRefusal, TokenRequest, TransferError, TurnServer,
+    Caller, ClientBackend, EventFeed, IceServers, IdpChoice, InvalidToken, Refreshed, SsoError,
+    SsoRequest, SsoReturn, TokenGrant, TokenRefusal, TokenRequest, TransferError, TurnServer,
 };
 use plenum_http::client::theme::Theme;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 mod calls;
 
 use crate::config::Config;
+use crate::driver;
 use crate::node::{JoinAttempt, JoinRefusal, Node};
 use crate::session::Session;
+use crate::sso::store::{TargetError, check_redirect_target};
 
 /// The client API backed by a running node.
 #[derive(Debug, Clone)]
@@ -50,7 +52,75 @@ fn refusal(refusal: JoinRefusal) -> TokenRefusal {
         JoinRefusal::Gate(EntryRefusal::TooManyPinAttempts) => {
             TokenRefusal::Refused(DisconnectReason::TooManyPinAttempts)
         }
+        JoinRefusal::Gate(EntryRefusal::SsoRequired { .. }) => {
+            TokenRefusal::Refused(DisconnectReason::SsoFailed)
+        }
         JoinRefusal::Refused(reason) => TokenRefusal::Refused(reason),
+    }
+}
+
+impl NodeClient {
+    /// The answer to a caller who must sign in to `service`: the identity provider
+    /// list, or (with `chosen_idp` and a good redirect target) the provider's
+    /// authorization URL.
+    async fn sso_prompt(&self, service: &ServiceConfig, sso: &SsoRequest) -> TokenRefusal {
+        let config = self.0.config();
+        let idps: Vec<&crate::config::IdentityProvider> = service
+            .host_sso
+            .iter()
+            .filter_map(|name| config.identity_provider(name))
+            .collect();
+        if idps.is_empty() {
+            warn!(service = %service.name, "the room wants single sign-on but none of its host_sso identity providers is configured");
+            return TokenRefusal::Refused(DisconnectReason::SsoNotConfigured);
+        }
+        let Some(chosen) = &sso.chosen_idp else {
+            return TokenRefusal::IdpRequired(
+                idps.iter()
+                    .map(|p| IdpChoice {
+                        name: p.name.clone(),
+                        uuid: p.uuid,
+                    })
+                    .collect(),
+            );
+        };
+        let Some(idp) = idps
+            .iter()
+            .find(|p| p.uuid.to_string().eq_ignore_ascii_case(chosen.trim()))
+        else {
+            debug!(service = %service.name, "chosen_idp is not one of the room's identity providers");
+            return TokenRefusal::Refused(DisconnectReason::SsoFailed);
+        };
+        let Some(target) = &sso.redirect_target else {
+            debug!(service = %service.name, "chosen_idp without sso_redirect_target");
+            return TokenRefusal::Refused(DisconnectReason::SsoFailed);
+        };
+        let origin = self.0.sso().origin();
+        if let Err(error) = check_redirect_target(target, &origin, &config.node.cors_origins) {
+            debug!(service = %service.name, %error, "sso_redirect_target refused");
+            return TokenRefusal::Refused(match error {
+                TargetError::ForeignOrigin(_) => DisconnectReason::SsoForeignDomain,
+                TargetError::NotAUrl | TargetError::NoPlaceholder => DisconnectReason::SsoFailed,
+            });
+        }
+        match self
+            .0
+            .sso()
+            .begin(idp, &service.name, target, driver::now())
+            .await
+        {
+            Ok(url) => TokenRefusal::SsoRedirect {
+                url,
+                idp: IdpChoice {
+                    name: idp.name.clone(),
+                    uuid: idp.uuid,
+                },
+            },
+            Err(error) => {
+                warn!(idp = %idp.name, %error, "single sign-on could not start");
+                TokenRefusal::Refused(DisconnectReason::SsoFailed)
+            }
+        }
     }
 }
 
@@ -93,14 +163,33 @@ impl ClientBackend for NodeClient {
                 call_type: CallType::ControlOnly,
                 protocol: Protocol::Api,
             };
-            let joined = match &request.join_ticket {
-                Some(ticket) => self.0.join_with_ticket(ticket, attempt).await,
-                None => self.0.join(attempt).await,
+            let mut display_name = request.display_name.clone();
+            let joined = match (&request.join_ticket, &request.sso.sso_token) {
+                (Some(ticket), _) => self.0.join_with_ticket(ticket, attempt).await,
+                (None, Some(sso_token)) => {
+                    self.0.join_signed_in(sso_token, attempt).await.map(|(joined, signed_in)| {
+                        info!(idp = %signed_in.idp, user = ?signed_in.alias, alias = %request.alias, "signed-in Host admitted");
+                        display_name = signed_in.display_name;
+                        joined
+                    })
+                }
+                (None, None) => self.0.join(attempt).await,
             };
-            let joined = joined.map_err(|r| {
-                debug!(alias = %request.alias, client = %request.client_addr, refusal = ?r, "token refused");
-                refusal(r)
-            })?;
+            let joined = match joined {
+                Ok(joined) => joined,
+                Err(JoinRefusal::Gate(EntryRefusal::SsoRequired { service })) => {
+                    return Err(self.sso_prompt(&service, &request.sso).await);
+                }
+                Err(JoinRefusal::Refused(DisconnectReason::MaintenanceMode))
+                    if request.sso.chosen_idp.is_some() =>
+                {
+                    return Err(TokenRefusal::Refused(DisconnectReason::SsoMaintenance));
+                }
+                Err(r) => {
+                    debug!(alias = %request.alias, client = %request.client_addr, refusal = ?r, "token refused");
+                    return Err(refusal(r));
+                }
+            };
             let token = self.0.open_session(&joined, &request.alias);
             let conference = match joined.conference.snapshot().await {
                 Ok(snapshot) => snapshot.state,
@@ -122,7 +211,7 @@ impl ClientBackend for NodeClient {
                 token,
                 participant: joined.participant,
                 role: joined.entry.role,
-                display_name: request.display_name,
+                display_name,
                 conference,
                 ice: ice_servers(&config),
                 route_via_registrar: config.switches.route_calls_via_registrar,
@@ -259,6 +348,24 @@ impl ClientBackend for NodeClient {
 
     fn clock(&self) -> WallClock {
         self.0.clock
+    }
+
+    fn complete_sso(&self, sign_in: SsoReturn) -> BoxFuture<'_, Result<String, SsoError>> {
+        async move {
+            let now = driver::now();
+            let login = self
+                .0
+                .sso()
+                .take_pending(&sign_in.state, now)
+                .ok_or(SsoError::UnknownState)?;
+            let config = self.0.config();
+            // A reload may have removed the provider since the sign-in started.
+            let idp = config
+                .identity_provider(&login.idp)
+                .ok_or(SsoError::NotConfigured)?;
+            self.0.sso().complete(idp, login, sign_in, now).await
+        }
+        .boxed()
     }
 
     fn theme(&self, caller: &Caller) -> Option<Arc<Theme>> {

@@ -6,7 +6,8 @@
 //!
 //! - `plenum.toml` (required): `[node]`, `[tls]`, `[database]`, `[switches]`, `[[turn]]`,
 //!   `[[admin]]`;
-//! - `services.toml` (optional): `[[service]]` and `[[device]]`.
+//! - `services.toml` (optional): `[[service]]` and `[[device]]`;
+//! - `[[identity_provider]]` (single sign-on for Hosts) may live in either.
 //!
 //! Both files share one format, so any section may live in either file; a single-valued
 //! section (`[node]`, `[tls]`, `[database]`, `[switches]`) may appear in one file only,
@@ -92,6 +93,9 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Device aliases (`[[device]]`), in file order.
     pub devices: Vec<DeviceAlias>,
+    /// OpenID Connect identity providers Hosts sign in with (`[[identity_provider]]`),
+    /// in file order; services name them in `host_sso`.
+    pub identity_providers: Vec<IdentityProvider>,
     /// The branding package folder, [`BRANDING_DIR`] in the config directory, served at
     /// `/webapp2/custom_configuration/` (read at each request, so it may appear later);
     /// `None` = no branding (a config not loaded from a directory).
@@ -294,6 +298,39 @@ pub struct TurnServer {
     pub credential: Secret,
 }
 
+/// `[[identity_provider]]`: an OpenID Connect provider Hosts sign in with. `Debug`
+/// hides the client secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityProvider {
+    /// Unique name (regardless of case), shown on the sign-in button and named by
+    /// services' `host_sso`.
+    pub name: String,
+    /// A stable id derived from the name ([`idp_uuid`]): clients send it as `chosen_idp`.
+    pub uuid: uuid::Uuid,
+    /// The issuer URL; its discovery document is `<issuer>/.well-known/openid-configuration`.
+    /// https, or http only on a loopback host.
+    pub issuer: String,
+    /// The node's client id at the provider.
+    pub client_id: String,
+    /// The node's client secret at the provider; `None` = a public client (PKCE only).
+    pub client_secret: Option<Secret>,
+    /// Scopes asked for besides `openid` (default `profile`, `email`).
+    pub scopes: Vec<String>,
+    /// The ID token claim that becomes the display name (default `name`).
+    pub display_name_claim: String,
+    /// The ID token claim that identifies the user, e.g. in logs (default `email`).
+    pub alias_claim: String,
+}
+
+/// The stable id of an identity provider: a UUID v5 of its name (case ignored), so it
+/// survives restarts and reloads.
+pub fn idp_uuid(name: &str) -> uuid::Uuid {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("plenum:identity_provider:{}", name.to_lowercase()).as_bytes(),
+    )
+}
+
 /// `[[admin]]`: a user of the admin interface and status API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminUser {
@@ -328,6 +365,8 @@ pub struct Service {
     pub chat: Option<bool>,
     /// The service's timers.
     pub timeouts: Timeouts,
+    /// `host_sso`: names of the identity providers Hosts sign in with; empty = none.
+    pub host_sso: Vec<String>,
     /// `theme`: the room's theme (a folder relative to the config directory with a
     /// checked `theme.json` and its images), answered by the client API's `theme/`.
     pub theme: Option<Arc<Theme>>,
@@ -344,6 +383,7 @@ impl Service {
             aliases: self.aliases.clone(),
             host_pin: self.host_pin.clone(),
             guest_pin: self.guest_pin.clone(),
+            host_sso: self.host_sso.clone(),
             allow_guests: self.allow_guests,
             participant_limit: self.participant_limit,
             default_layout: self.default_layout,
@@ -454,6 +494,13 @@ impl Config {
             .find(|a| a.username.eq_ignore_ascii_case(username))
     }
 
+    /// The identity provider with this name (case ignored).
+    pub fn identity_provider(&self, name: &str) -> Option<&IdentityProvider> {
+        self.identity_providers
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
     /// The device alias matching a dialled or registered alias (case ignored).
     pub fn device(&self, alias: &str) -> Option<&DeviceAlias> {
         let key = normalize_alias(alias);
@@ -519,6 +566,13 @@ impl Config {
         diff_named(&mut lines, "admin", &self.admins, &new.admins, |a| {
             a.username.to_lowercase()
         });
+        diff_named(
+            &mut lines,
+            "identity provider",
+            &self.identity_providers,
+            &new.identity_providers,
+            |p| p.name.to_lowercase(),
+        );
         lines
     }
 }

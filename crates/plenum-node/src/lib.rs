@@ -14,4 +14,5 @@ pub mod provision;
 pub mod run;
 pub mod server;
 pub mod session;
+pub mod sso;
 pub mod tls;

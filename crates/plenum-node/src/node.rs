@@ -20,6 +20,8 @@ use crate::config::{Config, Switches};
 use crate::driver::{self, ConferenceHandle, HistoryEvent, WallClock};
 use crate::history;
 use crate::session::{self, Session, Sessions, Tickets};
+use crate::sso::Sso;
+use crate::sso::store::SignedIn;
 
 /// A caller asking to join.
 #[derive(Debug, Clone)]
@@ -93,6 +95,8 @@ pub struct Node {
     shutting_down: std::sync::atomic::AtomicBool,
     /// The database.
     store: Store,
+    /// Single sign-on: pending sign-ins, one-time sign-in tokens, discovery cache.
+    sso: Sso,
 }
 
 impl Node {
@@ -104,6 +108,7 @@ impl Node {
         let (history, rx) = mpsc::unbounded_channel();
         tokio::spawn(history::write(store.clone(), clock, rx));
         let (departures, departed) = mpsc::unbounded_channel();
+        let sso = Sso::new(&config.node.public_name, config.node.listen.port());
         let node = Arc::new(Node {
             clock,
             gate: Mutex::new(Gate::new(directory)),
@@ -119,6 +124,7 @@ impl Node {
             participants: std::sync::atomic::AtomicUsize::new(0),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             store,
+            sso,
         });
         tokio::spawn(reap_sessions(
             Arc::downgrade(&node),
@@ -189,6 +195,48 @@ impl Node {
             }
             _ => Err(JoinRefusal::Refused(DisconnectReason::InvalidToken)),
         }
+    }
+
+    /// Single sign-on state.
+    pub fn sso(&self) -> &Sso {
+        &self.sso
+    }
+
+    /// Lets a Host in with the one-time `sso_token` of a finished sign-in for the
+    /// service behind `attempt.alias`, under the name the sign-in proved. The token is
+    /// used up whatever the outcome.
+    pub async fn join_signed_in(
+        &self,
+        token: &Secret,
+        mut attempt: JoinAttempt,
+    ) -> Result<(Joined, SignedIn), JoinRefusal> {
+        self.check_switches().map_err(|refusal| match refusal {
+            JoinRefusal::Refused(DisconnectReason::MaintenanceMode) => {
+                JoinRefusal::Refused(DisconnectReason::SsoMaintenance)
+            }
+            other => other,
+        })?;
+        let service = self
+            .gate
+            .lock()
+            .expect("gate lock is never poisoned")
+            .directory()
+            .lookup(&attempt.alias)
+            .cloned()
+            .ok_or(JoinRefusal::Gate(EntryRefusal::AliasNotFound))?;
+        let signed_in = self
+            .sso
+            .redeem(token, &service.name, driver::now())
+            .ok_or(JoinRefusal::Refused(DisconnectReason::SsoFailed))?;
+        attempt.display_name = signed_in.display_name.clone();
+        let entry = Entry {
+            service,
+            role: Role::Host,
+            // The sign-in proved a Host, as the Host PIN does: a locked room lets them in.
+            via_host_pin: true,
+        };
+        let joined = self.admit(entry, attempt).await?;
+        Ok((joined, signed_in))
     }
 
     /// Issues a one-time ticket to join as `entry` says (a transfer).

@@ -98,6 +98,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         None => None,
     };
     let node = Node::new(config, store.clone())?;
+    node.sso().set_port(https_addr.port());
     Ok(Running {
         https_addr,
         redirect_addr,

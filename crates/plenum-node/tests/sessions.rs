@@ -37,6 +37,7 @@ fn request(alias: &str, name: &str, pin: Option<&str>) -> TokenRequest {
         join_ticket: None,
         call_tag: None,
         client_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        sso: Default::default(),
     }
 }
 

@@ -323,3 +323,89 @@ fn transfer_needs_the_pin_of_the_role() {
         Err(EntryRefusal::AliasNotFound)
     );
 }
+
+fn sso_room(guest: Option<&str>, allow_guests: bool) -> ServiceConfig {
+    let mut s = room(None, guest, allow_guests);
+    s.host_sso = vec!["corp".to_owned()];
+    s
+}
+
+#[test]
+fn sso_rooms_ask_non_guests_to_sign_in() {
+    use PinVerdict::*;
+    let entered = |s: &str| PinInput::Entered(s.to_owned());
+    let guest = Granted(Role::Guest, false);
+
+    // Guests allowed without a PIN: `pin: none` is a Guest, no PIN means "sign in".
+    let open = sso_room(None, true);
+    check(&open, PinInput::Absent, SsoRequired);
+    check(&open, PinInput::GuestWithoutPin, guest);
+    check(&open, entered("1234"), Wrong);
+
+    // A Guest PIN: only it makes a Guest.
+    let guarded = sso_room(Some("5678"), true);
+    check(&guarded, PinInput::Absent, SsoRequired);
+    check(&guarded, entered("5678"), guest);
+    check(&guarded, PinInput::GuestWithoutPin, Wrong);
+    check(&guarded, entered("0000"), Wrong);
+
+    // No Guests: everyone must sign in.
+    let hosts_only = sso_room(None, false);
+    check(&hosts_only, PinInput::Absent, SsoRequired);
+    check(&hosts_only, PinInput::GuestWithoutPin, Wrong);
+
+    assert!(open.has_guest_role());
+    assert!(!hosts_only.has_guest_role());
+}
+
+#[test]
+fn sso_rooms_refuse_a_host_pin_but_take_a_guest_pin() {
+    let mut both = sso_room(None, true);
+    both.host_pin = pin("1234");
+    assert_eq!(both.validate(), Err(ServiceError::HostPinWithSso));
+    assert_eq!(sso_room(Some("5678"), true).validate(), Ok(()));
+    assert_eq!(
+        sso_room(Some("5678"), false).validate(),
+        Err(ServiceError::GuestPinButNoGuests)
+    );
+}
+
+#[test]
+fn the_gate_names_the_sso_room_and_counts_wrong_guest_pins() {
+    let mut gate = gate(vec![sso_room(Some("5678"), true)]);
+    let now = Instant::now();
+    match gate.enter(now, "a", "room", None, &PinInput::Absent) {
+        Err(EntryRefusal::SsoRequired { service }) => {
+            assert_eq!(service.name, "room");
+            assert_eq!(service.host_sso, vec!["corp".to_owned()]);
+        }
+        other => panic!("expected the sign-in prompt, got {other:?}"),
+    }
+    let wrong = PinInput::Entered("0000".into());
+    assert_eq!(
+        gate.enter(now, "a", "room", None, &wrong),
+        Err(EntryRefusal::InvalidPin)
+    );
+    assert_eq!(
+        gate.enter(now, "a", "room", None, &wrong),
+        Err(EntryRefusal::InvalidPin)
+    );
+    assert_eq!(
+        gate.enter(now, "a", "room", None, &wrong),
+        Err(EntryRefusal::TooManyPinAttempts)
+    );
+    // A transfer can't make a Host of an SSO room; a Guest follows the Guest rules.
+    assert_eq!(
+        gate.check_transfer("room", Role::Host, Some("5678")),
+        Err(EntryRefusal::InvalidPin)
+    );
+    assert_eq!(
+        gate.check_transfer("room", Role::Guest, Some("5678"))
+            .map(|e| e.role),
+        Ok(Role::Guest)
+    );
+    assert_eq!(
+        gate.check_transfer("room", Role::Guest, None),
+        Err(EntryRefusal::InvalidPin)
+    );
+}

@@ -34,6 +34,34 @@ pub struct TokenRequest {
     pub call_tag: Option<String>,
     /// The client's address (PIN failure counting, logs).
     pub client_addr: IpAddr,
+    /// The single sign-on fields (`chosen_idp`, `sso_token`, `sso_redirect_target`).
+    pub sso: SsoRequest,
+}
+
+/// The single sign-on part of a `request_token` call; the SDK's literal `"none"` is
+/// already taken as absent.
+#[derive(Debug, Clone, Default)]
+pub struct SsoRequest {
+    /// `chosen_idp`: the uuid of the identity provider the user picked.
+    pub chosen_idp: Option<String>,
+    /// `sso_token`: the one-time token the sign-in handed back to the client.
+    pub sso_token: Option<Secret>,
+    /// `sso_redirect_target`: where the sign-in returns to, with the placeholder
+    /// [`SSO_TOKEN_PLACEHOLDER`] where the token goes.
+    pub redirect_target: Option<String>,
+}
+
+/// The placeholder in `sso_redirect_target` that the node replaces with the sign-in's
+/// one-time token.
+pub const SSO_TOKEN_PLACEHOLDER: &str = "__pexip-sso-token__";
+
+/// An identity provider as clients see it (`idp` list, `redirect_idp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpChoice {
+    /// The configured name, shown on the sign-in button.
+    pub name: String,
+    /// A stable id derived from the name (`chosen_idp`).
+    pub uuid: uuid::Uuid,
 }
 
 /// A granted token and what the client needs to start its session.
@@ -88,6 +116,52 @@ pub enum TokenRefusal {
     ExtensionRequired,
     /// Refused for a reason with its client text (403/404/503 by reason).
     Refused(DisconnectReason),
+    /// Hosts of this room sign in: pick one of these identity providers (403 `idp`
+    /// list); retry with `chosen_idp`.
+    IdpRequired(Vec<IdpChoice>),
+    /// Sign in at `url` (403 `redirect_url`); the sign-in ends at the redirect target
+    /// with a one-time `sso_token`.
+    SsoRedirect {
+        /// The identity provider's authorization URL.
+        url: String,
+        /// The identity provider it leads to.
+        idp: IdpChoice,
+    },
+}
+
+/// The end of a sign-in at `GET /api/client/v2/oauth2_redirect?code&state`.
+#[derive(Debug, Clone)]
+pub struct SsoReturn {
+    /// `code`: the authorization code.
+    pub code: Secret,
+    /// `state`: names the pending sign-in.
+    pub state: String,
+}
+
+/// Why a sign-in could not be completed; each names the step that failed and never
+/// carries a token, code or secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SsoError {
+    /// No sign-in is pending under this `state`: used already, too old, or made up.
+    #[error("this sign-in link was already used or is too old; start again")]
+    UnknownState,
+    /// The identity provider's discovery document could not be fetched or read.
+    #[error("the identity provider's discovery document could not be read: {0}")]
+    Discovery(String),
+    /// Exchanging the code for tokens at the identity provider failed.
+    #[error("the token exchange with the identity provider failed: {0}")]
+    TokenExchange(String),
+    /// The ID token did not verify (issuer, audience, nonce, signature, expiry).
+    #[error("the identity provider's ID token was not accepted: {0}")]
+    IdToken(String),
+    /// The ID token lacks the claim the configuration names.
+    #[error(
+        "the identity provider did not send the claim {0:?}, which the node is configured to use (display_name_claim/alias_claim)"
+    )]
+    ClaimMissing(String),
+    /// Single sign-on is not set up on this node.
+    #[error("single sign-on is not configured on this node")]
+    NotConfigured,
 }
 
 /// A refreshed token.
@@ -191,6 +265,14 @@ pub trait ClientBackend: CallBackend + Send + Sync + 'static {
 
     /// Maps the core's instants to wall-clock time (`start_time`, `spotlight`, …).
     fn clock(&self) -> WallClock;
+
+    /// Completes a sign-in (`oauth2_redirect`): exchanges the code, checks the ID token
+    /// and answers the URL to send the browser to (the redirect target with a fresh
+    /// one-time `sso_token`).
+    fn complete_sso(&self, sign_in: SsoReturn) -> BoxFuture<'_, Result<String, SsoError>> {
+        let _ = sign_in;
+        Box::pin(async { Err(SsoError::NotConfigured) })
+    }
 
     /// The theme of the caller's room (`theme/`), if its service names one.
     fn theme(&self, caller: &Caller) -> Option<Arc<Theme>> {

@@ -11,7 +11,9 @@ use plenum_core::{DisconnectReason, PinInput, Secret};
 use serde::{Deserialize, Serialize};
 use tracing::debug;
 
-use super::backend::{IceServers, TOKEN_LIFETIME_SECS, TokenGrant, TokenRefusal, TokenRequest};
+use super::backend::{
+    IceServers, IdpChoice, SsoRequest, TOKEN_LIFETIME_SECS, TokenGrant, TokenRefusal, TokenRequest,
+};
 use super::dto::{current_service_type, service_type, token_role};
 use super::error::{ClientError, RESOURCE_UNAVAILABLE, success, success_with};
 use super::session::{Alias, token_of};
@@ -43,6 +45,12 @@ struct RequestTokenBody {
     token: Option<String>,
     #[serde(default)]
     call_tag: Option<String>,
+    #[serde(default)]
+    chosen_idp: Option<String>,
+    #[serde(default)]
+    sso_token: Option<String>,
+    #[serde(default)]
+    sso_redirect_target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -188,6 +196,37 @@ struct ExtensionPromptDto {
     conference_extension_type: &'static str,
 }
 
+/// One identity provider in the 403 SSO answers.
+#[derive(Debug, Serialize)]
+struct IdpDto {
+    name: String,
+    uuid: String,
+}
+
+impl From<IdpChoice> for IdpDto {
+    fn from(idp: IdpChoice) -> IdpDto {
+        IdpDto {
+            name: idp.name,
+            uuid: idp.uuid.to_string(),
+        }
+    }
+}
+
+/// The 403 SSO list: pick an identity provider.
+#[derive(Debug, Serialize)]
+struct IdpListDto {
+    idp: Vec<IdpDto>,
+    version: VersionDto,
+}
+
+/// The 403 SSO redirect: sign in there.
+#[derive(Debug, Serialize)]
+struct SsoRedirectDto {
+    redirect_url: String,
+    redirect_idp: IdpDto,
+    version: VersionDto,
+}
+
 /// `POST …/request_token`.
 pub(crate) async fn request_token(
     State(state): State<AppState>,
@@ -228,6 +267,11 @@ pub(crate) async fn request_token(
         join_ticket: present(body.token).map(Secret::new),
         call_tag: call_tag.clone(),
         client_addr,
+        sso: SsoRequest {
+            chosen_idp: present(body.chosen_idp),
+            sso_token: present(body.sso_token).map(Secret::new),
+            redirect_target: present(body.sso_redirect_target),
+        },
     };
     match state.client.request_token(token_request).await {
         Ok(grant) => Ok(success(TokenResultDto::new(grant, call_tag))),
@@ -244,6 +288,21 @@ pub(crate) async fn request_token(
             ExtensionPromptDto {
                 conference_extension: "required",
                 conference_extension_type: "standard",
+            },
+        )),
+        Err(TokenRefusal::IdpRequired(idps)) => Ok(success_with(
+            StatusCode::FORBIDDEN,
+            IdpListDto {
+                idp: idps.into_iter().map(IdpDto::from).collect(),
+                version: VERSION,
+            },
+        )),
+        Err(TokenRefusal::SsoRedirect { url, idp }) => Ok(success_with(
+            StatusCode::FORBIDDEN,
+            SsoRedirectDto {
+                redirect_url: url,
+                redirect_idp: idp.into(),
+                version: VERSION,
             },
         )),
         Err(TokenRefusal::Refused(reason)) => Err(refused(reason)),

@@ -19,9 +19,9 @@ use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
 use super::{
-    AdminUser, Config, ConfigError, ConfigErrors, Database, DeviceAlias, Location,
-    MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service, Switches, TlsFiles, TurnServer,
-    ports_clash,
+    AdminUser, Config, ConfigError, ConfigErrors, Database, DeviceAlias, IdentityProvider,
+    Location, MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service, Switches, TlsFiles,
+    TurnServer, ports_clash,
 };
 
 // === DTOs ===
@@ -42,6 +42,20 @@ struct FileToml {
     service: Vec<ServiceToml>,
     #[serde(default)]
     device: Vec<DeviceToml>,
+    #[serde(default)]
+    identity_provider: Vec<IdentityProviderToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityProviderToml {
+    name: Spanned<String>,
+    issuer: Option<Spanned<String>>,
+    client_id: Option<Spanned<String>>,
+    client_secret: Option<Spanned<SecretValue>>,
+    scopes: Option<Vec<Spanned<String>>>,
+    display_name_claim: Option<Spanned<String>>,
+    alias_claim: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +137,7 @@ struct ServiceToml {
     pin_entry_timeout: Option<Spanned<i64>>,
     test_call_duration: Option<Spanned<i64>>,
     theme: Option<Spanned<String>>,
+    host_sso: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,6 +286,7 @@ pub(super) fn build(
     let mut admins = Vec::new();
     let mut services = Vec::new();
     let mut devices = Vec::new();
+    let mut idps = Vec::new();
     for (file, (_, text)) in sources.iter().enumerate() {
         match toml::from_str::<FileToml>(text) {
             Ok(parsed) => {
@@ -282,6 +298,7 @@ pub(super) fn build(
                 admins.extend(parsed.admin.into_iter().map(|a| (file, a)));
                 services.extend(parsed.service.into_iter().map(|s| (file, s)));
                 devices.extend(parsed.device.into_iter().map(|d| (file, d)));
+                idps.extend(parsed.identity_provider.into_iter().map(|p| (file, p)));
             }
             Err(error) => cx.toml_error(file, &error),
         }
@@ -306,9 +323,19 @@ pub(super) fn build(
         .filter_map(|(file, t)| check_turn(&mut cx, *file, t))
         .collect();
     config.admins = check_admins(&mut cx, &admins);
+    config.identity_providers = check_identity_providers(&mut cx, &idps);
     config.services = services
         .iter()
-        .filter_map(|(file, s)| check_service(&mut cx, *file, s, &config.switches, config_dir))
+        .filter_map(|(file, s)| {
+            check_service(
+                &mut cx,
+                *file,
+                s,
+                &config.switches,
+                config_dir,
+                &config.identity_providers,
+            )
+        })
         .collect();
     config.devices = devices
         .iter()
@@ -792,6 +819,7 @@ fn check_service(
     s: &ServiceToml,
     switches: &Switches,
     config_dir: &Path,
+    idps: &[IdentityProvider],
 ) -> Option<Service> {
     let errors_before = cx.errors.len();
     let name = s.name.get_ref().trim();
@@ -840,8 +868,9 @@ fn check_service(
     let host_pin = pin(cx, file, s.host_pin.as_ref(), &subject, "host_pin");
     let guest_pin = pin(cx, file, s.guest_pin.as_ref(), &subject, "guest_pin");
     let allow_guests = s.allow_guests.unwrap_or(true);
+    let host_sso = check_host_sso(cx, file, s, &subject, idps);
     if let Some(guest) = &s.guest_pin {
-        if s.host_pin.is_none() {
+        if s.host_pin.is_none() && host_sso.is_empty() {
             cx.at(
                 file,
                 guest.span(),
@@ -957,6 +986,7 @@ fn check_service(
         guests_can_present: s.guests_can_present.unwrap_or(true),
         chat: s.chat,
         timeouts,
+        host_sso,
         theme,
     };
     // The core's rules for one service; everything it checks was checked above.
@@ -965,6 +995,218 @@ fn check_service(
         return None;
     }
     Some(service)
+}
+
+/// A service's `host_sso`: every name a configured identity provider (as configured,
+/// case ignored), no Host PIN beside it.
+fn check_host_sso(
+    cx: &mut Checker<'_>,
+    file: usize,
+    s: &ServiceToml,
+    subject: &str,
+    idps: &[IdentityProvider],
+) -> Vec<String> {
+    let Some(list) = &s.host_sso else {
+        return Vec::new();
+    };
+    if list.get_ref().is_empty() {
+        let message = format!(
+            "{subject}: host_sso is empty; name the identity providers Hosts sign in with, or leave host_sso out"
+        );
+        cx.at(file, list.span(), message);
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    for name in list.get_ref() {
+        let value = name.get_ref().trim();
+        match idps.iter().find(|p| p.name.eq_ignore_ascii_case(value)) {
+            Some(idp) if !names.contains(&idp.name) => names.push(idp.name.clone()),
+            Some(_) => {}
+            None => {
+                let known: Vec<&str> = idps.iter().map(|p| p.name.as_str()).collect();
+                let message = if known.is_empty() {
+                    format!(
+                        "{subject}: host_sso names {value:?}, but no [[identity_provider]] is configured; add one with that name"
+                    )
+                } else {
+                    format!(
+                        "{subject}: host_sso names {value:?}, which is no [[identity_provider]]; configured: {}",
+                        known.join(", ")
+                    )
+                };
+                cx.at(file, name.span(), message);
+            }
+        }
+    }
+    if let Some(pin) = &s.host_pin {
+        cx.at(
+            file,
+            pin.span(),
+            format!("{subject}: {}", ServiceError::HostPinWithSso),
+        );
+    }
+    names
+}
+
+/// Default scopes asked for besides `openid`.
+const DEFAULT_SCOPES: [&str; 2] = ["profile", "email"];
+
+/// The `[[identity_provider]]` tables: names unique regardless of case, issuer an
+/// https URL (http only on a loopback host), a client id, claims named.
+fn check_identity_providers(
+    cx: &mut Checker<'_>,
+    idps: &[(usize, IdentityProviderToml)],
+) -> Vec<IdentityProvider> {
+    let mut out: Vec<IdentityProvider> = Vec::new();
+    let mut seen: HashMap<String, Location> = HashMap::new();
+    for (file, p) in idps {
+        let file = *file;
+        let errors_before = cx.errors.len();
+        let name = p.name.get_ref().trim();
+        let subject = format!("identity_provider {name:?}");
+        if name.is_empty() {
+            cx.at(
+                file,
+                p.name.span(),
+                "identity_provider: the name must not be empty".to_owned(),
+            );
+        } else if let Some(first) = seen.get(&name.to_lowercase()) {
+            let message = format!(
+                "identity_provider name {name:?} is already used at {first}; names are unique regardless of case"
+            );
+            cx.at(file, p.name.span(), message);
+        } else {
+            seen.insert(name.to_lowercase(), cx.location(file, &p.name.span()));
+        }
+        let issuer = match &p.issuer {
+            None => {
+                let message = format!(
+                    "{subject}: issuer is missing; give the provider's issuer URL, like issuer = \"https://login.example.com/realms/staff\""
+                );
+                cx.at(file, p.name.span(), message);
+                String::new()
+            }
+            Some(issuer) => match check_issuer(issuer.get_ref().trim()) {
+                Ok(url) => url,
+                Err(reason) => {
+                    cx.at(file, issuer.span(), format!("{subject}: issuer {reason}"));
+                    String::new()
+                }
+            },
+        };
+        let client_id = match &p.client_id {
+            Some(id) if !id.get_ref().trim().is_empty() => id.get_ref().trim().to_owned(),
+            Some(id) => {
+                let message = format!("{subject}: client_id must not be empty");
+                cx.at(file, id.span(), message);
+                String::new()
+            }
+            None => {
+                let message = format!(
+                    "{subject}: client_id is missing; give the client id the provider issued for this node"
+                );
+                cx.at(file, p.name.span(), message);
+                String::new()
+            }
+        };
+        // Messages never quote the secret.
+        let client_secret = match &p.client_secret {
+            None => None,
+            Some(value) => match value.get_ref() {
+                SecretValue::Text(text) if !text.trim().is_empty() => {
+                    Some(Secret::new(text.trim().to_owned()))
+                }
+                SecretValue::Text(_) => {
+                    let message = format!(
+                        "{subject}: client_secret must not be empty; leave it out for a public client"
+                    );
+                    cx.at(file, value.span(), message);
+                    None
+                }
+                SecretValue::Integer | SecretValue::Other => {
+                    let message = format!("{subject}: client_secret must be a quoted string");
+                    cx.at(file, value.span(), message);
+                    None
+                }
+            },
+        };
+        let scopes = match &p.scopes {
+            None => DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            Some(list) => {
+                let mut scopes = Vec::new();
+                for scope in list {
+                    let value = scope.get_ref().trim();
+                    if value.is_empty()
+                        || value
+                            .chars()
+                            .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+                    {
+                        let message = format!(
+                            "{subject}: scope {value:?} is not a scope name like profile or email"
+                        );
+                        cx.at(file, scope.span(), message);
+                    } else if value != "openid" && !scopes.iter().any(|s| s == value) {
+                        scopes.push(value.to_owned());
+                    }
+                }
+                scopes
+            }
+        };
+        let mut claim = |value: &Option<Spanned<String>>, key: &str, default: &str| match value {
+            None => default.to_owned(),
+            Some(v) if v.get_ref().trim().is_empty() => {
+                let message =
+                    format!("{subject}: {key} must name an ID token claim, like {default:?}");
+                cx.at(file, v.span(), message);
+                String::new()
+            }
+            Some(v) => v.get_ref().trim().to_owned(),
+        };
+        let display_name_claim = claim(&p.display_name_claim, "display_name_claim", "name");
+        let alias_claim = claim(&p.alias_claim, "alias_claim", "email");
+        if cx.errors.len() != errors_before {
+            continue;
+        }
+        out.push(IdentityProvider {
+            name: name.to_owned(),
+            uuid: super::idp_uuid(name),
+            issuer,
+            client_id,
+            client_secret,
+            scopes,
+            display_name_claim,
+            alias_claim,
+        });
+    }
+    out
+}
+
+/// An issuer URL: https, or http on a loopback host (a provider on the same machine);
+/// no query or fragment. Answers it without a trailing slash, as discovery wants it.
+fn check_issuer(value: &str) -> Result<String, String> {
+    let url = openidconnect::url::Url::parse(value).map_err(|e| {
+        format!("{value:?} is not a URL ({e}); give it like https://login.example.com")
+    })?;
+    let loopback = match url.host() {
+        Some(openidconnect::url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(openidconnect::url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(openidconnect::url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(format!("{value:?} has no host")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(format!(
+                "{value:?} must use https (plain http is allowed only for a provider on this machine: localhost, 127.0.0.1, ::1)"
+            ));
+        }
+        other => return Err(format!("{value:?} must be an https URL, not {other}:")),
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{value:?} must not have a query or fragment"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 /// Reads and checks a theme folder (`value`, relative to `config_dir`): its

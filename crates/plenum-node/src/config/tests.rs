@@ -1225,3 +1225,98 @@ fn a_bad_theme_is_refused_with_file_line_and_reason() {
         "{errors}"
     );
 }
+
+// === single sign-on ===
+
+const IDP: &str = r#"
+[[identity_provider]]
+name = "Staff"
+issuer = "https://login.example.com/realms/staff/"
+client_id = "plenum"
+client_secret = "s3cr3t-value"
+"#;
+
+#[test]
+fn identity_providers_load_with_defaults_and_a_stable_uuid() {
+    let text = format!(
+        "{IDP}\n[[identity_provider]]\nname = \"Local\"\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"c\"\nscopes = [\"openid\", \"profile\", \"groups\"]\ndisplay_name_claim = \"preferred_username\"\nalias_claim = \"sub\"\n\n[[service]]\nname = \"board\"\naliases = [\"board\"]\nhost_sso = [\"staff\", \"Local\"]\nguest_pin = \"5678\"\n"
+    );
+    let config = load_services(&text).unwrap_or_else(|e| panic!("refused:\n{e}"));
+    let staff = config
+        .identity_provider("STAFF")
+        .expect("found regardless of case");
+    assert_eq!(staff.issuer, "https://login.example.com/realms/staff");
+    assert_eq!(staff.scopes, vec!["profile", "email"]);
+    assert_eq!(staff.display_name_claim, "name");
+    assert_eq!(staff.alias_claim, "email");
+    assert_eq!(staff.uuid, idp_uuid("staff"));
+    assert_ne!(staff.uuid, idp_uuid("local"));
+    assert!(
+        !format!("{staff:?}").contains("s3cr3t-value"),
+        "Debug hides the secret"
+    );
+    let local = config.identity_provider("local").expect("second provider");
+    assert_eq!(
+        local.scopes,
+        vec!["profile", "groups"],
+        "openid is always asked for"
+    );
+    assert!(local.client_secret.is_none());
+    assert_eq!(local.display_name_claim, "preferred_username");
+    let board = service(&config.services(), "board").clone();
+    assert_eq!(board.host_sso, vec!["Staff", "Local"]);
+    assert!(board.has_guest_role());
+    let summary = crate::cli::summary(&config);
+    assert!(summary.contains("identity providers (2)"), "{summary}");
+    assert!(summary.contains("host sign-in: Staff, Local"), "{summary}");
+    assert!(!summary.contains("s3cr3t-value"), "{summary}");
+}
+
+#[test]
+fn host_sso_must_name_a_configured_provider_and_exclude_a_host_pin() {
+    check_one_error(
+        "[[service]]\nname = \"a\"\naliases = [\"a\"]\nhost_sso = [\"corp\"]\n",
+        "services.toml:4:13:",
+        &["\"corp\"", "no [[identity_provider]] is configured"],
+    );
+    let unknown =
+        format!("{IDP}\n[[service]]\nname = \"a\"\naliases = [\"a\"]\nhost_sso = [\"corp\"]\n");
+    check_one_error(
+        &unknown,
+        "services.toml:11:13:",
+        &["\"corp\"", "configured: Staff"],
+    );
+    let both = format!(
+        "{IDP}\n[[service]]\nname = \"a\"\naliases = [\"a\"]\nhost_pin = \"1234\"\nhost_sso = [\"Staff\"]\n"
+    );
+    check_one_error(
+        &both,
+        "services.toml:11:12:",
+        &["host_pin and host_sso exclude each other"],
+    );
+}
+
+#[test]
+fn identity_provider_mistakes_are_named() {
+    check_one_error(
+        "[[identity_provider]]\nname = \"x\"\nissuer = \"http://login.example.com\"\nclient_id = \"c\"\n",
+        "services.toml:3:10:",
+        &["must use https", "only for a provider on this machine"],
+    );
+    check_one_error(
+        "[[identity_provider]]\nname = \"x\"\nissuer = \"https://login.example.com\"\n",
+        "services.toml:2:8:",
+        &["client_id is missing"],
+    );
+    let secret = check_one_error(
+        "[[identity_provider]]\nname = \"x\"\nissuer = \"https://l.example.com\"\nclient_id = \"c\"\nclient_secret = 12345\n",
+        "services.toml:5:17:",
+        &["client_secret must be a quoted string"],
+    );
+    assert!(!secret.contains("12345"));
+    check_one_error(
+        &format!("{IDP}{}", IDP.replace("Staff", "STAFF")),
+        "services.toml:9:8:",
+        &["already used at services.toml:3:8"],
+    );
+}
