@@ -76,7 +76,8 @@ pub enum ProvisionError {
 // === CSV ===
 
 /// Reads a users CSV (RFC 4180, a header row naming [`CSV_COLUMNS`], `alias` required).
-/// Every bad row is reported with its line number; empty fields count as absent.
+/// Every bad row is reported with its line number; fields are trimmed (not the password)
+/// and empty ones count as absent.
 pub fn read_csv(file: &str, text: &str) -> Result<Vec<UserRow>, Vec<InputError>> {
     let at = |line: u64, reason: String| InputError::At {
         file: file.to_owned(),
@@ -85,7 +86,7 @@ pub fn read_csv(file: &str, text: &str) -> Result<Vec<UserRow>, Vec<InputError>>
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .trim(csv::Trim::All)
+        .trim(csv::Trim::Headers)
         .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
@@ -129,10 +130,12 @@ pub fn read_csv(file: &str, text: &str) -> Result<Vec<UserRow>, Vec<InputError>>
             }
         };
         let line = record.position().map_or(0, csv::Position::line);
+        // Fields are trimmed, except the password: its spaces may be part of it.
         let field = |c: &str| {
             columns
                 .get(c)
                 .and_then(|i| record.get(*i))
+                .map(|v| if c == "password" { v } else { v.trim() })
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };

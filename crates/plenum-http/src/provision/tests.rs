@@ -201,3 +201,38 @@ fn message_is_decoded_leniently_and_checked() {
         Err(ProvisionError::NotBase64("message"))
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn value() -> &'static str {
+        // Any text with something visible in it (empty and blank values are refused).
+        "\\PC{0,40}[a-zA-Z0-9&=+%/]"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever a link holds, decoding answers a value or an error, never a panic.
+        #[test]
+        fn decoding_any_input_never_panics(raw in "\\PC{0,300}", bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Settings::decode(&raw);
+            let _ = decode_message(&raw);
+            let _ = Settings::decode(&STANDARD.encode(&bytes));
+        }
+
+        /// What `encode` makes, `decode` reads back exactly, in the query form too.
+        #[test]
+        fn encode_then_decode_gives_the_same_settings(name in value(), alias in value(), password in value()) {
+            let mut settings = Settings::new();
+            settings
+                .set(Key::Name, name)
+                .set(Key::RegistrationAlias, alias)
+                .set(Key::RegistrationPassword, password);
+            prop_assert_eq!(Settings::decode(&settings.encode()), Ok(settings.clone()));
+            prop_assert_eq!(Settings::decode(&settings.encode_for_query()), Ok(settings));
+        }
+    }
+}

@@ -43,9 +43,10 @@ fn settings_of(link: &Link) -> Settings {
 fn csv_rows_are_read_with_quotes_and_optional_columns() {
     let text = "Alias,name,password,email\n\
                 bob@example.com,\"Smith, Bob\",\"pa\"\"ss,word\",bob@mail.example\n\
-                carol@example.com,,,\n";
+                carol@example.com,,,\n\
+                \x20dave@example.com , Dave ,\" sp ace \",\n";
     let rows = read_csv("users.csv", text).expect("valid CSV");
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].alias, "bob@example.com");
     assert_eq!(rows[0].line, 2);
     assert_eq!(rows[0].name.as_deref(), Some("Smith, Bob"));
