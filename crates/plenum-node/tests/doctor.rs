@@ -25,9 +25,13 @@ struct Served {
 
 impl Served {
     fn start(data: &Path) -> Served {
+        Served::start_with(&shipped_config(), data)
+    }
+
+    fn start_with(config: &Path, data: &Path) -> Served {
         let mut child = plenum()
             .args(["serve", "--config"])
-            .arg(shipped_config())
+            .arg(config)
             .env("PLENUM_LISTEN", "127.0.0.1:0")
             .env("PLENUM_DATA_DIR", data)
             .env("PLENUM_LOG", "info")
@@ -101,6 +105,11 @@ fn doctor_against_the_running_node_prints_every_check_and_exits_0() {
             "✓ certificate expiry: ".to_owned(),
             "! certificate chain: self-signed — browsers and clients will warn; use a certificate from a CA".to_owned(),
             format!("✓ GET https://{}/health: 200 OK", served.address),
+            format!(
+                "✓ POST https://{}/api/client/v2/conferences/plenum-doctor-probe/request_token: answers 404",
+                served.address
+            ),
+            format!("✓ a client trying in order: reaches the node at {}", served.address),
             "media ports 40000-49999/udp on 127.0.0.1: ".to_owned(),
             "! public address for media: node.listen is 127.0.0.1 (loopback)".to_owned(),
             "– STUN: no node.stun servers configured".to_owned(),
@@ -366,15 +375,18 @@ fn start_stun() -> Option<Stun> {
     panic!("turnserver did not answer STUN on 127.0.0.1:{port} within 10 s");
 }
 
-/// A copy of the shipped config with `node.stun` set.
-fn config_with_stun(stun: &[String]) -> tempfile::TempDir {
+/// A copy of the shipped config with `plenum.toml` edited: each `(from, to)` replaced.
+fn config_edited(edits: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let shipped = shipped_config();
-    let toml = std::fs::read_to_string(shipped.join("plenum.toml")).expect("read");
-    let list: Vec<String> = stun.iter().map(|s| format!("{s:?}")).collect();
-    let line = "# stun = [\"stun:stun.example.com:3478\"]";
-    assert!(toml.contains(line), "the shipped plenum.toml changed");
-    let toml = toml.replace(line, &format!("stun = [{}]", list.join(", ")));
+    let mut toml = std::fs::read_to_string(shipped.join("plenum.toml")).expect("read");
+    for (from, to) in edits {
+        assert!(
+            toml.contains(from),
+            "the shipped plenum.toml has no {from:?}"
+        );
+        toml = toml.replace(from, to);
+    }
     std::fs::write(dir.path().join("plenum.toml"), toml).expect("write");
     std::fs::copy(
         shipped.join("services.toml"),
@@ -388,6 +400,15 @@ fn config_with_stun(stun: &[String]) -> tempfile::TempDir {
         std::fs::copy(entry.path(), themes.join(entry.file_name())).expect("copy theme");
     }
     dir
+}
+
+/// A copy of the shipped config with `node.stun` set.
+fn config_with_stun(stun: &[String]) -> tempfile::TempDir {
+    let list: Vec<String> = stun.iter().map(|s| format!("{s:?}")).collect();
+    config_edited(&[(
+        "# stun = [\"stun:stun.example.com:3478\"]",
+        &format!("stun = [{}]", list.join(", ")),
+    )])
 }
 
 #[test]
@@ -423,6 +444,34 @@ fn doctor_sends_a_real_stun_binding_request_to_each_stun_server() {
     );
     assert!(
         stdout.contains("    fix: fix or remove the node.stun entry"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn doctor_says_a_node_in_maintenance_stops_clients() {
+    let config = config_edited(&[("maintenance_mode = false", "maintenance_mode = true")]);
+    let data = tempfile::tempdir().expect("tempdir");
+    let served = Served::start_with(config.path(), data.path());
+    let url = format!("https://{}", served.address);
+    let (output, stdout) = doctor_with(config.path(), data.path(), &served.address, &[&url]);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "✗ POST https://{}/api/client/v2/conferences/plenum-doctor-probe/request_token: System in maintenance mode (#pex110)",
+            served.address
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "✗ a client trying in order: stops at {}: System in maintenance mode (#pex110); clients try no other node after it",
+            served.address
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    fix: turn [switches] maintenance_mode off"),
         "{stdout}"
     );
 }
