@@ -7,8 +7,9 @@ set -euo pipefail
 # libraries (Opus, VP8, libyuv for SIMD scaling, OpenH264 for H.264).
 PLENUM_BUILD_PACKAGES=(build-essential pkg-config ca-certificates libopus-dev libvpx-dev libyuv-dev libopenh264-dev fonts-dejavu-core)
 
-# Debian packages only the tests need: a real DNS server (dnsmasq) for the discovery tests.
-PLENUM_TEST_PACKAGES=(dnsmasq-base)
+# Debian packages only the tests need: a real DNS server (dnsmasq) for the discovery tests
+# and a real STUN server (coturn's turnserver) for `plenum doctor`'s STUN check.
+PLENUM_TEST_PACKAGES=(dnsmasq-base coturn)
 
 plenum_missing_packages() {
     local missing=() p

@@ -57,6 +57,10 @@ pub enum Kind {
     Tls,
     /// `GET /health`.
     Health,
+    /// `POST …/request_token`: the node takes calls (or is in maintenance).
+    Token,
+    /// The clients' attempt loop over every address in order.
+    Attempt,
     /// The media UDP port range.
     MediaPorts,
     /// The addresses clients are given for media.

@@ -1,7 +1,7 @@
 //! `plenum doctor` as an admin runs it, against a real `plenum serve` on loopback: every
 //! check printed and exit 0 while the node runs; exit 1 saying the node is not reachable
-//! once it is stopped; `--json`; and `--domain` against a real dnsmasq serving the
-//! node's `_pexapp._tcp` record.
+//! once it is stopped; `--json`; `--domain` against a real dnsmasq serving the node's
+//! `_pexapp._tcp` record; and `node.stun` against a real STUN server (coturn).
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -25,9 +25,13 @@ struct Served {
 
 impl Served {
     fn start(data: &Path) -> Served {
+        Served::start_with(&shipped_config(), data)
+    }
+
+    fn start_with(config: &Path, data: &Path) -> Served {
         let mut child = plenum()
             .args(["serve", "--config"])
-            .arg(shipped_config())
+            .arg(config)
             .env("PLENUM_LISTEN", "127.0.0.1:0")
             .env("PLENUM_DATA_DIR", data)
             .env("PLENUM_LOG", "info")
@@ -66,10 +70,14 @@ impl Drop for Served {
 }
 
 fn doctor(data: &Path, listen: &str, args: &[&str]) -> (Output, String) {
+    doctor_with(&shipped_config(), data, listen, args)
+}
+
+fn doctor_with(config: &Path, data: &Path, listen: &str, args: &[&str]) -> (Output, String) {
     let output = plenum()
         .arg("doctor")
         .arg("--config")
-        .arg(shipped_config())
+        .arg(config)
         .args(args)
         .env("PLENUM_LISTEN", listen)
         .env("PLENUM_DATA_DIR", data)
@@ -97,6 +105,11 @@ fn doctor_against_the_running_node_prints_every_check_and_exits_0() {
             "✓ certificate expiry: ".to_owned(),
             "! certificate chain: self-signed — browsers and clients will warn; use a certificate from a CA".to_owned(),
             format!("✓ GET https://{}/health: 200 OK", served.address),
+            format!(
+                "✓ POST https://{}/api/client/v2/conferences/plenum-doctor-probe/request_token: answers 404",
+                served.address
+            ),
+            format!("✓ a client trying in order: reaches the node at {}", served.address),
             "media ports 40000-49999/udp on 127.0.0.1: ".to_owned(),
             "! public address for media: node.listen is 127.0.0.1 (loopback)".to_owned(),
             "– STUN: no node.stun servers configured".to_owned(),
@@ -282,6 +295,183 @@ fn doctor_follows_the_domain_srv_record_to_the_node() {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("✗ SRV _pexapp._tcp.missing.test: domain missing.test does not exist"),
+        "{stdout}"
+    );
+}
+
+// === node.stun against a real STUN server ===
+
+const TURNSERVER: &str = "/usr/bin/turnserver";
+
+/// A coturn `turnserver` answering STUN only on 127.0.0.1:<port>, killed on drop.
+struct Stun {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Stun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn start_stun() -> Option<Stun> {
+    if !Path::new(TURNSERVER).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{TURNSERVER} is missing: install coturn"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "SKIPPED: {TURNSERVER} is missing, the STUN check was not tested; install coturn"
+            );
+        }
+        return None;
+    }
+    let port = free_udp_port();
+    let child = Command::new(TURNSERVER)
+        .args([
+            "-n",
+            "--stun-only",
+            "--no-auth",
+            "--no-cli",
+            "--no-tls",
+            "--no-dtls",
+            "--listening-ip=127.0.0.1",
+            "--log-file=stdout",
+        ])
+        .arg(format!("--listening-port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start turnserver");
+    let stun = Stun { child, port };
+    // Wait until it answers a binding request.
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let mut request = vec![0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42];
+    request.extend_from_slice(&[9; 12]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 512];
+    while Instant::now() < deadline {
+        let _ = socket.send_to(&request, ("127.0.0.1", port));
+        if socket.recv_from(&mut buf).is_ok() {
+            return Some(stun);
+        }
+    }
+    panic!("turnserver did not answer STUN on 127.0.0.1:{port} within 10 s");
+}
+
+/// A copy of the shipped config with `plenum.toml` edited: each `(from, to)` replaced.
+fn config_edited(edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shipped = shipped_config();
+    let mut toml = std::fs::read_to_string(shipped.join("plenum.toml")).expect("read");
+    for (from, to) in edits {
+        assert!(
+            toml.contains(from),
+            "the shipped plenum.toml has no {from:?}"
+        );
+        toml = toml.replace(from, to);
+    }
+    std::fs::write(dir.path().join("plenum.toml"), toml).expect("write");
+    std::fs::copy(
+        shipped.join("services.toml"),
+        dir.path().join("services.toml"),
+    )
+    .expect("copy");
+    let themes = dir.path().join("themes/example");
+    std::fs::create_dir_all(&themes).expect("mkdir");
+    for entry in std::fs::read_dir(shipped.join("themes/example")).expect("themes") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), themes.join(entry.file_name())).expect("copy theme");
+    }
+    dir
+}
+
+/// A copy of the shipped config with `node.stun` set.
+fn config_with_stun(stun: &[String]) -> tempfile::TempDir {
+    let list: Vec<String> = stun.iter().map(|s| format!("{s:?}")).collect();
+    config_edited(&[(
+        "# stun = [\"stun:stun.example.com:3478\"]",
+        &format!("stun = [{}]", list.join(", ")),
+    )])
+}
+
+#[test]
+fn doctor_sends_a_real_stun_binding_request_to_each_stun_server() {
+    let Some(stun) = start_stun() else { return };
+    let data = tempfile::tempdir().expect("tempdir");
+    let served = Served::start(data.path());
+    let url = format!("https://{}", served.address);
+
+    let working = format!("stun:127.0.0.1:{}", stun.port);
+    let config = config_with_stun(std::slice::from_ref(&working));
+    let (output, stdout) = doctor_with(config.path(), data.path(), &served.address, &[&url]);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "✓ STUN {working}: answers; this machine is seen as 127.0.0.1:"
+        )),
+        "{stdout}"
+    );
+
+    // a port where nothing answers
+    let silent = format!("stun:127.0.0.1:{}", free_udp_port());
+    let config = config_with_stun(&[working.clone(), silent.clone()]);
+    let (output, stdout) = doctor_with(config.path(), data.path(), &served.address, &[&url]);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("✗ STUN {silent}: 127.0.0.1:")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("did not answer a STUN binding request"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    fix: fix or remove the node.stun entry"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn doctor_says_a_node_in_maintenance_stops_clients() {
+    let config = config_edited(&[("maintenance_mode = false", "maintenance_mode = true")]);
+    let data = tempfile::tempdir().expect("tempdir");
+    let served = Served::start_with(config.path(), data.path());
+    let url = format!("https://{}", served.address);
+    let (output, stdout) = doctor_with(config.path(), data.path(), &served.address, &[&url]);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "✗ POST https://{}/api/client/v2/conferences/plenum-doctor-probe/request_token: System in maintenance mode (#pex110)",
+            served.address
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "✗ a client trying in order: stops at {}: System in maintenance mode (#pex110); clients try no other node after it",
+            served.address
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    fix: turn [switches] maintenance_mode off"),
         "{stdout}"
     );
 }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use plenum_discovery::{DiscoveryError, DnsConfig, Origin, Resolver};
+use plenum_discovery::{
+    AttemptOutcome, DiscoveryError, DnsConfig, Origin, Resolver, Target, TargetAnswer, attempt,
+};
 use rustls::pki_types::{ServerName, UnixTime};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpStream, UdpSocket};
@@ -62,6 +64,7 @@ pub async fn run(args: &Args, env: &HashMap<String, String>) -> (u8, String) {
 struct Endpoint {
     host: String,
     addr: SocketAddr,
+    origin: Origin,
 }
 
 async fn checks(args: &Args, env: &HashMap<String, String>) -> Vec<Check> {
@@ -111,12 +114,16 @@ async fn checks(args: &Args, env: &HashMap<String, String>) -> Vec<Check> {
     }
 
     let mut per_endpoint = Vec::with_capacity(endpoints.len());
+    let mut answers = Vec::with_capacity(endpoints.len());
     for endpoint in &endpoints {
         let mut checks = Vec::new();
-        endpoint_checks(endpoint, args.domain.as_deref(), &mut checks).await;
+        answers.push(endpoint_checks(endpoint, args.domain.as_deref(), &mut checks).await);
         per_endpoint.push(checks);
     }
     out.extend(super::fold_endpoints(per_endpoint));
+    if !endpoints.is_empty() {
+        out.push(client_attempt(&endpoints, answers).await);
+    }
 
     if let Some(config) = &config {
         out.push(media_ports(config).await);
@@ -227,6 +234,7 @@ async fn dns_checks(domain: &str, dns: Option<SocketAddr>, out: &mut Vec<Check>)
                     endpoints.extend(resolved.socket_addrs().into_iter().map(|addr| Endpoint {
                         host: target.host.clone(),
                         addr,
+                        origin: target.origin,
                     }));
                 }
             }
@@ -265,6 +273,7 @@ async fn url_endpoints(url: &str, dns: Option<SocketAddr>, out: &mut Vec<Check>)
         return vec![Endpoint {
             host,
             addr: SocketAddr::new(ip, port),
+            origin: Origin::Fallback,
         }];
     }
     let name = format!("A/AAAA {host}");
@@ -280,6 +289,7 @@ async fn url_endpoints(url: &str, dns: Option<SocketAddr>, out: &mut Vec<Check>)
                 .map(|ip| Endpoint {
                     host: host.clone(),
                     addr: SocketAddr::new(ip, port),
+                    origin: Origin::Fallback,
                 })
                 .collect()
         }
@@ -319,8 +329,67 @@ pub fn parse_url(url: &str) -> Option<(String, u16)> {
     (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
 }
 
-/// TCP, TLS (certificate) and `/health` for one endpoint.
-async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Vec<Check>) {
+/// Replays the endpoints' answers through the clients' attempt loop: in order, stopping
+/// at the first node that answers `request_token` or says it is in maintenance.
+async fn client_attempt(endpoints: &[Endpoint], answers: Vec<TargetAnswer<u16>>) -> Check {
+    let targets: Vec<Target> = endpoints
+        .iter()
+        .map(|e| Target {
+            host: host_port(&e.addr.ip().to_string(), e.addr.port()),
+            port: e.addr.port(),
+            origin: e.origin,
+        })
+        .collect();
+    let mut answers = answers.into_iter();
+    let outcome = attempt(&targets, |_| {
+        let answer = answers
+            .next()
+            .expect("one answer per endpoint, and the loop asks each at most once");
+        std::future::ready(answer)
+    })
+    .await;
+    let name = "a client trying in order";
+    match outcome {
+        AttemptOutcome::Answered { target, failed, .. } => Check::pass(
+            Kind::Attempt,
+            name,
+            if failed.is_empty() {
+                format!("reaches the node at {}", target.host)
+            } else {
+                format!(
+                    "reaches the node at {} after {} address(es) that failed",
+                    target.host,
+                    failed.len()
+                )
+            },
+        ),
+        AttemptOutcome::Maintenance {
+            target, message, ..
+        } => Check::fail(
+            Kind::Attempt,
+            name,
+            format!(
+                "stops at {}: {message} (#pex110); clients try no other node after it",
+                target.host
+            ),
+            "turn [switches] maintenance_mode off and reload (SIGHUP), or take this node out of the SRV records while it is in maintenance",
+        ),
+        AttemptOutcome::NoneAnswered { failed } => Check::fail(
+            Kind::Attempt,
+            name,
+            format!("no node answered ({} address(es) tried)", failed.len()),
+            "fix the failures above",
+        ),
+    }
+}
+
+/// TCP, TLS (certificate), `/health` and `request_token` for one endpoint; returns what
+/// a client's attempt loop would make of it.
+async fn endpoint_checks(
+    endpoint: &Endpoint,
+    domain: Option<&str>,
+    out: &mut Vec<Check>,
+) -> TargetAnswer<u16> {
     let addr = endpoint.addr;
     let tcp_name = format!("TCP {addr}");
     let stream = match timeout(STEP_TIMEOUT, TcpStream::connect(addr)).await {
@@ -338,7 +407,7 @@ async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Ve
                     addr.port()
                 ),
             ));
-            return;
+            return TargetAnswer::Failed(out.last().map_or_else(String::new, |c| c.detail.clone()));
         }
         Err(_) => {
             out.push(Check::fail(
@@ -350,7 +419,7 @@ async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Ve
                     addr.port()
                 ),
             ));
-            return;
+            return TargetAnswer::Failed(out.last().map_or_else(String::new, |c| c.detail.clone()));
         }
     };
 
@@ -371,7 +440,7 @@ async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Ve
                 format!("cannot set up TLS: {error}"),
                 "report this as a bug",
             ));
-            return;
+            return TargetAnswer::Failed(out.last().map_or_else(String::new, |c| c.detail.clone()));
         }
     };
     let server_name = match endpoint.host.parse::<IpAddr>() {
@@ -385,7 +454,9 @@ async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Ve
                     format!("{:?} is not a valid server name: {error}", endpoint.host),
                     "use the node's DNS name or IP address",
                 ));
-                return;
+                return TargetAnswer::Failed(
+                    out.last().map_or_else(String::new, |c| c.detail.clone()),
+                );
             }
         },
     };
@@ -400,7 +471,7 @@ async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Ve
                 format!("the TLS handshake failed: {error}"),
                 "check that node.listen serves HTTPS (not plain HTTP) and the [tls] files are a matching certificate and key",
             ));
-            return;
+            return TargetAnswer::Failed(out.last().map_or_else(String::new, |c| c.detail.clone()));
         }
         Err(_) => {
             out.push(Check::fail(
@@ -409,7 +480,7 @@ async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Ve
                 format!("no TLS handshake within {STEP_TIMEOUT:?}"),
                 "check that the port is the node's HTTPS port",
             ));
-            return;
+            return TargetAnswer::Failed(out.last().map_or_else(String::new, |c| c.detail.clone()));
         }
     };
     let version = tls
@@ -463,7 +534,9 @@ async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Ve
         "GET https://{}/health",
         host_port(&endpoint.host, addr.port())
     );
-    match timeout(STEP_TIMEOUT, health(&mut tls, &endpoint.host, addr.port())).await {
+    let health_result = timeout(STEP_TIMEOUT, health(&mut tls, &endpoint.host, addr.port())).await;
+    let healthy = matches!(health_result, Ok(Ok(200)));
+    match health_result {
         Ok(Ok(200)) => out.push(Check::pass(Kind::Health, health_name, "200 OK")),
         Ok(Ok(status)) => out.push(Check::fail(
             Kind::Health,
@@ -484,6 +557,46 @@ async fn endpoint_checks(endpoint: &Endpoint, domain: Option<&str>, out: &mut Ve
             "check the node's log; it may be overloaded",
         )),
     }
+    if !healthy {
+        return TargetAnswer::Failed(out.last().map_or_else(String::new, |c| c.detail.clone()));
+    }
+
+    // What a client does next: ask for a token. An alias nobody configures gets 404 from a
+    // node that takes calls, and 503 "System in maintenance mode" from one that does not.
+    let token_name = format!(
+        "POST https://{}/api/client/v2/conferences/{PROBE_ALIAS}/request_token",
+        host_port(&endpoint.host, addr.port())
+    );
+    let answer = match timeout(
+        STEP_TIMEOUT,
+        request_token(&connector, server_name, addr, &endpoint.host),
+    )
+    .await
+    {
+        Ok(Ok((status, body))) => plenum_discovery::classify_request_token(status, &body),
+        Ok(Err(error)) => TargetAnswer::Failed(format!("no HTTP answer: {error}")),
+        Err(_) => TargetAnswer::Failed(format!("no answer within {STEP_TIMEOUT:?}")),
+    };
+    match &answer {
+        TargetAnswer::Answered(status) => out.push(Check::pass(
+            Kind::Token,
+            token_name,
+            format!("answers {status} (a client's request for a token reaches the node)"),
+        )),
+        TargetAnswer::Maintenance(message) => out.push(Check::fail(
+            Kind::Token,
+            token_name,
+            format!("{message} (#pex110): the node takes no calls"),
+            "turn [switches] maintenance_mode off in plenum.toml and reload (SIGHUP)",
+        )),
+        TargetAnswer::Failed(why) => out.push(Check::fail(
+            Kind::Token,
+            token_name,
+            why.clone(),
+            "check the node's log (`PLENUM_LOG=debug plenum serve`)",
+        )),
+    }
+    answer
 }
 
 fn host_port(host: &str, port: u16) -> String {
@@ -527,6 +640,61 @@ async fn health(
                 ),
             )
         })
+}
+
+/// The alias the doctor asks a token for: one no admin configures.
+const PROBE_ALIAS: &str = "plenum-doctor-probe";
+
+/// `POST …/conferences/<PROBE_ALIAS>/request_token` on a new TLS connection; the status
+/// and the start of the body.
+async fn request_token(
+    connector: &tokio_rustls::TlsConnector,
+    server_name: ServerName<'static>,
+    addr: SocketAddr,
+    host: &str,
+) -> std::io::Result<(u16, String)> {
+    let stream = TcpStream::connect(addr).await?;
+    let mut tls = connector.connect(server_name, stream).await?;
+    let body = r#"{"display_name":"plenum doctor"}"#;
+    let request = format!(
+        "POST /api/client/v2/conferences/{PROBE_ALIAS}/request_token HTTP/1.1\r\nHost: {}\r\nUser-Agent: plenum-doctor\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        host_port(host, addr.port()),
+        body.len()
+    );
+    tls.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while answer.len() < 65_536 {
+        match tls.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            // A server closing without close_notify still sent what it meant to.
+            Err(error)
+                if !answer.is_empty() && error.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                break;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "not an HTTP answer: {:?}",
+                    text.lines().next().unwrap_or_default()
+                ),
+            )
+        })?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or_else(String::new, |(_, body)| body.to_owned());
+    Ok((status, body))
 }
 
 /// Binds a few UDP ports of the media range on the listen IP, then lets them go.
