@@ -95,7 +95,7 @@ impl NodeClient {
             debug!(service = %service.name, "chosen_idp without sso_redirect_target");
             return TokenRefusal::Refused(DisconnectReason::SsoFailed);
         };
-        let origin = self.0.sso().origin();
+        let origin = self.0.sso().origin(&config.node.public_name);
         if let Err(error) = check_redirect_target(target, &origin, &config.node.cors_origins) {
             debug!(service = %service.name, %error, "sso_redirect_target refused");
             return TokenRefusal::Refused(match error {
@@ -106,7 +106,7 @@ impl NodeClient {
         match self
             .0
             .sso()
-            .begin(idp, &service.name, target, driver::now())
+            .begin(idp, &service.name, target, &origin, driver::now())
             .await
         {
             Ok(url) => TokenRefusal::SsoRedirect {

@@ -34,6 +34,8 @@ pub struct PendingLogin {
     pub nonce: Secret,
     /// Where the browser goes afterwards (still with the placeholder).
     pub redirect_target: String,
+    /// The `redirect_uri` sent to the provider (the code exchange repeats it).
+    pub redirect_uri: String,
 }
 
 /// Sign-ins waiting for their return, bounded in number and age.

@@ -18,6 +18,7 @@ fn login(service: &str) -> PendingLogin {
         pkce_verifier: Secret::new("verifier"),
         nonce: Secret::new("nonce"),
         redirect_target: "https://node.example.com/webapp/?sso_token=__pexip-sso-token__".into(),
+        redirect_uri: "https://node.example.com/api/client/v2/oauth2_redirect".into(),
     }
 }
 
@@ -168,4 +169,15 @@ fn claims_are_read_from_the_token_payload() {
     assert_eq!(claim_text(&claims, "email"), None, "empty is missing");
     assert_eq!(claim_text(&claims, "groups"), None);
     assert!(payload_claims("not-a-jwt").is_none());
+}
+
+#[test]
+fn the_node_origin_follows_the_public_name_and_the_bound_port() {
+    let sso = super::Sso::new(0);
+    assert_eq!(sso.origin("meet.example.com"), "https://meet.example.com");
+    sso.set_port(443);
+    assert_eq!(sso.origin("meet.example.com"), "https://meet.example.com");
+    sso.set_port(8443);
+    assert_eq!(sso.origin("localhost"), "https://localhost:8443");
+    assert_eq!(sso.origin("::1"), "https://[::1]:8443");
 }
