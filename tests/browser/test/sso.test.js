@@ -283,6 +283,9 @@ host_sso = ["Dead IdP"]
             assert.equal(await page.locator('.roster .person', { hasText: 'Typed Name' }).count(), 0, 'the typed name is not used');
             assert.ok(!page.url().includes('sso_token'), `the token left the address bar: ${page.url()}`);
             await h.shot('in-meeting', 'A');
+            // the app's downloadable log blanks sign-in tokens, codes and states in URLs
+            const redacted = await page.evaluate(async () => (await import('/webapp/assets/logs.js')).redact('GET /webapp/#/?conference=r&sso_token=SECRET1 /cb?code=SECRET2&state=SECRET3'));
+            assert.ok(!/SECRET/.test(redacted), redacted);
         } finally {
             await h.close();
         }
