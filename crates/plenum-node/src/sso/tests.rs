@@ -113,11 +113,12 @@ fn redirect_targets_must_be_ours_or_allowed_and_hold_the_placeholder() {
     let ok = |t: &str| check_redirect_target(t, own, &allowed);
     assert_eq!(
         ok("https://node.example.com:8443/webapp/m/room?sso_token=__pexip-sso-token__"),
-        Ok(())
+        Ok("https://node.example.com:8443/webapp/m/room?sso_token=__pexip-sso-token__".into())
     );
     assert_eq!(
-        ok("https://app.example.com/join#t=__pexip-sso-token__"),
-        Ok(())
+        ok("https://APP.example.com/join#n=Zoë&t=__pexip-sso-token__"),
+        Ok("https://app.example.com/join#n=Zo%C3%AB&t=__pexip-sso-token__".into()),
+        "normalised: fit for a Location header"
     );
     assert_eq!(
         ok("https://evil.example.net/?t=__pexip-sso-token__"),
