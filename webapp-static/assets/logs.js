@@ -14,11 +14,11 @@ const STATS_EVERY_MS = 30000;
 const entries = [];
 let lastClient = null;
 
-/** Blanks secrets in `text`: query/fragment values of token, pin, ticket, and a `token:` header. */
+/** Blanks secrets in `text`: query/fragment values of token, sso_token, an OAuth code and state, pin, ticket, and a `token:` header. */
 export function redact(text) {
     return String(text)
-        .replace(/([?&#;]\s*(?:token|pin|ticket|conference_extension)=)[^&#\s]*/gi, '$1…')
-        .replace(/("?(?:token|pin|ticket)"?\s*[:=]\s*"?)[A-Za-z0-9._~+/=-]{3,}/gi, '$1…');
+        .replace(/([?&#;]\s*(?:token|sso_token|code|state|pin|ticket|conference_extension)=)[^&#\s]*/gi, '$1…')
+        .replace(/("?(?:token|sso_token|pin|ticket)"?\s*[:=]\s*"?)[A-Za-z0-9._~+/=-]{3,}/gi, '$1…');
 }
 
 /** Adds one line (`kind` is a short tag: screen, api, sse, call, error, stats, app). */

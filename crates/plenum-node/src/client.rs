@@ -95,18 +95,23 @@ impl NodeClient {
             debug!(service = %service.name, "chosen_idp without sso_redirect_target");
             return TokenRefusal::Refused(DisconnectReason::SsoFailed);
         };
-        let origin = self.0.sso().origin();
-        if let Err(error) = check_redirect_target(target, &origin, &config.node.cors_origins) {
-            debug!(service = %service.name, %error, "sso_redirect_target refused");
-            return TokenRefusal::Refused(match error {
-                TargetError::ForeignOrigin(_) => DisconnectReason::SsoForeignDomain,
-                TargetError::NotAUrl | TargetError::NoPlaceholder => DisconnectReason::SsoFailed,
-            });
-        }
+        let origin = self.0.sso().origin(&config.node.public_name);
+        let target = match check_redirect_target(target, &origin, &config.node.cors_origins) {
+            Ok(target) => target,
+            Err(error) => {
+                debug!(service = %service.name, %error, "sso_redirect_target refused");
+                return TokenRefusal::Refused(match error {
+                    TargetError::ForeignOrigin(_) => DisconnectReason::SsoForeignDomain,
+                    TargetError::NotAUrl | TargetError::NoPlaceholder => {
+                        DisconnectReason::SsoFailed
+                    }
+                });
+            }
+        };
         match self
             .0
             .sso()
-            .begin(idp, &service.name, target, driver::now())
+            .begin(idp, &service.name, &target, &origin, driver::now())
             .await
         {
             Ok(url) => TokenRefusal::SsoRedirect {

@@ -108,7 +108,7 @@ impl Node {
         let (history, rx) = mpsc::unbounded_channel();
         tokio::spawn(history::write(store.clone(), clock, rx));
         let (departures, departed) = mpsc::unbounded_channel();
-        let sso = Sso::new(&config.node.public_name, config.node.listen.port());
+        let sso = Sso::new(config.node.listen.port());
         let node = Arc::new(Node {
             clock,
             gate: Mutex::new(Gate::new(directory)),

@@ -45,8 +45,6 @@ type Client = CoreClient<
 /// The node's single sign-on state.
 #[derive(Debug)]
 pub struct Sso {
-    /// The node's public host name (`node.public_name`).
-    public_name: String,
     /// The HTTPS port clients reach (the bound port; 0 until known).
     port: AtomicU16,
     http: reqwest::Client,
@@ -56,8 +54,8 @@ pub struct Sso {
 }
 
 impl Sso {
-    /// Single sign-on for a node reached at `https://<public_name>:<port>`.
-    pub fn new(public_name: &str, port: u16) -> Sso {
+    /// Single sign-on for a node serving HTTPS on `port` (0 until bound).
+    pub fn new(port: u16) -> Sso {
         // reqwest is built without a default TLS provider; the node uses ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
@@ -67,7 +65,6 @@ impl Sso {
             .build()
             .expect("a reqwest client with a TLS provider installed builds");
         Sso {
-            public_name: public_name.to_owned(),
             port: AtomicU16::new(port),
             http,
             discovery: Mutex::new(HashMap::new()),
@@ -81,23 +78,19 @@ impl Sso {
         self.port.store(port, Ordering::Relaxed);
     }
 
-    /// The node's own web origin, e.g. `https://meet.example.com` or
+    /// The node's own web origin under `public_name` (`node.public_name`, read from the
+    /// configuration in force), e.g. `https://meet.example.com` or
     /// `https://localhost:8443`.
-    pub fn origin(&self) -> String {
-        let host = if self.public_name.contains(':') && !self.public_name.starts_with('[') {
-            format!("[{}]", self.public_name)
+    pub fn origin(&self, public_name: &str) -> String {
+        let host = if public_name.contains(':') && !public_name.starts_with('[') {
+            format!("[{public_name}]")
         } else {
-            self.public_name.clone()
+            public_name.to_owned()
         };
         match self.port.load(Ordering::Relaxed) {
             443 | 0 => format!("https://{host}"),
             port => format!("https://{host}:{port}"),
         }
-    }
-
-    /// Where sign-ins return to: the node's `oauth2_redirect`.
-    pub fn redirect_uri(&self) -> String {
-        format!("{}{REDIRECT_PATH}", self.origin())
     }
 
     /// The provider's discovery document, from the cache or fetched.
@@ -135,8 +128,9 @@ impl Sso {
         &self,
         idp: &IdentityProvider,
         metadata: CoreProviderMetadata,
+        redirect_uri: &str,
     ) -> Result<Client, SsoError> {
-        let redirect = RedirectUrl::new(self.redirect_uri()).map_err(|e| {
+        let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| {
             SsoError::Discovery(format!("the node's redirect URI is not a URL: {e}"))
         })?;
         Ok(CoreClient::from_provider_metadata(
@@ -150,15 +144,18 @@ impl Sso {
     }
 
     /// Starts a sign-in for `service` at `idp`: the authorization URL to send the
-    /// browser to (PKCE S256, `state`, `nonce`), remembered until it returns.
+    /// browser to (PKCE S256, `state`, `nonce`), remembered until it returns. The
+    /// provider sends the browser back to `origin`'s `oauth2_redirect`.
     pub async fn begin(
         &self,
         idp: &IdentityProvider,
         service: &str,
         redirect_target: &str,
+        origin: &str,
         now: Instant,
     ) -> Result<String, SsoError> {
-        let client = self.client(idp, self.metadata(idp).await?)?;
+        let redirect_uri = format!("{origin}{REDIRECT_PATH}");
+        let client = self.client(idp, self.metadata(idp).await?, &redirect_uri)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client.authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
@@ -181,6 +178,7 @@ impl Sso {
                     pkce_verifier: Secret::new(verifier.secret().clone()),
                     nonce: Secret::new(nonce.secret().clone()),
                     redirect_target: redirect_target.to_owned(),
+                    redirect_uri,
                 },
             );
         debug!(idp = %idp.name, %service, "sign-in started");
@@ -206,7 +204,7 @@ impl Sso {
         sign_in: SsoReturn,
         now: Instant,
     ) -> Result<String, SsoError> {
-        let client = self.client(idp, self.metadata(idp).await?)?;
+        let client = self.client(idp, self.metadata(idp).await?, &login.redirect_uri)?;
         let response = client
             .exchange_code(AuthorizationCode::new(sign_in.code.expose().to_owned()))
             .map_err(|e| SsoError::TokenExchange(e.to_string()))?

@@ -4,7 +4,8 @@
 //
 //   HTTP level (the provider's login screens driven in headless chromium, the node's
 //   answers read with plain HTTPS requests):
-//     - request_token: the idp list, an unknown chosen_idp, a redirect target on a
+//     - request_token: the idp list (and the redirect answer) as Pexip's published
+//       request_token 403 validator accepts them, an unknown chosen_idp, a redirect target on a
 //       foreign origin, the redirect answer (PKCE S256, state, nonce, our redirect_uri);
 //       `pin: none` is a Guest;
 //     - oauth2_redirect: a wrong state; the good return (303 to the target with a fresh
@@ -28,6 +29,14 @@ import { startNode, REPO } from '../../conformance/lib/node.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../lib/media.js';
 import { CLIENT_ID, CLIENT_SECRET, claimsOf, freePort, loginOverHttp, startOidc } from '../lib/oidc.js';
 import { createWebappHarness } from '../lib/webapp.js';
+import { validateRequestToken403 } from '@pexip/infinity-api/dist/token/validation.js';
+
+/** Passes Pexip's published request_token 403 validator with nothing stripped. */
+function assertSdkAccepts403(body) {
+    const copy = JSON.parse(JSON.stringify(body));
+    assert.ok(validateRequestToken403(copy), JSON.stringify(validateRequestToken403.errors));
+    assert.deepEqual(copy, body, 'the validator stripped nothing');
+}
 
 const T = 90000;
 const ROOM = 'sso-room';
@@ -135,6 +144,7 @@ host_sso = ["Dead IdP"]
         assert.match(list.json.result.idp[0].uuid, /^[0-9a-f-]{36}$/);
         assert.deepEqual(Object.keys(list.json.result).sort(), ['idp', 'version']);
         idpUuid = list.json.result.idp[0].uuid;
+        assertSdkAccepts403(list.json);
 
         const unknown = await requestToken(node, ROOM, { chosen_idp: '00000000-0000-5000-8000-000000000000', sso_redirect_target: target() });
         assert.equal(unknown.status, 403);
@@ -148,6 +158,7 @@ host_sso = ["Dead IdP"]
         assert.equal(noPlaceholder.json.result, 'SSO Authentication Failed');
 
         const answer = await redirectAnswer();
+        assertSdkAccepts403({ status: 'success', result: answer });
         assert.deepEqual(answer.redirect_idp, { name: IDP, uuid: idpUuid });
         assert.deepEqual(answer.version && typeof answer.version, 'object');
         const url = new URL(answer.redirect_url);
@@ -283,6 +294,9 @@ host_sso = ["Dead IdP"]
             assert.equal(await page.locator('.roster .person', { hasText: 'Typed Name' }).count(), 0, 'the typed name is not used');
             assert.ok(!page.url().includes('sso_token'), `the token left the address bar: ${page.url()}`);
             await h.shot('in-meeting', 'A');
+            // the app's downloadable log blanks sign-in tokens, codes and states in URLs
+            const redacted = await page.evaluate(async () => (await import('/webapp/assets/logs.js')).redact('GET /webapp/#/?conference=r&sso_token=SECRET1 /cb?code=SECRET2&state=SECRET3'));
+            assert.ok(!/SECRET/.test(redacted), redacted);
         } finally {
             await h.close();
         }

@@ -34,6 +34,8 @@ pub struct PendingLogin {
     pub nonce: Secret,
     /// Where the browser goes afterwards (still with the placeholder).
     pub redirect_target: String,
+    /// The `redirect_uri` sent to the provider (the code exchange repeats it).
+    pub redirect_uri: String,
 }
 
 /// Sign-ins waiting for their return, bounded in number and age.
@@ -168,12 +170,13 @@ pub enum TargetError {
 }
 
 /// Checks a client's `sso_redirect_target`: an absolute URL on the node's own origin or
-/// one of `allowed` (`node.cors_origins`), with the token placeholder in it.
+/// one of `allowed` (`node.cors_origins`), with the token placeholder in it. Answers it
+/// normalised (percent-encoded, fit for a `Location` header).
 pub fn check_redirect_target(
     target: &str,
     own_origin: &str,
     allowed: &[String],
-) -> Result<(), TargetError> {
+) -> Result<String, TargetError> {
     let url = Url::parse(target).map_err(|_| TargetError::NotAUrl)?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
         return Err(TargetError::NotAUrl);
@@ -187,10 +190,11 @@ pub fn check_redirect_target(
     if !same(own_origin) && !allowed.iter().any(|a| same(a)) {
         return Err(TargetError::ForeignOrigin(origin));
     }
-    if !target.contains(SSO_TOKEN_PLACEHOLDER) {
+    let normalised = url.to_string();
+    if !normalised.contains(SSO_TOKEN_PLACEHOLDER) {
         return Err(TargetError::NoPlaceholder);
     }
-    Ok(())
+    Ok(normalised)
 }
 
 /// The redirect target with its placeholder replaced by `token` (base64url: safe in

@@ -18,6 +18,7 @@ fn login(service: &str) -> PendingLogin {
         pkce_verifier: Secret::new("verifier"),
         nonce: Secret::new("nonce"),
         redirect_target: "https://node.example.com/webapp/?sso_token=__pexip-sso-token__".into(),
+        redirect_uri: "https://node.example.com/api/client/v2/oauth2_redirect".into(),
     }
 }
 
@@ -112,11 +113,12 @@ fn redirect_targets_must_be_ours_or_allowed_and_hold_the_placeholder() {
     let ok = |t: &str| check_redirect_target(t, own, &allowed);
     assert_eq!(
         ok("https://node.example.com:8443/webapp/m/room?sso_token=__pexip-sso-token__"),
-        Ok(())
+        Ok("https://node.example.com:8443/webapp/m/room?sso_token=__pexip-sso-token__".into())
     );
     assert_eq!(
-        ok("https://app.example.com/join#t=__pexip-sso-token__"),
-        Ok(())
+        ok("https://APP.example.com/join#n=Zoë&t=__pexip-sso-token__"),
+        Ok("https://app.example.com/join#n=Zo%C3%AB&t=__pexip-sso-token__".into()),
+        "normalised: fit for a Location header"
     );
     assert_eq!(
         ok("https://evil.example.net/?t=__pexip-sso-token__"),
@@ -168,4 +170,15 @@ fn claims_are_read_from_the_token_payload() {
     assert_eq!(claim_text(&claims, "email"), None, "empty is missing");
     assert_eq!(claim_text(&claims, "groups"), None);
     assert!(payload_claims("not-a-jwt").is_none());
+}
+
+#[test]
+fn the_node_origin_follows_the_public_name_and_the_bound_port() {
+    let sso = super::Sso::new(0);
+    assert_eq!(sso.origin("meet.example.com"), "https://meet.example.com");
+    sso.set_port(443);
+    assert_eq!(sso.origin("meet.example.com"), "https://meet.example.com");
+    sso.set_port(8443);
+    assert_eq!(sso.origin("localhost"), "https://localhost:8443");
+    assert_eq!(sso.origin("::1"), "https://[::1]:8443");
 }
