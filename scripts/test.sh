@@ -10,7 +10,14 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 plenum_require_cargo
 plenum_apt_install "${PLENUM_BUILD_PACKAGES[@]}"
+coturn_was_missing=$(plenum_missing_packages coturn)
 plenum_apt_install "${PLENUM_TEST_PACKAGES[@]}"
+# Debian enables and starts coturn's own TURN server when it installs the package; the
+# tests only need the binary (they start theirs on loopback), so one we installed is
+# switched off again rather than left listening on the machine.
+if [[ -n $coturn_was_missing ]] && command -v systemctl >/dev/null && systemctl is-enabled coturn >/dev/null 2>&1; then
+    systemctl disable --now coturn >/dev/null 2>&1 || true
+fi
 
 # A throwaway PostgreSQL cluster on a loopback port, stopped again on exit.
 eval "$(scripts/test-postgres.sh env)"

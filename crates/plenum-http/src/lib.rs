@@ -27,6 +27,7 @@ mod backend;
 pub mod client;
 mod error;
 mod health;
+mod html;
 pub mod provision;
 mod timestamp;
 mod view;

@@ -15,6 +15,7 @@ use tracing::warn;
 
 use super::backend::{SsoError, SsoReturn};
 use crate::AppState;
+use crate::html::escape;
 
 /// The message of the signed-in page when the link carries none.
 pub(crate) const DEFAULT_SIGNED_IN: &str =
@@ -163,28 +164,12 @@ pub(crate) fn decode_message(raw: &str) -> Option<String> {
     Some(clean.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A small HTML page with a title and one paragraph, both escaped.
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
     let body = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\n<body>\n<main>\n<h1>{title}</h1>\n<p id=\"message\">{text}</p>\n</main>\n</body>\n</html>\n",
-        title = escape_html(title),
-        text = escape_html(text),
+        title = escape(title),
+        text = escape(text),
     );
     let mut response = (
         status,
@@ -234,7 +219,7 @@ mod tests {
     #[test]
     fn html_is_escaped() {
         assert_eq!(
-            escape_html("<script>alert('x') & \"y\"</script>"),
+            escape("<script>alert('x') & \"y\"</script>"),
             "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
         );
     }

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 
 use super::{Key, ProvisionError, Settings, decode_message};
+use crate::html::escape;
 
 /// Where the page's script is served, relative to the node's root.
 pub(crate) const SCRIPT_PATH: &str = "/api/client/v2/provision.js";
@@ -140,22 +141,6 @@ fn capitalize(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-/// HTML-escapes text for element content and quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn html_response(status: StatusCode, html: String) -> Response {

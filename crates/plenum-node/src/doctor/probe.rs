@@ -627,8 +627,13 @@ async fn health(
         }
         head.extend_from_slice(&buf[..n]);
     }
-    let line = String::from_utf8_lossy(&head);
-    line.split_whitespace()
+    status_code(&String::from_utf8_lossy(&head))
+}
+
+/// The status code of an HTTP/1.1 answer, from its status line.
+fn status_code(answer: &str) -> std::io::Result<u16> {
+    answer
+        .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| {
@@ -636,7 +641,7 @@ async fn health(
                 std::io::ErrorKind::InvalidData,
                 format!(
                     "not an HTTP answer: {:?}",
-                    line.lines().next().unwrap_or_default()
+                    answer.lines().next().unwrap_or_default()
                 ),
             )
         })
@@ -678,19 +683,7 @@ async fn request_token(
         }
     }
     let text = String::from_utf8_lossy(&answer);
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "not an HTTP answer: {:?}",
-                    text.lines().next().unwrap_or_default()
-                ),
-            )
-        })?;
+    let status = status_code(&text)?;
     let body = text
         .split_once("\r\n\r\n")
         .map_or_else(String::new, |(_, body)| body.to_owned());
