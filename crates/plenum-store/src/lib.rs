@@ -1,5 +1,5 @@
-//! Persistence of the plenum node: conference history, participant history and the admin audit
-//! log, in SQLite (embedded, the default) or PostgreSQL.
+//! Persistence of the plenum node: conference history, participant history, the admin audit
+//! log and live device registrations, in SQLite (embedded, the default) or PostgreSQL.
 //!
 //! [`Store::open`] picks the backend from the URL, refuses to touch a SQLite file that is not a
 //! SQLite database, and applies the schema migrations embedded from `migrations/sqlite` or
@@ -29,12 +29,13 @@ mod error;
 mod history;
 mod open;
 mod record;
+mod registration;
 
 pub use error::{BoxError, StoreError};
 pub use history::{CONFERENCE_ENDED, NODE_RESTARTED};
 pub use record::{
     AuditEntry, AuditRecord, CallType, ConferenceRecord, Dangling, NewConference, NewParticipant,
-    Page, ParticipantRecord, Role, ServiceKind, UnknownValue,
+    NewRegistration, Page, ParticipantRecord, RegistrationRecord, Role, ServiceKind, UnknownValue,
 };
 
 /// Which database a [`Store`] talks to.
@@ -55,7 +56,7 @@ impl fmt::Display for Backend {
     }
 }
 
-/// The node's history and audit store. Cheap to clone: clones share one connection pool.
+/// The node's history, audit and registration store. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,

@@ -152,6 +152,25 @@ pub struct AuditEntry {
     pub remote_address: Option<String>,
 }
 
+/// A device registration that has just been accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRegistration {
+    /// The registration's id.
+    pub id: Uuid,
+    /// The device alias registered (a `[[device]]` of the config).
+    pub alias: String,
+    /// The user name the device authenticated with.
+    pub username: String,
+    /// The client's address as `ip:port` (`[ip]:port` for IPv6).
+    pub remote_address: String,
+    /// The client's `User-Agent`; empty if it sent none.
+    pub user_agent: String,
+    /// When it registered; also its first `refreshed_at`. Stored with millisecond precision.
+    pub registered_at: SystemTime,
+    /// When it lapses unless refreshed. Stored with millisecond precision.
+    pub expires_at: SystemTime,
+}
+
 /// A conference as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConferenceRecord {
@@ -223,6 +242,27 @@ pub struct AuditRecord {
     pub detail: Option<serde_json::Value>,
     /// The administrator's remote address, if known.
     pub remote_address: Option<String>,
+}
+
+/// A live device registration as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationRecord {
+    /// The registration's id.
+    pub id: Uuid,
+    /// The device alias registered.
+    pub alias: String,
+    /// The user name the device authenticated with.
+    pub username: String,
+    /// The client's address as `ip:port` (`[ip]:port` for IPv6).
+    pub remote_address: String,
+    /// The client's `User-Agent`; empty if it sent none.
+    pub user_agent: String,
+    /// When it registered.
+    pub registered_at: SystemTime,
+    /// When it last refreshed (its registration time until the first refresh).
+    pub refreshed_at: SystemTime,
+    /// When it lapses unless refreshed again.
+    pub expires_at: SystemTime,
 }
 
 /// One page of a newest-first listing.

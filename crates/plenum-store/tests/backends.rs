@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use plenum_store::{
     AuditEntry, Backend, CONFERENCE_ENDED, CallType, Dangling, NODE_RESTARTED, NewConference,
-    NewParticipant, Page, Role, ServiceKind, Store, StoreError,
+    NewParticipant, NewRegistration, Page, RegistrationRecord, Role, ServiceKind, Store,
+    StoreError,
 };
 use sqlx::Connection as _;
 use uuid::Uuid;
@@ -145,6 +146,11 @@ backend_tests!(
     joining_an_unknown_conference_fails,
     concurrent_joins_are_counted_exactly,
     reopening_keeps_data,
+    registration_round_trip,
+    live_registrations_are_ordered_by_alias_then_registration_time,
+    expired_registrations_are_hidden_then_deleted,
+    clearing_registrations_empties_the_table,
+    a_registration_id_is_recorded_once,
 );
 
 /// A fixed point in time plus `ms` milliseconds (stored times have millisecond precision).
@@ -662,6 +668,207 @@ async fn reopening_keeps_data(db: Db) {
         assert_eq!(store.count_audit_entries().await.expect("count"), 1);
         store.close().await;
     }
+}
+
+fn registration(alias: &str, registered_at: SystemTime, expires_at: SystemTime) -> NewRegistration {
+    NewRegistration {
+        id: Uuid::new_v4(),
+        alias: alias.into(),
+        username: "alice".into(),
+        remote_address: "192.0.2.7:50123".into(),
+        user_agent: "Pexip Infinity Connect/1.10".into(),
+        registered_at,
+        expires_at,
+    }
+}
+
+/// The ids of the live registrations at `now`, in listing order.
+async fn live_ids(store: &Store, now: SystemTime) -> Vec<Uuid> {
+    store
+        .live_registrations(now)
+        .await
+        .expect("live registrations")
+        .iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+async fn registration_round_trip(db: Db) {
+    let store = db.open().await;
+    let ipv6 = NewRegistration {
+        remote_address: "[2001:db8::7]:443".into(),
+        user_agent: String::new(),
+        ..registration("alice@example.com", t(1_000), t(121_000))
+    };
+    store.registration_started(&ipv6).await.expect("register");
+    assert_eq!(
+        store.live_registrations(t(2_000)).await.expect("live"),
+        [RegistrationRecord {
+            id: ipv6.id,
+            alias: "alice@example.com".into(),
+            username: "alice".into(),
+            remote_address: "[2001:db8::7]:443".into(),
+            user_agent: String::new(),
+            registered_at: t(1_000),
+            refreshed_at: t(1_000),
+            expires_at: t(121_000),
+        }],
+        "refreshed_at starts as registered_at"
+    );
+
+    assert!(
+        store
+            .registration_refreshed(ipv6.id, t(60_000), t(180_000))
+            .await
+            .expect("refresh")
+    );
+    let live = store.live_registrations(t(150_000)).await.expect("live");
+    assert_eq!(live.len(), 1, "the refresh moved the expiry past 150 s");
+    assert_eq!(
+        (
+            live[0].registered_at,
+            live[0].refreshed_at,
+            live[0].expires_at
+        ),
+        (t(1_000), t(60_000), t(180_000))
+    );
+    assert!(
+        !store
+            .registration_refreshed(Uuid::new_v4(), t(60_000), t(180_000))
+            .await
+            .expect("refresh unknown"),
+        "an unknown registration is not refreshed"
+    );
+
+    store.registration_ended(ipv6.id).await.expect("unregister");
+    assert!(live_ids(&store, t(2_000)).await.is_empty());
+    assert!(
+        !store
+            .registration_refreshed(ipv6.id, t(70_000), t(190_000))
+            .await
+            .expect("refresh ended"),
+        "an ended registration is gone"
+    );
+    store
+        .registration_ended(ipv6.id)
+        .await
+        .expect("unregistering twice is not an error");
+    store.close().await;
+}
+
+async fn live_registrations_are_ordered_by_alias_then_registration_time(db: Db) {
+    let store = db.open().await;
+    // Aliases compare byte-wise ("Zed" before "alice"); two share alias and time, so ids break
+    // the tie.
+    let alice_late = registration("alice@example.com", t(3_000), t(600_000));
+    let alice_early = registration("alice@example.com", t(1_000), t(600_000));
+    let zed = registration("Zed@example.com", t(5_000), t(600_000));
+    let bob_a = registration("bob@example.com", t(2_000), t(600_000));
+    let bob_b = registration("bob@example.com", t(2_000), t(600_000));
+    for r in [&alice_late, &bob_a, &zed, &alice_early, &bob_b] {
+        store.registration_started(r).await.expect("register");
+    }
+    let (bob_first, bob_second) = if bob_a.id < bob_b.id {
+        (bob_a.id, bob_b.id)
+    } else {
+        (bob_b.id, bob_a.id)
+    };
+    assert_eq!(
+        live_ids(&store, t(10_000)).await,
+        [zed.id, alice_early.id, alice_late.id, bob_first, bob_second]
+    );
+    store.close().await;
+}
+
+async fn expired_registrations_are_hidden_then_deleted(db: Db) {
+    let store = db.open().await;
+    let short = registration("a@example.com", t(0), t(60_000));
+    let long = registration("b@example.com", t(0), t(120_000));
+    for r in [&short, &long] {
+        store.registration_started(r).await.expect("register");
+    }
+    assert_eq!(live_ids(&store, t(59_999)).await, [short.id, long.id]);
+    assert_eq!(
+        live_ids(&store, t(60_000)).await,
+        [long.id],
+        "live means expires_at > now"
+    );
+    assert!(live_ids(&store, t(120_000)).await.is_empty());
+
+    assert_eq!(
+        store.expire_registrations(t(59_999)).await.expect("expire"),
+        0
+    );
+    assert_eq!(
+        store.expire_registrations(t(60_000)).await.expect("expire"),
+        1,
+        "expires_at <= now is deleted"
+    );
+    assert!(
+        !store
+            .registration_refreshed(short.id, t(61_000), t(200_000))
+            .await
+            .expect("refresh expired"),
+        "an expired and deleted registration cannot come back"
+    );
+    assert_eq!(live_ids(&store, t(60_000)).await, [long.id]);
+    assert_eq!(
+        store.expire_registrations(t(60_000)).await.expect("again"),
+        0
+    );
+    assert_eq!(
+        store.expire_registrations(t(500_000)).await.expect("all"),
+        1
+    );
+    store.close().await;
+}
+
+async fn clearing_registrations_empties_the_table(db: Db) {
+    let store = db.open().await;
+    for alias in ["a@example.com", "b@example.com", "c@example.com"] {
+        store
+            .registration_started(&registration(alias, t(0), t(600_000)))
+            .await
+            .expect("register");
+    }
+    // A conference in the history is not a registration: clearing leaves it alone.
+    let conf = conference(t(0));
+    store.conference_started(&conf).await.expect("start");
+    store.close().await;
+
+    // The node restarts: the previous run's registrations are void.
+    let store = db.open().await;
+    assert_eq!(
+        live_ids(&store, t(1_000)).await.len(),
+        3,
+        "rows survive a reopen"
+    );
+    assert_eq!(store.clear_registrations().await.expect("clear"), 3);
+    assert!(live_ids(&store, t(1_000)).await.is_empty());
+    assert_eq!(store.clear_registrations().await.expect("clear again"), 0);
+    assert_eq!(store.count_conferences().await.expect("count"), 1);
+    store.close().await;
+}
+
+async fn a_registration_id_is_recorded_once(db: Db) {
+    let store = db.open().await;
+    let r = registration("a@example.com", t(0), t(60_000));
+    store.registration_started(&r).await.expect("register");
+    let err = store
+        .registration_started(&NewRegistration {
+            alias: "other@example.com".into(),
+            ..r.clone()
+        })
+        .await
+        .expect_err("the same id twice");
+    assert!(matches!(err, StoreError::Database { .. }), "{err:?}");
+    let live = store.live_registrations(t(0)).await.expect("live");
+    assert_eq!(
+        live.iter().map(|r| r.alias.as_str()).collect::<Vec<_>>(),
+        ["a@example.com"],
+        "the first row is unchanged"
+    );
+    store.close().await;
 }
 
 #[test]
