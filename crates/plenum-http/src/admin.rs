@@ -1,5 +1,6 @@
-//! Admin status API v1 (`/api/admin/status/v1/`): live conferences and participants,
-//! history, audit log, and the lock / disconnect actions, with their JSON shapes.
+//! Admin status API v1 (`/api/admin/status/v1/`): live conferences, participants and device
+//! registrations, history, audit log, and the lock / disconnect actions, with their JSON
+//! shapes.
 //!
 //! Lists answer `{"objects": […], "meta": {…}}`; actions answer `{"status":"success"}`;
 //! times are epoch seconds (float) with an `…_iso` RFC 3339 twin.
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::backend::LiveRegistration;
 use crate::error::ApiError;
 use crate::timestamp::{epoch_seconds, rfc3339};
 use crate::view::{
@@ -21,6 +23,7 @@ use crate::view::{
 
 const CONFERENCE_NOT_FOUND: &str = "conference not found";
 const PARTICIPANT_NOT_FOUND: &str = "participant not found";
+const REGISTRATION_NOT_FOUND: &str = "registration not found";
 
 /// The routes of the admin status API, relative to `/api/admin/status/v1`; the caller
 /// adds authentication.
@@ -36,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/participant/{id}/disconnect",
             action(Action::DisconnectParticipant),
         )
+        .route("/registration/", get(list_registrations))
         .route("/history/conference/", get(conference_history))
         .route(
             "/history/conference/{id}/participant/",
@@ -87,6 +91,19 @@ async fn list_participants(
         .map_err(|e| ApiError::from_backend(e, PARTICIPANT_NOT_FOUND))?;
     Ok(Json(List::unpaged(
         participants.iter().map(ParticipantDto::from).collect(),
+    )))
+}
+
+async fn list_registrations(
+    State(state): State<AppState>,
+) -> Result<Json<List<RegistrationDto>>, ApiError> {
+    let registrations = state
+        .admin
+        .live_registrations()
+        .await
+        .map_err(|e| ApiError::from_backend(e, REGISTRATION_NOT_FOUND))?;
+    Ok(Json(List::unpaged(
+        registrations.iter().map(RegistrationDto::from).collect(),
     )))
 }
 
@@ -356,6 +373,42 @@ impl From<&LiveParticipant> for ParticipantDto {
             joined_at_iso: rfc3339(p.joined_at),
             is_muted: p.is_muted,
             is_presenting: p.is_presenting,
+        }
+    }
+}
+
+/// A live registration; names follow Pexip's `registration_alias` status resource.
+#[derive(Debug, Serialize)]
+struct RegistrationDto {
+    id: String,
+    alias: String,
+    username: String,
+    /// The client's IP address only; the port is `remote_port`.
+    remote_address: String,
+    remote_port: u16,
+    /// Registrations come only through the client REST API, i.e. from WebRTC clients.
+    protocol: &'static str,
+    start_time: f64,
+    start_time_iso: String,
+    expires_at: f64,
+    expires_at_iso: String,
+    user_agent: String,
+}
+
+impl From<&LiveRegistration> for RegistrationDto {
+    fn from(r: &LiveRegistration) -> Self {
+        RegistrationDto {
+            id: r.id.to_string(),
+            alias: r.alias.clone(),
+            username: r.username.clone(),
+            remote_address: r.remote_addr.ip().to_string(),
+            remote_port: r.remote_addr.port(),
+            protocol: "WebRTC",
+            start_time: epoch_seconds(r.registered_at),
+            start_time_iso: rfc3339(r.registered_at),
+            expires_at: epoch_seconds(r.expires_at),
+            expires_at_iso: rfc3339(r.expires_at),
+            user_agent: r.user_agent.clone(),
         }
     }
 }

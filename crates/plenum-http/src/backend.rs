@@ -1,7 +1,9 @@
 //! The trait through which the HTTP layer reaches the node (conferences, history, audit
-//! log, admin accounts), and its error type. The node implements it; tests fake it.
+//! log, device registrations, admin accounts), and its error type. The node implements it;
+//! tests fake it.
 
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
@@ -21,6 +23,25 @@ pub enum BackendError {
     /// logged, never sent to the client.
     #[error("backend unavailable: {0}")]
     Unavailable(String),
+}
+
+/// A live device registration, as the admin status API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRegistration {
+    /// The registration's id.
+    pub id: Uuid,
+    /// The device alias registered.
+    pub alias: String,
+    /// The user name the device authenticated with.
+    pub username: String,
+    /// The address and port the client registered from.
+    pub remote_addr: SocketAddr,
+    /// The client's `User-Agent`; empty if it sent none.
+    pub user_agent: String,
+    /// When it registered.
+    pub registered_at: SystemTime,
+    /// When it lapses unless refreshed.
+    pub expires_at: SystemTime,
 }
 
 /// What the admin status API needs from the node. Object-safe: the router holds an
@@ -48,6 +69,9 @@ pub trait AdminBackend: Send + Sync + 'static {
 
     /// Every participant of every live conference.
     fn live_participants(&self) -> BoxFuture<'_, Result<Vec<LiveParticipant>, BackendError>>;
+
+    /// Every live device registration, ordered by alias, then by registration time.
+    fn live_registrations(&self) -> BoxFuture<'_, Result<Vec<LiveRegistration>, BackendError>>;
 
     /// A page of the conference history, newest first.
     fn conference_history(

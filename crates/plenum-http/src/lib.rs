@@ -33,7 +33,7 @@ mod timestamp;
 mod view;
 pub mod webapp;
 
-pub use backend::{AdminBackend, BackendError};
+pub use backend::{AdminBackend, BackendError, LiveRegistration};
 pub use error::ApiError;
 pub use view::{
     AdminActor, AuditRecord, ConferenceRecord, LiveConference, LiveConferenceDetail,

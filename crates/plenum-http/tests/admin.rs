@@ -22,8 +22,8 @@ use plenum_http::client::backend::{
 use plenum_http::webapp::WebApp;
 use plenum_http::{
     AdminActor, AdminBackend, AppState, AuditRecord, BackendError, ConferenceRecord,
-    LiveConference, LiveConferenceDetail, LiveParticipant, Page, PageRequest, ParticipantRecord,
-    router,
+    LiveConference, LiveConferenceDetail, LiveParticipant, LiveRegistration, Page, PageRequest,
+    ParticipantRecord, router,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -32,6 +32,8 @@ use uuid::Uuid;
 const CONFERENCE: Uuid = Uuid::from_u128(0x1111_1111_1111_4111_8111_1111_1111_1111);
 const PARTICIPANT: Uuid = Uuid::from_u128(0x2222_2222_2222_4222_8222_2222_2222_2222);
 const ENDED: Uuid = Uuid::from_u128(0x3333_3333_3333_4333_8333_3333_3333_3333);
+const REGISTRATION: Uuid = Uuid::from_u128(0x4444_4444_4444_4444_8444_4444_4444_4444);
+const REGISTRATION_V6: Uuid = Uuid::from_u128(0x5555_5555_5555_4555_8555_5555_5555_5555);
 const CLIENT: &str = "192.0.2.7:50000";
 // base64("admin:secret"), base64("admin:wrong").
 const GOOD_AUTH: &str = "Basic YWRtaW46c2VjcmV0";
@@ -46,12 +48,15 @@ enum Call {
     DisconnectParticipant(Uuid, AdminActor),
     History(PageRequest),
     Audit(PageRequest),
+    Registrations,
 }
 
 #[derive(Default)]
 struct FakeBackend {
     calls: Mutex<Vec<Call>>,
     unavailable: bool,
+    /// What `live_registrations` answers; none by default.
+    registrations: Vec<LiveRegistration>,
 }
 
 impl FakeBackend {
@@ -116,6 +121,29 @@ fn participant() -> LiveParticipant {
     }
 }
 
+fn registrations() -> Vec<LiveRegistration> {
+    vec![
+        LiveRegistration {
+            id: REGISTRATION,
+            alias: "alice@example.com".to_owned(),
+            username: "alice".to_owned(),
+            remote_addr: "198.51.100.4:50123".parse().expect("test address"),
+            user_agent: "Pexip Infinity Connect/1.10".to_owned(),
+            registered_at: at(1_700_000_000),
+            expires_at: at(1_700_000_120),
+        },
+        LiveRegistration {
+            id: REGISTRATION_V6,
+            alias: "bob@example.com".to_owned(),
+            username: "bob".to_owned(),
+            remote_addr: "[2001:db8::7]:443".parse().expect("test address"),
+            user_agent: String::new(),
+            registered_at: at(1_700_000_030),
+            expires_at: at(1_700_000_150),
+        },
+    ]
+}
+
 impl AdminBackend for FakeBackend {
     fn verify_admin(&self, username: &str, password: &str) -> bool {
         username == "admin" && password == "secret"
@@ -145,6 +173,11 @@ impl AdminBackend for FakeBackend {
 
     fn live_participants(&self) -> BoxFuture<'_, Result<Vec<LiveParticipant>, BackendError>> {
         self.answer(vec![participant()])
+    }
+
+    fn live_registrations(&self) -> BoxFuture<'_, Result<Vec<LiveRegistration>, BackendError>> {
+        self.record(Call::Registrations);
+        self.answer(self.registrations.clone())
     }
 
     fn conference_history(
@@ -582,6 +615,81 @@ async fn lists_live_participants() {
 }
 
 #[tokio::test]
+async fn lists_live_registrations() {
+    let h = Harness::with(FakeBackend {
+        registrations: registrations(),
+        ..FakeBackend::default()
+    });
+    let (status, json) = h.get(&format!("{API}/registration/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json,
+        json!({
+            "objects": [
+                {
+                    "id": REGISTRATION.to_string(),
+                    "alias": "alice@example.com",
+                    "username": "alice",
+                    "remote_address": "198.51.100.4",
+                    "remote_port": 50123,
+                    "protocol": "WebRTC",
+                    "start_time": 1_700_000_000.0,
+                    "start_time_iso": "2023-11-14T22:13:20.000Z",
+                    "expires_at": 1_700_000_120.0,
+                    "expires_at_iso": "2023-11-14T22:15:20.000Z",
+                    "user_agent": "Pexip Infinity Connect/1.10",
+                },
+                {
+                    "id": REGISTRATION_V6.to_string(),
+                    "alias": "bob@example.com",
+                    "username": "bob",
+                    "remote_address": "2001:db8::7",
+                    "remote_port": 443,
+                    "protocol": "WebRTC",
+                    "start_time": 1_700_000_030.0,
+                    "start_time_iso": "2023-11-14T22:13:50.000Z",
+                    "expires_at": 1_700_000_150.0,
+                    "expires_at_iso": "2023-11-14T22:15:50.000Z",
+                    "user_agent": "",
+                },
+            ],
+            "meta": {"total_count": 2},
+        })
+    );
+    assert_eq!(h.backend.calls(), vec![Call::Registrations]);
+}
+
+#[tokio::test]
+async fn no_registrations_is_an_empty_list() {
+    let h = Harness::new();
+    let (status, json) = h.get(&format!("{API}/registration/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json, json!({"objects": [], "meta": {"total_count": 0}}));
+}
+
+#[tokio::test]
+async fn registrations_need_credentials() {
+    let h = Harness::with(FakeBackend {
+        registrations: registrations(),
+        ..FakeBackend::default()
+    });
+    let uri = format!("{API}/registration/");
+    let (status, headers, json) = h.send(Method::GET, &uri, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+    assert_eq!(json["code"], "unauthorized");
+    assert!(json.get("objects").is_none(), "{json}");
+    let (status, _, json) = h.send(Method::GET, &uri, Some(BAD_AUTH)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(json.get("objects").is_none(), "{json}");
+    assert_eq!(
+        h.backend.calls(),
+        vec![Call::FailedLogin("admin".to_owned(), client())],
+        "the backend was never asked for registrations"
+    );
+}
+
+#[tokio::test]
 async fn conference_history_is_paged() {
     let h = Harness::new();
     let (status, json) = h
@@ -840,16 +948,19 @@ async fn backend_outage_gives_a_generic_503() {
         unavailable: true,
         ..FakeBackend::default()
     });
-    let (status, json) = h.get(&format!("{API}/conference/")).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        json,
-        json!({
-            "status": "error",
-            "code": "unavailable",
-            "message": "service temporarily unavailable",
-        })
-    );
+    for endpoint in ["conference/", "registration/"] {
+        let (status, json) = h.get(&format!("{API}/{endpoint}")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{endpoint}");
+        assert_eq!(
+            json,
+            json!({
+                "status": "error",
+                "code": "unavailable",
+                "message": "service temporarily unavailable",
+            }),
+            "{endpoint}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -26,8 +26,8 @@ use plenum_http::client::backend::{
 use plenum_http::client::theme::Theme;
 use plenum_http::{
     AdminActor, AdminBackend, AppState, AuditRecord, BackendError, ConferenceRecord,
-    LiveConference, LiveConferenceDetail, LiveParticipant, Page, PageRequest, ParticipantRecord,
-    router,
+    LiveConference, LiveConferenceDetail, LiveParticipant, LiveRegistration, Page, PageRequest,
+    ParticipantRecord, router,
 };
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -655,6 +655,9 @@ impl AdminBackend for NoAdmin {
         ready(Err(BackendError::NotFound))
     }
     fn live_participants(&self) -> BoxFuture<'_, Result<Vec<LiveParticipant>, BackendError>> {
+        ready(Err(BackendError::NotFound))
+    }
+    fn live_registrations(&self) -> BoxFuture<'_, Result<Vec<LiveRegistration>, BackendError>> {
         ready(Err(BackendError::NotFound))
     }
     fn conference_history(
