@@ -1,5 +1,6 @@
 //! The node's side of the admin status API: live state from the conference drivers,
-//! history and audit from the store, admin actions carried out and audited.
+//! history, audit and device registrations from the store, admin actions carried out and
+//! audited.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
@@ -10,9 +11,9 @@ use futures_util::future::BoxFuture;
 use plenum_core::{Actor, Command, ParticipantId};
 use plenum_http::{
     AdminActor, AdminBackend, AuditRecord, BackendError, ConferenceRecord, LiveConference,
-    LiveConferenceDetail, LiveParticipant, Page, PageRequest, ParticipantRecord,
+    LiveConferenceDetail, LiveParticipant, LiveRegistration, Page, PageRequest, ParticipantRecord,
 };
-use plenum_store::{AuditEntry, StoreError};
+use plenum_store::{AuditEntry, RegistrationRecord, StoreError};
 use tracing::{error, warn};
 use uuid::Uuid;
 
@@ -89,6 +90,26 @@ fn store_page(page: PageRequest) -> plenum_store::Page {
         limit: page.limit,
         offset: page.offset,
     }
+}
+
+/// A stored registration for the API. Its address was written from a `SocketAddr`; one that
+/// no longer parses is invalid stored data, reported like the store's own `InvalidData`.
+fn live_registration(r: RegistrationRecord) -> Result<LiveRegistration, BackendError> {
+    let remote_addr = r.remote_address.parse().map_err(|_| {
+        BackendError::Unavailable(format!(
+            "stored remote_address of registration {} is invalid: {:?}",
+            r.id, r.remote_address
+        ))
+    })?;
+    Ok(LiveRegistration {
+        id: r.id,
+        alias: r.alias,
+        username: r.username,
+        remote_addr,
+        user_agent: r.user_agent,
+        registered_at: r.registered_at,
+        expires_at: r.expires_at,
+    })
 }
 
 fn live_conference(s: &Snapshot, clock: &WallClock) -> LiveConference {
@@ -190,6 +211,20 @@ impl AdminBackend for NodeAdmin {
                 .iter()
                 .flat_map(|s| live_participants(s, &clock))
                 .collect())
+        }
+        .boxed()
+    }
+
+    fn live_registrations(&self) -> BoxFuture<'_, Result<Vec<LiveRegistration>, BackendError>> {
+        async move {
+            self.0
+                .store()
+                .live_registrations(SystemTime::now())
+                .await
+                .map_err(unavailable)?
+                .into_iter()
+                .map(live_registration)
+                .collect()
         }
         .boxed()
     }
@@ -372,6 +407,41 @@ impl AdminBackend for NodeAdmin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(remote_address: &str) -> RegistrationRecord {
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        RegistrationRecord {
+            id: Uuid::from_u128(7),
+            alias: "alice@example.com".to_owned(),
+            username: "alice".to_owned(),
+            remote_address: remote_address.to_owned(),
+            user_agent: String::new(),
+            registered_at: at,
+            refreshed_at: at,
+            expires_at: at + std::time::Duration::from_secs(120),
+        }
+    }
+
+    #[test]
+    fn stored_registrations_keep_their_address_and_port() {
+        for address in ["198.51.100.4:50123", "[2001:db8::7]:443"] {
+            let live = live_registration(record(address)).expect(address);
+            assert_eq!(live.remote_addr.to_string(), address);
+            assert_eq!(live.registered_at, record(address).registered_at);
+            assert_eq!(live.expires_at, record(address).expires_at);
+        }
+    }
+
+    #[test]
+    fn a_stored_address_without_a_port_is_reported_not_guessed() {
+        for address in ["198.51.100.4", "", "example.com:443"] {
+            let err = live_registration(record(address)).expect_err(address);
+            assert!(
+                matches!(&err, BackendError::Unavailable(text) if text.contains("remote_address")),
+                "{address}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_decoy_hash_is_well_formed_and_matches_nothing_obvious() {
