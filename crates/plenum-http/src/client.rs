@@ -29,6 +29,7 @@ pub use events::StreamRenderer;
 mod layout_svg;
 mod participant;
 mod rate_limit;
+mod registration;
 mod session;
 mod sso;
 pub mod theme;
@@ -43,6 +44,7 @@ const CORS_MAX_AGE: Duration = Duration::from_secs(600);
 /// The routes of the client API, relative to `/api/client/v2`.
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     const CONF: &str = "/conferences/{alias}";
+    const REG: &str = "/registrations/{alias}";
     const PART: &str = "/conferences/{alias}/participants/{uuid}";
     const CALL: &str = "/conferences/{alias}/participants/{uuid}/calls/{call_uuid}";
     let conference_actions = [
@@ -80,6 +82,22 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route(&format!("{CONF}/request_token"), post(token::request_token))
         .route(&format!("{CONF}/refresh_token"), post(token::refresh_token))
         .route(&format!("{CONF}/release_token"), post(token::release_token))
+        // Device registration (desktop and mobile clients) and the directory.
+        .route("/registrations", get(registration::directory))
+        .route("/registrations/", get(registration::directory))
+        .route(
+            &format!("{REG}/request_token"),
+            post(registration::request_token),
+        )
+        .route(
+            &format!("{REG}/refresh_token"),
+            post(registration::refresh_token),
+        )
+        .route(
+            &format!("{REG}/release_token"),
+            post(registration::release_token),
+        )
+        .route(&format!("{REG}/events"), get(registration::events))
         // The end of a single sign-on (not under a conference).
         .route("/oauth2_redirect", get(sso::oauth2_redirect))
         // The event stream.

@@ -334,6 +334,8 @@ impl ClientBackend for NoClients {
     }
 }
 
+impl plenum_http::client::backend::RegistrationBackend for NoClients {}
+
 impl CallBackend for NoClients {
     fn open_call(
         &self,

@@ -17,6 +17,7 @@ use plenum_http::client::theme::Theme;
 use tracing::{debug, info, warn};
 
 mod calls;
+mod registration;
 
 use crate::config::Config;
 use crate::driver;

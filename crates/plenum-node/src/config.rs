@@ -269,6 +269,8 @@ pub struct Switches {
     pub maintenance_mode: bool,
     /// Registered clients are told to place every call through this node.
     pub route_calls_via_registrar: bool,
+    /// Registered clients may search the directory of rooms and devices.
+    pub directory_enabled: bool,
 }
 
 impl Default for Switches {
@@ -281,6 +283,7 @@ impl Default for Switches {
             guests_can_present: true,
             maintenance_mode: false,
             route_calls_via_registrar: false,
+            directory_enabled: true,
         }
     }
 }
@@ -405,6 +408,8 @@ pub struct DeviceAlias {
     pub password_hash: PhcHash,
     /// Whether the device signs in with SSO.
     pub sso: bool,
+    /// The name people see in the directory (may be empty: the alias is shown).
+    pub description: String,
 }
 
 /// A checked argon2id password hash in PHC string form. `Debug` never shows it.

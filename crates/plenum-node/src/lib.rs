@@ -11,6 +11,7 @@ pub mod driver;
 pub mod history;
 pub mod node;
 pub mod provision;
+pub mod registrar;
 pub mod run;
 pub mod server;
 pub mod session;

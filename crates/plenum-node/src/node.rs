@@ -19,9 +19,14 @@ use uuid::Uuid;
 use crate::config::{Config, Switches};
 use crate::driver::{self, ConferenceHandle, HistoryEvent, WallClock};
 use crate::history;
+use crate::registrar::Registrar;
+use crate::registrar::guard::CredentialGuard;
 use crate::session::{self, Session, Sessions, Tickets};
 use crate::sso::Sso;
 use crate::sso::store::SignedIn;
+
+pub mod registrations;
+pub use registrations::RingingCall;
 
 /// A caller asking to join.
 #[derive(Debug, Clone)]
@@ -97,6 +102,13 @@ pub struct Node {
     store: Store,
     /// Single sign-on: pending sign-ins, one-time sign-in tokens, discovery cache.
     sso: Sso,
+    /// Registered devices and the calls ringing them.
+    registrar: Mutex<Registrar<RingingCall>>,
+    /// Woken when a registration or ring is added or refreshed, so its reaper re-reads
+    /// deadlines.
+    registrar_changed: Arc<Notify>,
+    /// Failed registration sign-ins per address and per alias.
+    credential_guard: Mutex<CredentialGuard>,
 }
 
 impl Node {
@@ -125,7 +137,14 @@ impl Node {
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             store,
             sso,
+            registrar: Mutex::new(Registrar::default()),
+            registrar_changed: Arc::new(Notify::new()),
+            credential_guard: Mutex::new(CredentialGuard::default()),
         });
+        tokio::spawn(registrations::reap_registrations(
+            Arc::downgrade(&node),
+            node.registrar_changed.clone(),
+        ));
         tokio::spawn(reap_sessions(
             Arc::downgrade(&node),
             node.sessions_changed.clone(),

@@ -67,6 +67,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             "the previous run did not end cleanly; its open conferences are recorded as ended now"
         );
     }
+    crate::node::registrations::clear_stale(&store).await;
     let (cert, key) = match &config.tls {
         Some(files) => (
             Some(files.certificate.as_path()),

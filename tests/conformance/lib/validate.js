@@ -13,7 +13,7 @@ export const V = { ...token, ...conference, ...participant, ...call };
 const names = new Map();
 for (const [name, fn] of Object.entries(V)) names.set(fn, `@pexip/infinity-api:${name}`);
 
-function local(name, check) {
+export function local(name, check) {
     const fn = (data) => {
         const problem = check(data);
         fn.errors = problem ? [{ instancePath: '', message: problem }] : null;

@@ -14,6 +14,12 @@ use tokio::sync::broadcast;
 
 use super::theme::Theme;
 
+mod registration;
+pub use registration::{
+    DIRECTORY_LIMIT, DirectoryEntry, DirectoryError, RegisterRefusal, RegisterRequest,
+    RegistrationBackend, RegistrationFeed, RegistrationGrant, RegistrationNotice,
+};
+
 /// How long a token lives without refresh, in seconds (the client API's `expires`).
 pub const TOKEN_LIFETIME_SECS: u64 = 120;
 
@@ -212,7 +218,7 @@ pub enum TransferError {
 /// `Arc<dyn ClientBackend>`; its media half is [`CallBackend`]. Every method taking a
 /// token checks that the token is live and belongs to the conference reached through
 /// `alias` (any of its aliases).
-pub trait ClientBackend: CallBackend + Send + Sync + 'static {
+pub trait ClientBackend: CallBackend + RegistrationBackend + Send + Sync + 'static {
     /// `request_token`: admits (or refuses) a caller and issues its token.
     fn request_token(
         &self,

@@ -71,6 +71,14 @@ pub(crate) enum ClientError {
     /// `request_token` without a JSON body (415).
     #[error("{0}")]
     UnsupportedMediaType(Cow<'static, str>),
+    /// Registration credentials that are not accepted (401): one answer for an unknown
+    /// alias, user name or password.
+    #[error("{0}")]
+    Unauthorized(Cow<'static, str>),
+    /// Too many failed attempts: try again after this many seconds (429 with
+    /// `Retry-After`).
+    #[error("Too many failed sign-in attempts; try again in {0} seconds")]
+    TooManyAttempts(u64),
     /// The node can't take the request now (503).
     #[error("{0}")]
     Unavailable(Cow<'static, str>),
@@ -86,6 +94,8 @@ impl ClientError {
                 StatusCode::FORBIDDEN
             }
             ClientError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ClientError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ClientError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ClientError::NotFound(_) => StatusCode::NOT_FOUND,
             ClientError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ClientError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -116,13 +126,23 @@ impl IntoResponse for ClientError {
             }
             other => other.to_string(),
         };
-        (
+        let retry_after = match self {
+            ClientError::TooManyAttempts(secs) => Some(secs),
+            _ => None,
+        };
+        let mut response = (
             self.status(),
             Json(Envelope {
                 status: "failed",
                 result: reason,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

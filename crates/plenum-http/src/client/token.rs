@@ -264,7 +264,19 @@ pub(crate) async fn request_token(
         pin,
         display_name: clean_display_name(&body.display_name),
         conference_extension: present(body.conference_extension),
-        join_ticket: present(body.token).map(Secret::new),
+        // A transfer's or an incoming call's one-time token: in the body (the web SDK,
+        // Android) or the `token` header (iOS).
+        join_ticket: present(body.token)
+            .or_else(|| {
+                present(
+                    parts
+                        .headers
+                        .get("token")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
+                )
+            })
+            .map(Secret::new),
         call_tag: call_tag.clone(),
         client_addr,
         sso: SsoRequest {

@@ -357,6 +357,9 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
     async move { value }.boxed()
 }
 
+/// Registration is tested against the real node (plenum-node tests/registration.rs).
+impl plenum_http::client::backend::RegistrationBackend for Fake {}
+
 impl ClientBackend for Fake {
     fn request_token(
         &self,

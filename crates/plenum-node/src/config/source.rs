@@ -96,6 +96,7 @@ struct SwitchesToml {
     guests_can_present: Option<bool>,
     maintenance_mode: Option<bool>,
     route_calls_via_registrar: Option<bool>,
+    directory_enabled: Option<bool>,
 }
 
 /// A `[[turn]]` table. Every key is optional here so that the checker can say what is
@@ -147,6 +148,7 @@ struct DeviceToml {
     username: Spanned<String>,
     password_hash: Spanned<String>,
     sso: Option<bool>,
+    description: Option<Spanned<String>>,
 }
 
 /// A PIN or a TURN credential as written. Integers and other non-strings are accepted
@@ -732,6 +734,7 @@ fn merge_switches(s: &SwitchesToml) -> Switches {
         route_calls_via_registrar: s
             .route_calls_via_registrar
             .unwrap_or(d.route_calls_via_registrar),
+        directory_enabled: s.directory_enabled.unwrap_or(d.directory_enabled),
     }
 }
 
@@ -786,6 +789,9 @@ fn phc(
     }
 }
 
+/// Longest device description (the name people see in the directory).
+const MAX_DEVICE_DESCRIPTION_CHARS: usize = 100;
+
 fn check_device(cx: &mut Checker<'_>, file: usize, d: &DeviceToml) -> Option<DeviceAlias> {
     let alias = d.alias.get_ref().trim();
     let subject = format!("device {alias:?}");
@@ -803,6 +809,24 @@ fn check_device(cx: &mut Checker<'_>, file: usize, d: &DeviceToml) -> Option<Dev
         );
         ok = false;
     }
+    let description = d
+        .description
+        .as_ref()
+        .map(|s| s.get_ref().trim().to_owned())
+        .unwrap_or_default();
+    if let Some(raw) = &d.description
+        && (description.chars().count() > MAX_DEVICE_DESCRIPTION_CHARS
+            || description.chars().any(char::is_control))
+    {
+        cx.at(
+            file,
+            raw.span(),
+            format!(
+                "{subject}: the description must be at most {MAX_DEVICE_DESCRIPTION_CHARS} characters without control characters"
+            ),
+        );
+        ok = false;
+    }
     let password_hash = phc(cx, file, &d.password_hash, &subject);
     let password_hash = password_hash.filter(|_| ok)?;
     Some(DeviceAlias {
@@ -810,6 +834,7 @@ fn check_device(cx: &mut Checker<'_>, file: usize, d: &DeviceToml) -> Option<Dev
         username: username.to_owned(),
         password_hash,
         sso: d.sso.unwrap_or(false),
+        description,
     })
 }
 

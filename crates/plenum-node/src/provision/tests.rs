@@ -23,6 +23,7 @@ fn device(alias: &str, username: &str, sso: bool) -> DeviceAlias {
         )
         .expect("a valid hash"),
         sso,
+        description: String::new(),
     }
 }
 

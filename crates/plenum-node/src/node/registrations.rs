@@ -1,0 +1,299 @@
+//! The node's registered devices: the credential check with its back-off, the
+//! registrar's tokens and notices, their rows in the database, the directory, and the
+//! task that ends registrations not refreshed in time.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+
+use plenum_core::{ParticipantId, Role, Secret, ServiceKind, normalize_alias};
+use plenum_http::client::backend::{
+    DIRECTORY_LIMIT, DirectoryEntry, DirectoryError, InvalidToken, RegisterRefusal,
+    RegisterRequest, RegistrationFeed,
+};
+use plenum_store::NewRegistration;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use super::{JoinRefusal, Node};
+use crate::driver::{self, ConferenceHandle};
+use crate::registrar::{Registrant, Registration};
+
+/// The argon2id hash checked when the alias is unknown, so that an unknown alias costs
+/// as much time as a wrong password (the hash of a password nobody has).
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$7UPOb6YAjNP1+NG/hHkY0g$f/AWiT5rHdWTdavd1TS89/3vvZKiQ+reJzCgVCIpwoM";
+
+/// A call ringing a registered device: what answering or declining acts on.
+#[derive(Debug, Clone)]
+pub struct RingingCall {
+    /// The meeting the device is dialled into.
+    pub conference: ConferenceHandle,
+    /// The dialled participant (connecting until answered).
+    pub participant: ParticipantId,
+    /// The role it joins with.
+    pub role: Role,
+}
+
+/// The failure-counting keys of an attempt: its address and the alias tried.
+fn guard_keys(client: &SocketAddr, alias: &str) -> Vec<String> {
+    vec![
+        format!("addr:{}", client.ip()),
+        format!("alias:{}", normalize_alias(alias)),
+    ]
+}
+
+/// Compares two strings in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
+    }
+    diff == 0
+}
+
+impl Node {
+    /// Checks a device's credentials and starts its registration.
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+    ) -> Result<(Registration, Secret), RegisterRefusal> {
+        if let Err(JoinRefusal::Refused(reason)) = self.check_switches() {
+            return Err(RegisterRefusal::Refused(reason));
+        }
+        let keys = guard_keys(&request.client_addr, &request.alias);
+        self.credential_guard
+            .lock()
+            .expect("credential guard lock is never poisoned")
+            .check(driver::now(), &keys)
+            .map_err(|retry_after| RegisterRefusal::TooManyFailures { retry_after })?;
+        let config = self.config();
+        let device = config.device(&request.alias).cloned();
+        let (username, password) = (request.username.clone(), request.password.clone());
+        let verified = tokio::task::spawn_blocking(move || match &device {
+            // A single sign-on device has no password to check.
+            Some(d) if !d.sso => {
+                let password_ok = d.password_hash.verify(password.expose());
+                (same(&d.username, &username) & password_ok).then(|| d.clone())
+            }
+            _ => {
+                let _ = crate::cli::verify_password(DECOY_HASH, password.expose());
+                None
+            }
+        })
+        .await
+        .map_err(|e| {
+            warn!(error = %e, "registration credential check failed to run");
+            RegisterRefusal::BadCredentials
+        })?;
+        let now = driver::now();
+        let Some(device) = verified else {
+            self.credential_guard
+                .lock()
+                .expect("credential guard lock is never poisoned")
+                .fail(now, &keys);
+            if config.device(&request.alias).is_some_and(|d| d.sso) {
+                info!(alias = %request.alias, client = %request.client_addr, "registration refused: this device signs in with single sign-on, which registration does not support yet");
+            } else {
+                warn!(alias = %request.alias, client = %request.client_addr, "registration refused: unknown alias or wrong user name or password");
+            }
+            return Err(RegisterRefusal::BadCredentials);
+        };
+        self.credential_guard
+            .lock()
+            .expect("credential guard lock is never poisoned")
+            .succeed(&keys);
+        let (registration, token) = self
+            .registrar
+            .lock()
+            .expect("registrar lock is never poisoned")
+            .register(
+                now,
+                Registrant {
+                    alias: device.alias.clone(),
+                    username: device.username.clone(),
+                    client: request.client_addr,
+                    user_agent: request.user_agent,
+                },
+            );
+        self.registrar_changed.notify_one();
+        let row = NewRegistration {
+            id: registration.id,
+            alias: registration.registrant.alias.clone(),
+            username: registration.registrant.username.clone(),
+            remote_address: registration.registrant.client.to_string(),
+            user_agent: registration.registrant.user_agent.clone(),
+            registered_at: self.clock.to_system(registration.registered_at),
+            expires_at: self.clock.to_system(registration.expires_at),
+        };
+        if let Err(error) = self.store.registration_started(&row).await {
+            warn!(%error, alias = %row.alias, "registration not written to the database; admins will not see it in the status API");
+        }
+        info!(alias = %device.alias, registration = %registration.id, client = %request.client_addr, "device registered");
+        Ok((registration, token))
+    }
+
+    /// Rotates a live registration token of `alias`.
+    pub async fn refresh_registration(
+        &self,
+        alias: &str,
+        token: &str,
+    ) -> Result<Secret, InvalidToken> {
+        let now = driver::now();
+        let (registration, token) = self
+            .registrar
+            .lock()
+            .expect("registrar lock is never poisoned")
+            .refresh(now, alias, token)
+            .ok_or(InvalidToken)?;
+        self.registrar_changed.notify_one();
+        let written = self
+            .store
+            .registration_refreshed(
+                registration.id,
+                self.clock.to_system(now),
+                self.clock.to_system(registration.expires_at),
+            )
+            .await;
+        if let Err(error) = written {
+            warn!(%error, registration = %registration.id, "registration refresh not written to the database");
+        }
+        Ok(token)
+    }
+
+    /// Ends the registration behind a live token of `alias`.
+    pub async fn release_registration(&self, alias: &str, token: &str) -> Result<(), InvalidToken> {
+        let registration = self
+            .registrar
+            .lock()
+            .expect("registrar lock is never poisoned")
+            .release(driver::now(), alias, token)
+            .ok_or(InvalidToken)?;
+        info!(alias = %registration.registrant.alias, registration = %registration.id, "device unregistered");
+        self.forget_registration(&registration).await;
+        Ok(())
+    }
+
+    /// The notice stream of the registration behind a live token of `alias`.
+    pub fn registration_feed(
+        &self,
+        alias: &str,
+        token: &str,
+    ) -> Result<RegistrationFeed, InvalidToken> {
+        self.registrar
+            .lock()
+            .expect("registrar lock is never poisoned")
+            .feed(driver::now(), alias, token)
+            .ok_or(InvalidToken)
+    }
+
+    /// Rooms and devices matching `query` (alias or name contains it, case ignored),
+    /// for the holder of a live registration token.
+    pub fn directory(
+        &self,
+        token: &str,
+        query: &str,
+    ) -> Result<Vec<DirectoryEntry>, DirectoryError> {
+        self.registrar
+            .lock()
+            .expect("registrar lock is never poisoned")
+            .lookup_any(driver::now(), token)
+            .ok_or(DirectoryError::InvalidToken)?;
+        let config = self.config();
+        if !config.switches.directory_enabled {
+            return Err(DirectoryError::Disabled);
+        }
+        let query = query.to_lowercase();
+        let rooms = config
+            .services()
+            .into_iter()
+            .filter(|s| s.kind != ServiceKind::TestCall)
+            .filter_map(|s| {
+                s.aliases.first().map(|alias| DirectoryEntry {
+                    alias: alias.clone(),
+                    description: s.name.clone(),
+                })
+            });
+        let devices = config.devices.iter().map(|d| DirectoryEntry {
+            alias: d.alias.clone(),
+            description: if d.description.is_empty() {
+                d.alias.clone()
+            } else {
+                d.description.clone()
+            },
+        });
+        let mut entries: Vec<DirectoryEntry> = rooms
+            .chain(devices)
+            .filter(|e| {
+                query.is_empty()
+                    || e.alias.to_lowercase().contains(&query)
+                    || e.description.to_lowercase().contains(&query)
+            })
+            .collect();
+        entries.sort_by_key(|e| (e.description.to_lowercase(), e.alias.to_lowercase()));
+        entries.truncate(DIRECTORY_LIMIT);
+        Ok(entries)
+    }
+
+    /// Whether a device alias has a live registration.
+    pub fn is_registered(&self, alias: &str) -> bool {
+        self.registrar
+            .lock()
+            .expect("registrar lock is never poisoned")
+            .is_registered(driver::now(), alias)
+    }
+
+    async fn forget_registration(&self, registration: &Registration) {
+        if let Err(error) = self.store.registration_ended(registration.id).await {
+            warn!(%error, registration = %registration.id, "registration end not written to the database; it stays listed until it expires there");
+        }
+    }
+}
+
+/// Ends registrations not refreshed in time and voids rings too old to answer. Runs
+/// until the node is gone.
+pub(super) async fn reap_registrations(node: Weak<Node>, changed: Arc<Notify>) {
+    loop {
+        let woken = changed.notified();
+        let Some(strong) = node.upgrade() else { return };
+        let next = strong
+            .registrar
+            .lock()
+            .expect("registrar lock is never poisoned")
+            .next_deadline();
+        drop(strong);
+        let sleep = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = sleep => {
+                let Some(node) = node.upgrade() else { return };
+                let now = driver::now();
+                let (expired, _rings) = {
+                    let mut registrar = node.registrar.lock().expect("registrar lock is never poisoned");
+                    (registrar.take_expired(now), registrar.take_expired_rings(now))
+                };
+                for registration in expired {
+                    info!(alias = %registration.registrant.alias, registration = %registration.id, "registration not refreshed in time; it ends");
+                    node.forget_registration(&registration).await;
+                }
+            }
+            () = woken => {}
+        }
+    }
+}
+
+/// Removes what a previous run left in the registration table: its tokens lived in
+/// memory, so those registrations are void.
+pub async fn clear_stale(store: &plenum_store::Store) {
+    match store.clear_registrations().await {
+        Ok(0) => {}
+        Ok(n) => info!(
+            registrations = n,
+            "registrations of the previous run removed; their clients register again"
+        ),
+        Err(error) => warn!(%error, "could not clear the previous run's registrations"),
+    }
+}
