@@ -452,7 +452,23 @@ impl PhcHash {
     pub fn verify(&self, password: &str) -> bool {
         crate::cli::verify_password(&self.0, password)
     }
+
+    /// Spends the time of one [`PhcHash::verify`] on a hash nobody's password matches:
+    /// checked for unknown user names and aliases, so that the time taken does not tell
+    /// which exist. Always false.
+    pub fn verify_decoy(password: &str) -> bool {
+        if let Some(decoy) = DECOY_HASH.as_ref() {
+            let _ = decoy.verify(password);
+        }
+        false
+    }
 }
+
+/// A well-formed hash of a password nobody has (see [`PhcHash::verify_decoy`]).
+static DECOY_HASH: std::sync::LazyLock<Option<PhcHash>> = std::sync::LazyLock::new(|| {
+    PhcHash::parse("$argon2id$v=19$m=19456,t=2,p=1$cGxlbnVtZGVjb3lzYWx0$0nO2yFa/Wf5W2VZ7fPxmxd3SBqaZyR0uQcxBsW5AEpY")
+        .ok()
+});
 
 impl fmt::Debug for PhcHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -186,6 +186,20 @@ async fn failures_back_off_per_address_and_per_alias() {
     );
 }
 
+/// Dave joins the team room, with a join ticket if given.
+fn join_team(join_ticket: Option<Secret>) -> TokenRequest {
+    TokenRequest {
+        alias: "meet.team".into(),
+        pin: PinInput::from_header(None),
+        display_name: "Dave".into(),
+        conference_extension: None,
+        join_ticket,
+        call_tag: None,
+        client_addr: "192.0.2.10".parse().expect("ip"),
+        sso: SsoRequest::default(),
+    }
+}
+
 #[tokio::test]
 async fn registration_and_conference_tokens_are_never_interchangeable() {
     let node = node_with("").await;
@@ -199,30 +213,12 @@ async fn registration_and_conference_tokens_are_never_interchangeable() {
     assert!(client.authenticate("meet.team", &token).is_err());
     assert!(client.refresh_token("meet.team", &token).await.is_err());
     let joined = client
-        .request_token(TokenRequest {
-            alias: "meet.team".into(),
-            pin: PinInput::from_header(None),
-            display_name: "Dave".into(),
-            conference_extension: None,
-            // A registration token is no join ticket either.
-            join_ticket: Some(grant.token.clone()),
-            call_tag: None,
-            client_addr: "192.0.2.10".parse().expect("ip"),
-            sso: SsoRequest::default(),
-        })
+        // A registration token is no join ticket either.
+        .request_token(join_team(Some(grant.token.clone())))
         .await;
     assert!(joined.is_err(), "a registration token is not a join ticket");
     let conference = client
-        .request_token(TokenRequest {
-            alias: "meet.team".into(),
-            pin: PinInput::from_header(None),
-            display_name: "Dave".into(),
-            conference_extension: None,
-            join_ticket: None,
-            call_tag: None,
-            client_addr: "192.0.2.10".parse().expect("ip"),
-            sso: SsoRequest::default(),
-        })
+        .request_token(join_team(None))
         .await
         .expect("joined the room");
     let conference_token = conference.token.expose().to_owned();

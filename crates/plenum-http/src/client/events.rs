@@ -353,6 +353,13 @@ pub(crate) async fn events(
         events: feed.events,
         finished: false,
     });
+    Ok(sse_response(stream))
+}
+
+/// A server-sent event stream answer: keep-alive comments, and no buffering by proxies.
+pub(super) fn sse_response(
+    stream: impl Stream<Item = Result<sse::Event, Infallible>> + Send + 'static,
+) -> Response {
     let mut response = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("ping"))
         .into_response();
@@ -361,7 +368,7 @@ pub(crate) async fn events(
         "x-accel-buffering",
         axum::http::HeaderValue::from_static("no"),
     );
-    Ok(response)
+    response
 }
 
 /// What one open stream does with each conference event: map it for its viewer and

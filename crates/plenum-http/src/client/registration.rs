@@ -9,13 +9,11 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, header};
-use axum::response::sse::{self, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use axum::response::sse;
 use base64::Engine as _;
 use futures_util::Stream;
 use plenum_core::{DisconnectReason, Secret};
@@ -28,7 +26,9 @@ use super::backend::{
     TOKEN_LIFETIME_SECS,
 };
 use super::error::{ClientError, RESOURCE_UNAVAILABLE, success};
+use super::events;
 use super::session::{Alias, token_of};
+use super::token::{VERSION, VersionDto, remote_addr};
 use crate::AppState;
 
 /// The answer to credentials that are not accepted, whatever was wrong.
@@ -37,20 +37,6 @@ const BAD_CREDENTIALS: &str = "Invalid registration credentials";
 const MAX_USER_AGENT_CHARS: usize = 200;
 /// Longest directory query considered, in characters.
 const MAX_QUERY_CHARS: usize = 100;
-/// Interval of the stream's keep-alive comments.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
-/// `version` of the registration token result.
-#[derive(Debug, Clone, Copy, Serialize)]
-struct VersionDto {
-    version_id: &'static str,
-    pseudo_version: &'static str,
-}
-
-const VERSION: VersionDto = VersionDto {
-    version_id: env!("CARGO_PKG_VERSION"),
-    pseudo_version: env!("CARGO_PKG_VERSION"),
-};
 
 /// The result of `request_token` (the SDKs' `RequestRegistrationTokenResponse`).
 #[derive(Debug, Serialize)]
@@ -129,16 +115,7 @@ pub(crate) async fn request_token(
     Alias(alias): Alias,
     request: Request,
 ) -> Result<Response, ClientError> {
-    let Some(ConnectInfo(remote)) = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .copied()
-    else {
-        return Err(ClientError::Internal(
-            "no ConnectInfo<SocketAddr> on the request: serve the router with connect info"
-                .to_owned(),
-        ));
-    };
+    let remote = remote_addr(&request)?;
     if !state
         .client_limiter
         .allow(remote.ip(), tokio::time::Instant::now().into_std())
@@ -250,14 +227,7 @@ pub(crate) async fn events(
     let token = token_of(request.headers(), request.uri()).ok_or(ClientError::InvalidToken)?;
     let feed = state.client.registration_feed(&alias, &token)?;
     let stream = notices(feed.ringing.into(), feed.notices);
-    let mut response = Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("ping"))
-        .into_response();
-    response.headers_mut().insert(
-        "x-accel-buffering",
-        axum::http::HeaderValue::from_static("no"),
-    );
-    Ok(response)
+    Ok(events::sse_response(stream))
 }
 
 /// The wire form of a notice; `None` for [`RegistrationNotice::Ended`].

@@ -27,8 +27,8 @@ pub(crate) const DEFAULT_DISPLAY_NAME: &str = "Guest";
 const MAX_REASON_CHARS: usize = 200;
 /// Bandwidth cap advertised for both directions, kbps.
 const BANDWIDTH_KBPS: u32 = 1264;
-/// `version` of the token results.
-const VERSION: VersionDto = VersionDto {
+/// `version` of the token results (conference and registration).
+pub(super) const VERSION: VersionDto = VersionDto {
     version_id: env!("CARGO_PKG_VERSION"),
     pseudo_version: env!("CARGO_PKG_VERSION"),
 };
@@ -54,7 +54,7 @@ struct RequestTokenBody {
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
-struct VersionDto {
+pub(super) struct VersionDto {
     version_id: &'static str,
     pseudo_version: &'static str,
 }
@@ -233,17 +233,7 @@ pub(crate) async fn request_token(
     Alias(alias): Alias,
     request: Request,
 ) -> Result<Response, ClientError> {
-    let Some(ConnectInfo(remote)) = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .copied()
-    else {
-        return Err(ClientError::Internal(
-            "no ConnectInfo<SocketAddr> on the request: serve the router with connect info"
-                .to_owned(),
-        ));
-    };
-    let client_addr = remote.ip();
+    let client_addr = remote_addr(&request)?.ip();
     if !state
         .client_limiter
         .allow(client_addr, tokio::time::Instant::now().into_std())
@@ -319,6 +309,20 @@ pub(crate) async fn request_token(
         )),
         Err(TokenRefusal::Refused(reason)) => Err(refused(reason)),
     }
+}
+
+/// The client's address (rate limits, failure counting, logs).
+pub(super) fn remote_addr(request: &Request) -> Result<SocketAddr, ClientError> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(remote)| *remote)
+        .ok_or_else(|| {
+            ClientError::Internal(
+                "no ConnectInfo<SocketAddr> on the request: serve the router with connect info"
+                    .to_owned(),
+            )
+        })
 }
 
 /// The status a refusal is answered with: 404 when nothing answers to the alias, 503

@@ -15,12 +15,9 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use super::{JoinRefusal, Node};
+use crate::config::PhcHash;
 use crate::driver::{self, ConferenceHandle};
 use crate::registrar::{Registrant, Registration};
-
-/// The argon2id hash checked when the alias is unknown, so that an unknown alias costs
-/// as much time as a wrong password (the hash of a password nobody has).
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$7UPOb6YAjNP1+NG/hHkY0g$f/AWiT5rHdWTdavd1TS89/3vvZKiQ+reJzCgVCIpwoM";
 
 /// A call ringing a registered device: what answering or declining acts on.
 #[derive(Debug, Clone)]
@@ -39,16 +36,6 @@ fn guard_keys(client: &SocketAddr, alias: &str) -> Vec<String> {
         format!("addr:{}", client.ip()),
         format!("alias:{}", normalize_alias(alias)),
     ]
-}
-
-/// Compares two strings in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
 }
 
 impl Node {
@@ -72,11 +59,13 @@ impl Node {
         let verified = tokio::task::spawn_blocking(move || match &device {
             // A single sign-on device has no password to check.
             Some(d) if !d.sso => {
+                // The hash is always checked, so a wrong user name takes as long.
                 let password_ok = d.password_hash.verify(password.expose());
-                (same(&d.username, &username) & password_ok).then(|| d.clone())
+                (password_ok && d.username == username).then(|| d.clone())
             }
+            // Unknown aliases and single sign-on devices take as long as a wrong password.
             _ => {
-                let _ = crate::cli::verify_password(DECOY_HASH, password.expose());
+                PhcHash::verify_decoy(password.expose());
                 None
             }
         })
