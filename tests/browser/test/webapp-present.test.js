@@ -201,7 +201,9 @@ describe('web app: present files (images and PDF pages as slides)', () => {
         await h.until('B: presentation gone', () => b.locator('.pres-box').isVisible(), (v) => v === false || 'still shown', { timeout: T });
         assert.equal(await a.locator('.pf-bar').count(), 0, 'slide bar removed');
         assert.ok(await a.getByRole('button', { name: 'Present files' }).isVisible());
-        assert.ok(h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/release_floor') && x.status === 200), 'A: release_floor 200');
+        // Bob's page can learn of the stop (presentation_stop) before Alice's page has seen
+        // the answer to its own release_floor: wait for the answer, do not race it.
+        await h.until('A: release_floor 200', () => h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/release_floor') && x.status === 200), (v) => v || 'no answer yet', { timeout: T });
         await h.shot('stopped');
     });
 

@@ -160,7 +160,8 @@ describe('web app: join, chat, host lock, PIN errors, links, leave (chromium)', 
         await h.until('B: presentation gone', () => b.locator('.pres-box').isVisible(), (v) => v === false || 'presentation still shown', { timeout: T });
         await compositePlays('B');
         assert.ok(h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/take_floor') && x.status === 200), 'A: take_floor 200');
-        assert.ok(h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/release_floor') && x.status === 200), 'A: release_floor 200');
+        // Bob can see the stop before Alice's page has the answer to its release_floor: wait for it.
+        await h.until('A: release_floor 200', () => h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/release_floor') && x.status === 200), (v) => v || 'no answer yet', { timeout: T });
         assert.ok(h.traffic.some((x) => x.page === 'A' && x.path.endsWith('/update') && x.status === 200), 'A: update 200');
     });
 
