@@ -27,6 +27,9 @@ pub enum Actor {
     Participant(ParticipantId),
     /// An administrator through the status API: allowed everything.
     Admin,
+    /// The node itself (the dial of a call to a person, automatic dial-out): allowed
+    /// what a Host is.
+    Node,
 }
 
 /// Someone arriving at the conference, already through the gate.
@@ -68,6 +71,20 @@ impl JoinRequest {
             keeps_alive: true,
         }
     }
+}
+
+/// Someone the meeting dials (Add participant, a call to a person, automatic
+/// dial-out). They ring, shown as connecting, until they answer or the ring times out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialRequest {
+    /// Identity chosen by the node.
+    pub id: ParticipantId,
+    /// Name for the roster.
+    pub display_name: String,
+    /// Role they join with once they answer.
+    pub role: Role,
+    /// Whether they keep the meeting alive on their own once answered.
+    pub keeps_alive: bool,
 }
 
 /// Where a joining participant ends up.
@@ -169,6 +186,9 @@ pub enum Command {
         role: Role,
         ticket: Secret,
     },
+    /// Ring someone: they show as connecting until they answer ([`Conference::handle_answer`])
+    /// or do not in time (#pex150) (Host; the node).
+    Dial(DialRequest),
     /// Send DTMF tones toward a participant (Host; self). Tones a Guest keys itself are
     /// also an entry of the Host PIN: the Host PIN and `#` make it Host.
     SendDtmf {
@@ -210,6 +230,10 @@ pub enum Refusal {
     WrongService,
     #[error("the conference has ended")]
     Ended,
+    #[error("a participant with this id is already in the conference")]
+    DuplicateId,
+    #[error("participant limit reached")]
+    Full,
 }
 
 /// Why a participant could not be added.
@@ -221,6 +245,8 @@ pub enum JoinError {
     Ended,
     #[error("a participant with this id is already in the conference")]
     DuplicateId,
+    #[error("nobody with this id is ringing in the conference")]
+    NotRinging,
 }
 
 impl JoinError {
@@ -229,6 +255,7 @@ impl JoinError {
     pub fn reason(self) -> Option<DisconnectReason> {
         match self {
             JoinError::Full => Some(DisconnectReason::ParticipantLimitReached),
+            JoinError::NotRinging => Some(DisconnectReason::InvalidToken),
             JoinError::Ended | JoinError::DuplicateId => None,
         }
     }
@@ -411,6 +438,8 @@ pub struct Conference {
     alone_deadline: Option<Instant>,
     /// Set once the conference is over.
     ended: Option<DisconnectReason>,
+    /// Why the last participant to go left (a call to a person ends with it).
+    last_departure: Option<DisconnectReason>,
     /// Last published derived views, to publish only changes.
     last_status: ConferenceStatus,
     last_stage: Vec<StageEntry>,
@@ -439,6 +468,7 @@ impl Conference {
             hosts_left_deadline: None,
             alone_deadline: None,
             ended: None,
+            last_departure: None,
             last_status: ConferenceStatus {
                 locked: false,
                 guests_muted: false,
@@ -576,40 +606,7 @@ impl Conference {
         {
             return Err(JoinError::Full);
         }
-        let role = if self.service.kind == ServiceKind::TestCall {
-            Role::Host
-        } else {
-            request.role
-        };
-        let state = ParticipantState {
-            id: request.id,
-            display_name: request.display_name,
-            role,
-            waiting: None,
-            call_type: request.call_type,
-            protocol: request.protocol,
-            external: request.external,
-            keeps_alive: request.keeps_alive,
-            joined_at: now,
-            is_muted: self.guests_muted && role == Role::Guest,
-            is_client_muted: false,
-            is_video_muted: false,
-            spotlight_since: None,
-            hand_raised_at: None,
-            receives_presentation: true,
-            is_presenting: false,
-            overlay_text: String::new(),
-            has_media: false,
-            is_speaking: false,
-            is_video_silent: false,
-            last_spoken_at: None,
-            bypasses_lock: request.via_host_pin || (request.invited && role == Role::Host),
-        };
-        let mut slot = Slot {
-            state,
-            deadline: None,
-            keypad: PinKeypad::new(),
-        };
+        let mut slot = self.new_slot(now, request);
         if self.service.kind == ServiceKind::TestCall {
             slot.deadline = Some(now + self.service.timeouts.test_call);
         } else if self.locked && !slot.state.bypasses_lock {
@@ -627,6 +624,50 @@ impl Conference {
         let starts_meeting = slot.state.is_host() && slot.state.call_type.has_audio_or_video();
         self.slots.push(slot);
         if starts_meeting {
+            self.start_meeting(now);
+        }
+        self.after_change(now);
+        Ok(outcome)
+    }
+
+    /// A dialled participant answered: it stops ringing and joins with the role it was
+    /// dialled as (through the lock as a Host; as a Guest it may wait like any Guest).
+    pub fn handle_answer(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        call_type: CallType,
+        protocol: Protocol,
+    ) -> Result<JoinOutcome, JoinError> {
+        if self.ended.is_some() {
+            return Err(JoinError::Ended);
+        }
+        let i = self
+            .index_of(id)
+            .filter(|&i| self.slots[i].state.connecting)
+            .ok_or(JoinError::NotRinging)?;
+        let (waiting, deadline) = if self.locked && !self.slots[i].state.bypasses_lock {
+            (
+                Some(Waiting::ForAdmission),
+                Some(now + self.service.timeouts.admission),
+            )
+        } else {
+            self.placement(now, self.slots[i].state.role)
+        };
+        let slot = &mut self.slots[i];
+        slot.state.connecting = false;
+        slot.state.call_type = call_type;
+        slot.state.protocol = protocol;
+        slot.state.joined_at = now;
+        slot.state.waiting = waiting;
+        slot.deadline = deadline;
+        let outcome = match slot.state.waiting {
+            None => JoinOutcome::Joined,
+            Some(w) => JoinOutcome::Waiting(w),
+        };
+        let starts = slot.state.is_host() && slot.state.call_type.has_audio_or_video();
+        self.push_updated(i);
+        if starts {
             self.start_meeting(now);
         }
         self.after_change(now);
@@ -718,7 +759,9 @@ impl Conference {
             .iter()
             .filter(|s| s.deadline.is_some_and(|d| d <= now))
             .map(|s| {
-                let reason = if s.state.waiting.is_some() {
+                let reason = if s.state.connecting {
+                    DisconnectReason::CallNotAnswered
+                } else if s.state.waiting.is_some() {
                     DisconnectReason::WaitingTimedOut
                 } else {
                     DisconnectReason::TestCallFinished
@@ -789,7 +832,7 @@ impl Conference {
             Command::DisconnectAll => {
                 self.require_host(actor)?;
                 self.end(match actor {
-                    Actor::Admin => DisconnectReason::ConferenceEndedByAdmin,
+                    Actor::Admin | Actor::Node => DisconnectReason::ConferenceEndedByAdmin,
                     Actor::Participant(_) => DisconnectReason::ConferenceEndedByHost,
                 });
             }
@@ -861,7 +904,7 @@ impl Conference {
             Command::Disconnect(target) => {
                 let i = self.index_of(target).ok_or(Refusal::UnknownParticipant)?;
                 let reason = match actor {
-                    Actor::Admin => DisconnectReason::DisconnectedByAdmin,
+                    Actor::Admin | Actor::Node => DisconnectReason::DisconnectedByAdmin,
                     Actor::Participant(id) if id == target => DisconnectReason::UserInitiated,
                     Actor::Participant(_) => {
                         self.require_host(actor)?;
@@ -1017,6 +1060,43 @@ impl Conference {
                     ticket,
                 });
             }
+            Command::Dial(request) => {
+                self.require_host(actor)?;
+                if matches!(
+                    self.service.kind,
+                    ServiceKind::TestCall | ServiceKind::Reception
+                ) {
+                    return Err(Refusal::WrongService);
+                }
+                if self.index_of(request.id).is_some() {
+                    return Err(Refusal::DuplicateId);
+                }
+                if let Some(limit) = self.service.participant_limit
+                    && self.slots.len() >= limit as usize
+                {
+                    return Err(Refusal::Full);
+                }
+                let mut slot = self.new_slot(
+                    now,
+                    JoinRequest {
+                        id: request.id,
+                        display_name: request.display_name,
+                        role: request.role,
+                        via_host_pin: false,
+                        invited: true,
+                        call_type: CallType::ControlOnly,
+                        protocol: Protocol::Api,
+                        external: false,
+                        keeps_alive: request.keeps_alive,
+                    },
+                );
+                slot.state.dialled = true;
+                slot.state.connecting = true;
+                slot.deadline = Some(now + self.service.timeouts.ring);
+                self.events
+                    .push_back(Event::ParticipantJoined(slot.state.clone()));
+                self.slots.push(slot);
+            }
             Command::SendDtmf { target, digits } => {
                 let i = self.require_self_or_host(actor, target)?;
                 let valid =
@@ -1126,6 +1206,46 @@ impl Conference {
 // === lifecycle ===
 
 impl Conference {
+    /// A participant's first state, not yet placed (in, or in a waiting room).
+    fn new_slot(&self, now: Instant, request: JoinRequest) -> Slot {
+        let role = if self.service.kind == ServiceKind::TestCall {
+            Role::Host
+        } else {
+            request.role
+        };
+        let state = ParticipantState {
+            id: request.id,
+            display_name: request.display_name,
+            role,
+            waiting: None,
+            call_type: request.call_type,
+            protocol: request.protocol,
+            external: request.external,
+            keeps_alive: request.keeps_alive,
+            dialled: false,
+            connecting: false,
+            joined_at: now,
+            is_muted: self.guests_muted && role == Role::Guest,
+            is_client_muted: false,
+            is_video_muted: false,
+            spotlight_since: None,
+            hand_raised_at: None,
+            receives_presentation: true,
+            is_presenting: false,
+            overlay_text: String::new(),
+            has_media: false,
+            is_speaking: false,
+            is_video_silent: false,
+            last_spoken_at: None,
+            bypasses_lock: request.via_host_pin || (request.invited && role == Role::Host),
+        };
+        Slot {
+            state,
+            deadline: None,
+            keypad: PinKeypad::new(),
+        }
+    }
+
     fn index_of(&self, id: ParticipantId) -> Option<usize> {
         self.slots.iter().position(|s| s.state.id == id)
     }
@@ -1232,6 +1352,7 @@ impl Conference {
             self.stop_presentation();
         }
         let slot = self.slots.remove(i);
+        self.last_departure = Some(reason);
         self.events.push_back(Event::ParticipantLeft {
             participant: slot.state,
             reason,
@@ -1269,7 +1390,24 @@ impl Conference {
             self.finish(DisconnectReason::UserInitiated);
             return;
         }
-        if !self.slots.iter().any(|s| s.state.keeps_alive) {
+        if self.service.kind == ServiceKind::PersonCall
+            && self.slots.len() == 1
+            && let Some(departed) = self.last_departure
+        {
+            // One of two parties went: the call is over for the other, with the outcome
+            // of the ringing when it was not answered.
+            self.end(match departed {
+                DisconnectReason::CallDeclined | DisconnectReason::CallNotAnswered => departed,
+                _ => DisconnectReason::CallDisconnected,
+            });
+            return;
+        }
+        // A participant still ringing keeps nothing alive: it is not in the meeting yet.
+        if !self
+            .slots
+            .iter()
+            .any(|s| s.state.keeps_alive && !s.state.connecting)
+        {
             self.end(DisconnectReason::NoParticipantsCanKeepAlive);
             return;
         }

@@ -47,6 +47,14 @@ pub enum DisconnectReason {
     AloneTimedOut,
     /// #pex143: the test call's length ran out.
     TestCallFinished,
+    /// #pex150: the dialled party declined the call.
+    CallDeclined,
+    /// #pex150: the dialled party did not answer in time.
+    CallNotAnswered,
+    /// #pex151: the other party of a two-party call hung up.
+    CallDisconnected,
+    /// The person called has no live registration on this node (no #pex code).
+    DeviceNotRegistered,
     /// #pex154: no service answers to this alias.
     AliasNotFound,
     /// #pex117 family: a Virtual Reception extension that matches no room.
@@ -96,6 +104,9 @@ impl DisconnectReason {
             AllHostsLeft => "All conference hosts departed hosted conference",
             AloneTimedOut => "Last remaining participant removed from conference after timeout",
             TestCallFinished => "Test call finished",
+            CallDeclined | CallNotAnswered => "Call rejected",
+            CallDisconnected => "Call disconnected",
+            DeviceNotRegistered => "Device not registered",
             AliasNotFound => "Neither conference nor gateway found",
             ExtensionNotFound => "Conference extension not found",
             TooManyPinAttempts => "Participant exceeded PIN entry retries",
@@ -112,7 +123,7 @@ impl DisconnectReason {
     pub fn pex_code(self) -> Option<u16> {
         use DisconnectReason::*;
         Some(match self {
-            UserInitiated | Transferred => return None,
+            UserInitiated | Transferred | DeviceNotRegistered => return None,
             InvalidRole => 100,
             InvalidPin => 101,
             MaintenanceMode => 110,
@@ -131,6 +142,8 @@ impl DisconnectReason {
             AllHostsLeft => 141,
             AloneTimedOut => 142,
             TestCallFinished => 143,
+            CallDeclined | CallNotAnswered => 150,
+            CallDisconnected => 151,
             AliasNotFound => 154,
             ExtensionNotFound => 117,
             TooManyPinAttempts => 192,

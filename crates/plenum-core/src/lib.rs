@@ -19,8 +19,9 @@ pub mod service;
 pub mod time;
 
 pub use conference::{
-    Actor, Command, Conference, ConferenceSnapshot, ConferenceStatus, Event, JoinError,
-    JoinOutcome, JoinRequest, LayoutState, MediaReport, MessageKind, Refusal, StageEntry,
+    Actor, Command, Conference, ConferenceSnapshot, ConferenceStatus, DialRequest, Event,
+    JoinError, JoinOutcome, JoinRequest, LayoutState, MediaReport, MessageKind, Refusal,
+    StageEntry,
 };
 pub use disconnect::DisconnectReason;
 pub use layout::{ALL_LAYOUTS, Layout, UnknownLayout};

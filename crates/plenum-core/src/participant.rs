@@ -45,6 +45,10 @@ pub struct ParticipantState {
     /// Whether this participant keeps the meeting alive on its own (callers do;
     /// automatically dialled participants may not).
     pub keeps_alive: bool,
+    /// Dialled out by the meeting (`call_direction` out) rather than calling in.
+    pub dialled: bool,
+    /// Dialled and still ringing: not in the meeting until it answers.
+    pub connecting: bool,
     /// When the participant arrived.
     pub joined_at: Instant,
     /// Audio muted by the node (by a Host or by themself).
@@ -76,9 +80,9 @@ pub struct ParticipantState {
 }
 
 impl ParticipantState {
-    /// Admitted, with a role in the meeting.
+    /// Admitted, with a role in the meeting (not waiting, not still ringing).
     pub fn is_admitted(&self) -> bool {
-        self.waiting.is_none()
+        self.waiting.is_none() && !self.connecting
     }
 
     /// An admitted Host.

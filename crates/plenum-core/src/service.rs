@@ -19,16 +19,21 @@ pub enum ServiceKind {
     Reception,
     /// Test Call: a loopback room per caller that ends after a set time.
     TestCall,
+    /// A call to a person: a private meeting the node makes for a caller and the
+    /// registered device it dials; it ends when one of two parties is left.
+    PersonCall,
 }
 
 impl ServiceKind {
-    /// The configuration spelling (`vmr`, `auditorium`, `reception`, `test_call`).
+    /// The configuration spelling (`vmr`, `auditorium`, `reception`, `test_call`;
+    /// `person_call` is made by the node, never configured).
     pub fn name(self) -> &'static str {
         match self {
             ServiceKind::Vmr => "vmr",
             ServiceKind::Auditorium => "auditorium",
             ServiceKind::Reception => "reception",
             ServiceKind::TestCall => "test_call",
+            ServiceKind::PersonCall => "person_call",
         }
     }
 }
@@ -48,6 +53,8 @@ pub struct Timeouts {
     pub pin_entry: Duration,
     /// Length of a test call (#pex143).
     pub test_call: Duration,
+    /// How long a dialled participant may ring before the call is given up (#pex150).
+    pub ring: Duration,
 }
 
 impl Default for Timeouts {
@@ -59,6 +66,7 @@ impl Default for Timeouts {
             alone: None,
             pin_entry: Duration::from_secs(120),
             test_call: Duration::from_secs(30),
+            ring: Duration::from_secs(30),
         }
     }
 }
@@ -173,6 +181,7 @@ impl ServiceConfig {
             || self.timeouts.waiting_for_host.is_zero()
             || self.timeouts.admission.is_zero()
             || self.timeouts.pin_entry.is_zero()
+            || self.timeouts.ring.is_zero()
             || self.timeouts.alone.is_some_and(|d| d.is_zero())
         {
             return Err(ServiceError::ZeroTimeout);
@@ -184,6 +193,7 @@ impl ServiceConfig {
             t.hosts_left_grace,
             t.pin_entry,
             t.test_call,
+            t.ring,
         ]
         .into_iter()
         .chain(t.alone)

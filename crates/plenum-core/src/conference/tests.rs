@@ -1489,3 +1489,218 @@ fn the_snapshot_holds_everything_clients_show() {
     assert!(snapshot.status.started && snapshot.status.presentation_active);
     assert_eq!(snapshot.stage.len(), 2);
 }
+
+// === dialling out (behavior.md §5 "add a participant"; calls to people) ===
+
+impl TestConference {
+    fn dial(&mut self, actor: Actor, role: Role) -> (ParticipantId, Result<(), Refusal>) {
+        let id = self.new_id();
+        let request = DialRequest {
+            id,
+            display_name: format!("Dialled {}", self.next_id),
+            role,
+            keeps_alive: true,
+        };
+        let result = self
+            .conference
+            .handle_command(self.now, actor, Command::Dial(request));
+        self.drain();
+        (id, result)
+    }
+
+    fn answer(&mut self, id: ParticipantId) -> Result<JoinOutcome, JoinError> {
+        let outcome = self
+            .conference
+            .handle_answer(self.now, id, CallType::Video, Protocol::WebRtc);
+        self.drain();
+        outcome
+    }
+}
+
+fn person_call() -> TestConference {
+    TestConference::new(ServiceConfig::new(
+        "call-1",
+        ServiceKind::PersonCall,
+        &["call.1"],
+    ))
+}
+
+#[test]
+fn a_dialled_participant_rings_as_connecting_then_joins_with_its_role_on_answer() {
+    let mut t = TestConference::hosted();
+    let host = t.host();
+    let (dialled, result) = t.dial(Actor::Participant(host), Role::Guest);
+    result.expect("a Host may dial");
+    let ringing = t.state(dialled);
+    assert!(ringing.connecting && ringing.dialled);
+    assert!(!ringing.is_admitted(), "ringing is not in the meeting");
+    assert!(
+        t.conference.stage().iter().all(|e| e.id != dialled),
+        "not on stage while ringing"
+    );
+    assert_eq!(t.answer(dialled), Ok(JoinOutcome::Joined));
+    let answered = t.state(dialled);
+    assert!(!answered.connecting && answered.dialled && answered.is_admitted());
+    assert_eq!(answered.role, Role::Guest);
+    assert_eq!(answered.call_type, CallType::Video);
+    assert_eq!(
+        t.answer(dialled),
+        Err(JoinError::NotRinging),
+        "an answer counts once"
+    );
+}
+
+#[test]
+fn guests_cannot_dial_and_test_calls_and_receptions_do_not_dial() {
+    let mut t = TestConference::hosted();
+    let _host = t.host();
+    let guest = t.guest();
+    assert_eq!(
+        t.dial(Actor::Participant(guest), Role::Guest).1,
+        Err(Refusal::HostOnly)
+    );
+    for kind in [ServiceKind::TestCall, ServiceKind::Reception] {
+        let mut t = TestConference::new(ServiceConfig::new("s", kind, &["s"]));
+        assert_eq!(t.dial(Actor::Admin, Role::Guest).1, Err(Refusal::WrongService));
+    }
+}
+
+#[test]
+fn dialling_counts_toward_the_participant_limit() {
+    let mut service = ServiceConfig::new("room", ServiceKind::Vmr, &["room"]);
+    service.participant_limit = Some(2);
+    let mut t = TestConference::new(service);
+    let host = t.host();
+    t.dial(Actor::Participant(host), Role::Guest)
+        .1
+        .expect("second seat");
+    assert_eq!(
+        t.dial(Actor::Participant(host), Role::Guest).1,
+        Err(Refusal::Full)
+    );
+}
+
+#[test]
+fn an_unanswered_dial_ends_after_the_ring_timeout_with_pex150() {
+    let mut t = TestConference::vmr();
+    let host = t.host();
+    let (dialled, _) = t.dial(Actor::Participant(host), Role::Host);
+    t.advance(secs(29));
+    assert!(t.is_present(dialled), "still ringing at 29 s");
+    t.advance(secs(1));
+    assert_eq!(
+        t.left_reason(dialled),
+        Some(DisconnectReason::CallNotAnswered)
+    );
+    assert_eq!(DisconnectReason::CallNotAnswered.pex_code(), Some(150));
+    assert!(t.is_present(host) && t.ended().is_none(), "the meeting goes on");
+    assert_eq!(t.answer(dialled), Err(JoinError::NotRinging));
+}
+
+#[test]
+fn a_host_cancels_a_ringing_dial_by_disconnecting_it() {
+    let mut t = TestConference::vmr();
+    let host = t.host();
+    let (dialled, _) = t.dial(Actor::Participant(host), Role::Guest);
+    t.cmd(host, Command::Disconnect(dialled)).expect("cancel");
+    assert_eq!(
+        t.left_reason(dialled),
+        Some(DisconnectReason::DisconnectedByHost)
+    );
+    assert_eq!(t.conference.poll_timeout(), None, "no ring deadline left");
+}
+
+#[test]
+fn a_locked_meeting_lets_a_dialled_host_in_and_makes_a_dialled_guest_wait() {
+    let mut t = TestConference::vmr();
+    let host = t.host();
+    t.cmd(host, Command::Lock).expect("lock");
+    let (dialled_host, _) = t.dial(Actor::Participant(host), Role::Host);
+    let (dialled_guest, _) = t.dial(Actor::Participant(host), Role::Guest);
+    assert_eq!(t.answer(dialled_host), Ok(JoinOutcome::Joined));
+    assert_eq!(
+        t.answer(dialled_guest),
+        Ok(JoinOutcome::Waiting(Waiting::ForAdmission))
+    );
+}
+
+#[test]
+fn a_ringing_participant_keeps_nothing_alive() {
+    let mut t = TestConference::vmr();
+    let host = t.host();
+    let (dialled, _) = t.dial(Actor::Participant(host), Role::Host);
+    t.leave(host);
+    assert_eq!(
+        t.ended(),
+        Some(DisconnectReason::NoParticipantsCanKeepAlive)
+    );
+    assert_eq!(
+        t.left_reason(dialled),
+        Some(DisconnectReason::NoParticipantsCanKeepAlive)
+    );
+}
+
+#[test]
+fn a_declined_person_call_ends_for_the_caller_with_call_rejected() {
+    let mut t = person_call();
+    let caller = t.host();
+    let (callee, _) = t.dial(Actor::Node, Role::Host);
+    t.conference
+        .handle_leave(t.now, callee, DisconnectReason::CallDeclined);
+    t.drain();
+    assert_eq!(t.left_reason(caller), Some(DisconnectReason::CallDeclined));
+    assert_eq!(DisconnectReason::CallDeclined.text(), "Call rejected");
+    assert_eq!(t.ended(), Some(DisconnectReason::CallDeclined));
+}
+
+#[test]
+fn an_unanswered_person_call_ends_for_the_caller_with_call_rejected() {
+    let mut t = person_call();
+    let caller = t.host();
+    let (_callee, _) = t.dial(Actor::Node, Role::Host);
+    t.advance(secs(30));
+    assert_eq!(
+        t.left_reason(caller),
+        Some(DisconnectReason::CallNotAnswered)
+    );
+}
+
+#[test]
+fn when_one_party_of_a_person_call_hangs_up_the_other_gets_call_disconnected() {
+    let mut t = person_call();
+    let caller = t.host();
+    let (callee, _) = t.dial(Actor::Node, Role::Host);
+    assert_eq!(t.answer(callee), Ok(JoinOutcome::Joined));
+    t.leave(caller);
+    assert_eq!(
+        t.left_reason(callee),
+        Some(DisconnectReason::CallDisconnected)
+    );
+    assert_eq!(DisconnectReason::CallDisconnected.pex_code(), Some(151));
+}
+
+#[test]
+fn a_person_call_with_a_third_party_goes_on_when_one_leaves() {
+    let mut t = person_call();
+    let caller = t.host();
+    let (callee, _) = t.dial(Actor::Node, Role::Host);
+    t.answer(callee).expect("answer");
+    let (third, _) = t.dial(Actor::Participant(caller), Role::Guest);
+    t.answer(third).expect("answer");
+    t.leave(callee);
+    assert!(t.ended().is_none());
+    assert!(t.is_present(caller) && t.is_present(third));
+}
+
+#[test]
+fn the_caller_hanging_up_while_it_rings_ends_the_person_call() {
+    let mut t = person_call();
+    let caller = t.host();
+    let (callee, _) = t.dial(Actor::Node, Role::Host);
+    t.leave(caller);
+    assert_eq!(
+        t.left_reason(callee),
+        Some(DisconnectReason::CallDisconnected)
+    );
+    assert!(t.ended().is_some());
+}
