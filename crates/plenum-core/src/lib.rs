@@ -31,7 +31,7 @@ pub use publish::Published;
 pub use role::{CallType, Protocol, Role};
 pub use secret::Secret;
 pub use service::{
-    Directory, DirectoryError, Entry, EntryRefusal, Gate, PinVerdict, ServiceConfig, ServiceError,
-    ServiceKind, Timeouts, judge_pin, normalize_alias,
+    AutoDial, Directory, DirectoryError, Entry, EntryRefusal, Gate, PinVerdict, ServiceConfig,
+    ServiceError, ServiceKind, Timeouts, judge_pin, normalize_alias,
 };
 pub use time::WallClock;

@@ -107,6 +107,19 @@ pub struct ServiceConfig {
     pub chat_enabled: bool,
     /// The service's timers.
     pub timeouts: Timeouts,
+    /// Registered devices the node rings when the conference starts (`auto_dial`).
+    pub auto_dial: Vec<AutoDial>,
+}
+
+/// A device a room rings automatically when its conference starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoDial {
+    /// The device alias.
+    pub alias: String,
+    /// The role it joins with.
+    pub role: Role,
+    /// Whether it keeps the meeting alive on its own (behaviour §3: by default not).
+    pub keeps_alive: bool,
 }
 
 impl ServiceConfig {
@@ -126,6 +139,7 @@ impl ServiceConfig {
             guests_can_present: true,
             chat_enabled: true,
             timeouts: Timeouts::default(),
+            auto_dial: Vec::new(),
         }
     }
 

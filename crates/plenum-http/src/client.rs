@@ -22,6 +22,7 @@ pub mod backend;
 mod body;
 mod call;
 mod conference;
+mod dial;
 mod dto;
 mod error;
 mod events;
@@ -128,7 +129,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route(&format!("{CONF}/theme/"), get(theme::screens))
         .route(&format!("{CONF}/theme"), get(theme::screens))
         .route(&format!("{CONF}/theme/{{*path}}"), get(theme::image))
-        .route(&format!("{CONF}/dial"), post(conference::dial))
+        .route(&format!("{CONF}/dial"), post(dial::conference))
+        .route(&format!("{CONF}/directory"), get(dial::directory))
+        .route(&format!("{PART}/dial"), post(dial::participant))
         // Participant group.
         .route(&format!("{PART}/dtmf"), post(participant::dtmf))
         .route(

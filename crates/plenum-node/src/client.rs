@@ -258,8 +258,16 @@ impl ClientBackend for NodeClient {
         reason: Option<String>,
     ) -> BoxFuture<'_, Result<(), InvalidToken>> {
         let session = self.0.session(alias, token);
+        let (alias, token) = (alias.to_owned(), token.to_owned());
         async move {
-            let session = session.ok_or(InvalidToken)?;
+            let Some(session) = session else {
+                // A device's incoming token: releasing it declines the call.
+                return if self.0.decline(&alias, &token).await {
+                    Ok(())
+                } else {
+                    Err(InvalidToken)
+                };
+            };
             self.0
                 .close_session(session.participant, release_reason(reason.as_deref()))
                 .await;

@@ -48,6 +48,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use plenum_core::{
     Directory, DirectoryError, Layout, Pin, Secret, ServiceConfig, ServiceKind, Timeouts,
@@ -131,6 +132,9 @@ pub struct NodeConfig {
     /// STUN URLs offered to clients in the token result (`stun`, `stun:`/`stuns:`
     /// host and optional port); empty = none, and the result leaves `stun` out.
     pub stun: Vec<String>,
+    /// How long a call to a person rings before it is given up (`ring_timeout`
+    /// seconds, default 30; #pex150).
+    pub ring_timeout: Duration,
 }
 
 impl Default for NodeConfig {
@@ -146,6 +150,7 @@ impl Default for NodeConfig {
             max_participants: None,
             name_font: Some(PathBuf::from(plenum_media::video::DEFAULT_FONT_PATH)),
             stun: Vec::new(),
+            ring_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -373,6 +378,8 @@ pub struct Service {
     /// `theme`: the room's theme (a folder relative to the config directory with a
     /// checked `theme.json` and its images), answered by the client API's `theme/`.
     pub theme: Option<Arc<Theme>>,
+    /// `auto_dial`: configured devices rung when the room's conference starts.
+    pub auto_dial: Vec<plenum_core::AutoDial>,
 }
 
 impl Service {
@@ -393,6 +400,7 @@ impl Service {
             guests_can_present: switches.guests_can_present && self.guests_can_present,
             chat_enabled: self.chat.unwrap_or(switches.chat_enabled),
             timeouts: self.timeouts.clone(),
+            auto_dial: self.auto_dial.clone(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use plenum_core::{
     Actor, CallType, Command, Conference, ConferenceSnapshot, DisconnectReason, Event, JoinError,
     JoinOutcome, JoinRequest, KEYED_PIN_ATTEMPTS, KeyedPin, MediaReport, ParticipantId,
-    ParticipantState, Published, Refusal, ServiceConfig, ServiceKind, Waiting,
+    ParticipantState, Protocol, Published, Refusal, ServiceConfig, ServiceKind, Waiting,
 };
 use plenum_media::engine::{ConferenceMedia, EngineConfig, MediaNotice, RoomView, ViewParticipant};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -33,6 +33,11 @@ pub enum Input {
     /// Add a participant.
     Join {
         request: JoinRequest,
+        reply: oneshot::Sender<Result<JoinOutcome, JoinError>>,
+    },
+    /// A dialled participant answered.
+    Answer {
+        id: ParticipantId,
         reply: oneshot::Sender<Result<JoinOutcome, JoinError>>,
     },
     /// Remove a participant.
@@ -136,6 +141,13 @@ impl ConferenceHandle {
     pub async fn join(&self, request: JoinRequest) -> Result<Result<JoinOutcome, JoinError>, Gone> {
         let (reply, rx) = oneshot::channel();
         self.send(Input::Join { request, reply }).await?;
+        rx.await.map_err(|_| Gone)
+    }
+
+    /// A dialled participant answered: it joins (control only until its media call).
+    pub async fn answer(&self, id: ParticipantId) -> Result<Result<JoinOutcome, JoinError>, Gone> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Input::Answer { id, reply }).await?;
         rx.await.map_err(|_| Gone)
     }
 
@@ -316,6 +328,15 @@ impl Driver {
     fn handle(&mut self, input: Input) {
         let now = now();
         match input {
+            Input::Answer { id, reply } => {
+                let result =
+                    self.conference
+                        .handle_answer(now, id, CallType::ControlOnly, Protocol::Api);
+                if let Err(error) = &result {
+                    info!(participant = %id, %error, "answer refused");
+                }
+                let _ = reply.send(result);
+            }
             Input::Join { request, reply } => {
                 let id = request.id;
                 let result = self.conference.handle_join(now, request);

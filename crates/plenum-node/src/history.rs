@@ -107,5 +107,6 @@ fn service_kind(kind: ServiceKind) -> store::ServiceKind {
         ServiceKind::Auditorium => store::ServiceKind::Auditorium,
         ServiceKind::Reception => store::ServiceKind::Reception,
         ServiceKind::TestCall => store::ServiceKind::TestCall,
+        ServiceKind::PersonCall => store::ServiceKind::PersonCall,
     }
 }

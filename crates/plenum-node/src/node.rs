@@ -25,6 +25,7 @@ use crate::session::{self, Session, Sessions, Tickets};
 use crate::sso::Sso;
 use crate::sso::store::SignedIn;
 
+pub mod calls;
 pub mod registrations;
 pub use registrations::RingingCall;
 
@@ -171,9 +172,13 @@ impl Node {
         self.config().switches
     }
 
-    /// Lets a caller in: switches, gate, then the conference (started if needed).
+    /// Lets a caller in: switches, gate, then the conference (started if needed). A
+    /// device alias is a call to the person registered there.
     pub async fn join(&self, attempt: JoinAttempt) -> Result<Joined, JoinRefusal> {
         self.check_switches()?;
+        if let Some(device) = self.config().device(&attempt.alias).cloned() {
+            return self.call_person(device, attempt).await;
+        }
         let entry = {
             let mut gate = self.gate.lock().expect("gate lock is never poisoned");
             gate.enter(
@@ -189,7 +194,8 @@ impl Node {
     }
 
     /// Lets a transferred participant in with its one-time ticket: no PIN, the role the
-    /// transfer granted. The ticket must be for the service behind `attempt.alias`.
+    /// transfer granted. The ticket must be for the service behind `attempt.alias`. A
+    /// device's incoming token (not a transfer's) answers the call it rings for.
     pub async fn join_with_ticket(
         &self,
         ticket: &Secret,
@@ -201,6 +207,9 @@ impl Node {
             .lock()
             .expect("tickets lock is never poisoned")
             .redeem(driver::now(), ticket.expose());
+        let Some(entry) = entry else {
+            return self.answer(ticket, &attempt.alias).await;
+        };
         let target = self
             .gate
             .lock()
@@ -209,7 +218,7 @@ impl Node {
             .lookup(&attempt.alias)
             .cloned();
         match (entry, target) {
-            (Some(entry), Some(target)) if target.name == entry.service.name => {
+            (entry, Some(target)) if target.name == entry.service.name => {
                 self.admit(entry, attempt).await
             }
             _ => Err(JoinRefusal::Refused(DisconnectReason::InvalidToken)),
@@ -300,23 +309,12 @@ impl Node {
     /// Adds a participant the gate let through to its service's conference.
     async fn admit(&self, entry: Entry, attempt: JoinAttempt) -> Result<Joined, JoinRefusal> {
         // Count the seat before joining, so concurrent joins can't overshoot the cap.
-        let seats = self
-            .participants
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        let full = self
-            .config()
-            .node
-            .max_participants
-            .is_some_and(|max| seats > max as usize);
-        let admitted = if full {
-            Err(JoinRefusal::Refused(DisconnectReason::OutOfResource))
-        } else {
-            self.join_conference(entry, attempt).await
-        };
+        if !self.take_seat() {
+            return Err(JoinRefusal::Refused(DisconnectReason::OutOfResource));
+        }
+        let admitted = self.join_conference(entry, attempt).await;
         if admitted.is_err() {
-            self.participants
-                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            self.free_seat();
         }
         admitted
     }
@@ -345,9 +343,13 @@ impl Node {
         };
         // A conference may end between lookup and join; then a new one starts.
         for _ in 0..3 {
-            let conference = self.conference_for(&entry.service, &attempt.alias, participant);
+            let (conference, started) =
+                self.conference_for(&entry.service, &attempt.alias, participant);
             match conference.join(request.clone()).await {
                 Ok(Ok(outcome)) => {
+                    if started {
+                        self.auto_dial(&conference, &entry.service).await;
+                    }
                     return Ok(Joined {
                         participant,
                         conference,
@@ -360,7 +362,8 @@ impl Node {
                         DisconnectReason::ParticipantLimitReached,
                     ));
                 }
-                Ok(Err(JoinError::Ended | JoinError::DuplicateId)) | Err(driver::Gone) => {
+                Ok(Err(JoinError::Ended | JoinError::DuplicateId | JoinError::NotRinging))
+                | Err(driver::Gone) => {
                     self.forget(&conference);
                 }
             }
@@ -440,14 +443,14 @@ impl Node {
         }
     }
 
-    /// The running conference of a service, started if there is none. Each test call
-    /// runs alone.
+    /// The running conference of a service, started if there is none (then `true`).
+    /// Each test call runs alone.
     fn conference_for(
         &self,
         service: &Arc<ServiceConfig>,
         alias: &str,
         participant: ParticipantId,
-    ) -> ConferenceHandle {
+    ) -> (ConferenceHandle, bool) {
         let key = match service.kind {
             ServiceKind::TestCall => format!("{}#{participant}", service.name),
             _ => service.name.clone(),
@@ -457,7 +460,7 @@ impl Node {
             .lock()
             .expect("registry lock is never poisoned");
         if let Some(handle) = conferences.get(&key).filter(|h| h.is_running()) {
-            return handle.clone();
+            return (handle.clone(), false);
         }
         let registry = Arc::downgrade(&self.conferences);
         let ended = self.conference_ended.clone();
@@ -482,7 +485,7 @@ impl Node {
             },
         );
         conferences.insert(key, handle.clone());
-        handle
+        (handle, true)
     }
 
     fn forget(&self, conference: &ConferenceHandle) {
@@ -619,8 +622,13 @@ async fn reap_sessions(
             participant = departed.recv() => {
                 let Some(participant) = participant else { return };
                 let Some(node) = node.upgrade() else { return };
-                node.participants.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                node.free_seat();
                 node.sessions.lock().expect("sessions lock is never poisoned").remove(participant);
+                // A dialled participant that left while ringing: its device stops ringing.
+                let cancelled = node.registrar.lock().expect("registrar lock is never poisoned").cancel_where(|call| call.participant == participant);
+                if !cancelled.is_empty() {
+                    node.registrar_changed.notify_one();
+                }
             }
             () = changed => {}
         }

@@ -288,6 +288,21 @@ impl<T: Clone> Registrar<T> {
         (ring.expires_at > now).then_some(ring)
     }
 
+    /// [`Registrar::take_ring`], only if the token rings into `conference_alias` (case
+    /// and scheme ignored): a token shown at another alias is refused and left ringing.
+    pub fn take_ring_at(
+        &mut self,
+        now: Instant,
+        conference_alias: &str,
+        token: &str,
+    ) -> Option<Ring<T>> {
+        let ring = self.rings.get(token)?;
+        if normalize_alias(&ring.conference_alias) != normalize_alias(conference_alias) {
+            return None;
+        }
+        self.take_ring(now, token)
+    }
+
     /// Stops the rings whose call matches (cancelled by the caller or a Host, or not
     /// answered in time); their devices get `incoming_cancelled`.
     pub fn cancel_where(&mut self, matches: impl Fn(&T) -> bool) -> Vec<Ring<T>> {

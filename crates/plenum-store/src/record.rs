@@ -61,6 +61,8 @@ text_enum! {
         Reception = "reception",
         /// A test call service.
         TestCall = "test_call",
+        /// A call to a person (a private meeting the node made for it).
+        PersonCall = "person_call",
     }
 }
 

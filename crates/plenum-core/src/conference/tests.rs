@@ -1509,9 +1509,9 @@ impl TestConference {
     }
 
     fn answer(&mut self, id: ParticipantId) -> Result<JoinOutcome, JoinError> {
-        let outcome = self
-            .conference
-            .handle_answer(self.now, id, CallType::Video, Protocol::WebRtc);
+        let outcome =
+            self.conference
+                .handle_answer(self.now, id, CallType::Video, Protocol::WebRtc);
         self.drain();
         outcome
     }
@@ -1561,7 +1561,10 @@ fn guests_cannot_dial_and_test_calls_and_receptions_do_not_dial() {
     );
     for kind in [ServiceKind::TestCall, ServiceKind::Reception] {
         let mut t = TestConference::new(ServiceConfig::new("s", kind, &["s"]));
-        assert_eq!(t.dial(Actor::Admin, Role::Guest).1, Err(Refusal::WrongService));
+        assert_eq!(
+            t.dial(Actor::Admin, Role::Guest).1,
+            Err(Refusal::WrongService)
+        );
     }
 }
 
@@ -1593,7 +1596,10 @@ fn an_unanswered_dial_ends_after_the_ring_timeout_with_pex150() {
         Some(DisconnectReason::CallNotAnswered)
     );
     assert_eq!(DisconnectReason::CallNotAnswered.pex_code(), Some(150));
-    assert!(t.is_present(host) && t.ended().is_none(), "the meeting goes on");
+    assert!(
+        t.is_present(host) && t.ended().is_none(),
+        "the meeting goes on"
+    );
     assert_eq!(t.answer(dialled), Err(JoinError::NotRinging));
 }
 

@@ -1,12 +1,12 @@
 //! The conference group (§2.1): status and roster reads, Host controls, chat to
-//! everyone, layouts, the theme, and the honest refusal of dial-out.
+//! everyone, layouts and the theme.
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
-use plenum_core::{ALL_LAYOUTS, Command, Layout, MessageKind, Refusal};
+use plenum_core::{ALL_LAYOUTS, Command, Layout, MessageKind};
 use serde::{Deserialize, Serialize};
 
 use super::body;
@@ -218,28 +218,6 @@ pub(crate) async fn layout_svgs(_session: Session) -> Response {
         .map(|&l| (l.name().to_owned(), layout_svg::svg(l).into()))
         .collect();
     success(svgs)
-}
-
-/// `POST …/dial`: plenum has no gateway to dial out through yet. Hosts get 403
-/// `Gateway dial out failed` (#pex152): an unlisted status for this wrapper, so the SDK
-/// reports a failed request and the session goes on.
-pub(crate) async fn dial(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Response, ClientError> {
-    let snapshot = state.client.snapshot(&session.caller).await?;
-    let me = snapshot
-        .participants
-        .iter()
-        .find(|p| p.id == session.caller.participant)
-        .ok_or(ClientError::InvalidToken)?;
-    if !me.is_admitted() {
-        return Err(Refusal::StillWaiting.into());
-    }
-    if !me.is_host() {
-        return Err(Refusal::HostOnly.into());
-    }
-    Err(ClientError::Forbidden("Gateway dial out failed".into()))
 }
 
 /// The method-less fallback's answer inside the client API.

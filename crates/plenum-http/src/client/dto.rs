@@ -18,7 +18,7 @@ pub(crate) fn service_type(kind: ServiceKind) -> &'static str {
     match kind {
         // A reception moves the caller to a room, so a participant never stays in one;
         // `conference` is the closest name the schema allows.
-        ServiceKind::Vmr | ServiceKind::Reception => "conference",
+        ServiceKind::Vmr | ServiceKind::Reception | ServiceKind::PersonCall => "conference",
         ServiceKind::Auditorium => "lecture",
         ServiceKind::TestCall => "test_call",
     }
@@ -117,7 +117,7 @@ impl ParticipantDto {
             spotlight: epoch(p.spotlight_since),
             buzz_time: epoch(p.hand_raised_at),
             start_time: clock.epoch_seconds(p.joined_at),
-            call_direction: "in",
+            call_direction: if p.dialled { "out" } else { "in" },
             protocol: p.protocol.to_string(),
             encryption: "On",
             rx_presentation_policy: if p.receives_presentation {
@@ -139,7 +139,11 @@ impl ParticipantDto {
                 mix_name: "main",
                 timestamp: 0,
             },
-            service_type: current_service_type(service.kind, !p.is_admitted()),
+            service_type: if p.connecting {
+                "connecting"
+            } else {
+                current_service_type(service.kind, !p.is_admitted())
+            },
             is_client_muted: p.is_client_muted,
             last_spoken_time: epoch(p.last_spoken_at),
             presentation_supported: "YES",

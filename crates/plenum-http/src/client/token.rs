@@ -325,14 +325,15 @@ pub(super) fn remote_addr(request: &Request) -> Result<SocketAddr, ClientError> 
         })
 }
 
-/// The status a refusal is answered with: 404 when nothing answers to the alias, 503
+/// The status a refusal is answered with: 404 when nothing answers to the alias (or
+/// nobody is registered at a device alias), 503
 /// when the node can't take calls, 403 otherwise.
 fn refused(reason: DisconnectReason) -> ClientError {
     let text = reason.text().into();
     match reason {
-        DisconnectReason::AliasNotFound | DisconnectReason::ExtensionNotFound => {
-            ClientError::NotFound(text)
-        }
+        DisconnectReason::AliasNotFound
+        | DisconnectReason::ExtensionNotFound
+        | DisconnectReason::DeviceNotRegistered => ClientError::NotFound(text),
         DisconnectReason::MaintenanceMode | DisconnectReason::OutOfResource => {
             ClientError::Unavailable(text)
         }

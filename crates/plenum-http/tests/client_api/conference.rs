@@ -375,13 +375,23 @@ async fn theme_paths_never_leave_the_theme_folder() {
 }
 
 #[tokio::test]
-async fn dial_out_is_refused_honestly() {
+async fn dial_out_without_a_device_or_over_a_gateway_protocol_is_refused_honestly() {
+    // The Host check and the ringing of registered devices are the node's
+    // (crates/plenum-node/tests/calls.rs); this backend rings nobody.
     let api = Api::new();
-    let body = r#"{"role":"GUEST","destination":"sip:x@example.com","protocol":"auto"}"#;
+    let body = r#"{"role":"GUEST","destination":"x@example.com","protocol":"auto"}"#;
     api.post("dial", HOST_TOKEN, Some(body))
         .await
         .assert_failed(StatusCode::FORBIDDEN, "Gateway dial out failed");
-    api.post("dial", GUEST_TOKEN, Some(body))
+    let sip = r#"{"role":"HOST","destination":"sip:x@example.com","protocol":"sip"}"#;
+    api.post("dial", HOST_TOKEN, Some(sip))
         .await
-        .assert_failed(StatusCode::FORBIDDEN, "only a Host can do this");
+        .assert_failed(StatusCode::FORBIDDEN, "Gateway dial out failed");
+    api.post(
+        "dial",
+        HOST_TOKEN,
+        Some(r#"{"role":"chair","destination":"x"}"#),
+    )
+    .await
+    .assert_failed(StatusCode::BAD_REQUEST, "role must be HOST or GUEST");
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use plenum_core::service::{MAX_PARTICIPANT_LIMIT, validate_alias};
 use plenum_core::{
-    Directory, Layout, Pin, Secret, ServiceError, ServiceKind, Timeouts, normalize_alias,
+    Directory, Layout, Pin, Role, Secret, ServiceError, ServiceKind, Timeouts, normalize_alias,
 };
 use plenum_http::client::theme::{MAX_THEME_FILE_BYTES, THEME_FILE, Theme};
 use serde::Deserialize;
@@ -71,6 +71,7 @@ struct NodeToml {
     max_participants: Option<Spanned<i64>>,
     name_font: Option<Spanned<String>>,
     stun: Option<Vec<Spanned<String>>>,
+    ring_timeout: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,8 +138,19 @@ struct ServiceToml {
     alone_timeout: Option<Spanned<i64>>,
     pin_entry_timeout: Option<Spanned<i64>>,
     test_call_duration: Option<Spanned<i64>>,
+    ring_timeout: Option<Spanned<i64>>,
     theme: Option<Spanned<String>>,
     host_sso: Option<Spanned<Vec<Spanned<String>>>>,
+    auto_dial: Option<Vec<Spanned<AutoDialToml>>>,
+}
+
+/// One entry of a service's `auto_dial`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutoDialToml {
+    alias: Spanned<String>,
+    role: Option<Spanned<String>>,
+    keep_alive: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -326,6 +338,10 @@ pub(super) fn build(
         .collect();
     config.admins = check_admins(&mut cx, &admins);
     config.identity_providers = check_identity_providers(&mut cx, &idps);
+    config.devices = devices
+        .iter()
+        .filter_map(|(file, d)| check_device(&mut cx, *file, d))
+        .collect();
     config.services = services
         .iter()
         .filter_map(|(file, s)| {
@@ -336,12 +352,9 @@ pub(super) fn build(
                 &config.switches,
                 config_dir,
                 &config.identity_providers,
+                &config.devices,
             )
         })
-        .collect();
-    config.devices = devices
-        .iter()
-        .filter_map(|(file, d)| check_device(&mut cx, *file, d))
         .collect();
     check_service_names(&mut cx, &services);
     check_alias_uniqueness(&mut cx, &services, &devices);
@@ -439,6 +452,19 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
                     cx.at(file, ip.span(), message);
                 }
             }
+        }
+    }
+    if let Some(ring) = &n.ring_timeout {
+        match u64::try_from(*ring.get_ref()) {
+            Ok(secs) if (1..=300).contains(&secs) => out.ring_timeout = Duration::from_secs(secs),
+            _ => cx.at(
+                file,
+                ring.span(),
+                format!(
+                    "node.ring_timeout: {} is out of range; use 1 to 300 seconds",
+                    ring.get_ref()
+                ),
+            ),
         }
     }
     if let Some(max) = &n.max_participants {
@@ -845,6 +871,7 @@ fn check_service(
     switches: &Switches,
     config_dir: &Path,
     idps: &[IdentityProvider],
+    devices: &[DeviceAlias],
 ) -> Option<Service> {
     let errors_before = cx.errors.len();
     let name = s.name.get_ref().trim();
@@ -979,7 +1006,9 @@ fn check_service(
             .map(|_| secs(&s.alone_timeout, "alone_timeout", Duration::ZERO)),
         pin_entry: secs(&s.pin_entry_timeout, "pin_entry_timeout", d.pin_entry),
         test_call: secs(&s.test_call_duration, "test_call_duration", d.test_call),
+        ring: secs(&s.ring_timeout, "ring_timeout", d.ring),
     };
+    let auto_dial = check_auto_dial(cx, file, s, &subject, devices);
 
     let theme = s.theme.as_ref().and_then(|theme| {
         let value = theme.get_ref();
@@ -1013,6 +1042,7 @@ fn check_service(
         timeouts,
         host_sso,
         theme,
+        auto_dial,
     };
     // The core's rules for one service; everything it checks was checked above.
     if let Err(e) = service.effective(switches).validate() {
@@ -1020,6 +1050,79 @@ fn check_service(
         return None;
     }
     Some(service)
+}
+
+/// A service's `auto_dial`: each a configured `[[device]]` alias (once), with role
+/// `host` or `guest` (default guest); not in a reception or a test call.
+fn check_auto_dial(
+    cx: &mut Checker<'_>,
+    file: usize,
+    s: &ServiceToml,
+    subject: &str,
+    devices: &[DeviceAlias],
+) -> Vec<plenum_core::AutoDial> {
+    let Some(entries) = &s.auto_dial else {
+        return Vec::new();
+    };
+    let kind = s.kind.as_ref().map(|k| k.get_ref().trim());
+    if matches!(kind, Some("reception" | "test_call")) {
+        if let Some(first) = entries.first() {
+            cx.at(
+                file,
+                first.span(),
+                format!("{subject}: auto_dial is for meeting rooms; a reception or test call does not dial out"),
+            );
+        }
+        return Vec::new();
+    }
+    let mut out: Vec<plenum_core::AutoDial> = Vec::new();
+    for entry in entries {
+        let e = entry.get_ref();
+        let alias = e.alias.get_ref().trim();
+        let Some(device) = devices
+            .iter()
+            .find(|d| normalize_alias(&d.alias) == normalize_alias(alias))
+        else {
+            cx.at(
+                file,
+                e.alias.span(),
+                format!("{subject}: auto_dial alias {alias:?} is no [[device]]; only registered devices can be dialled"),
+            );
+            continue;
+        };
+        if out.iter().any(|a| a.alias == device.alias) {
+            cx.at(
+                file,
+                e.alias.span(),
+                format!("{subject}: auto_dial names {alias:?} twice"),
+            );
+            continue;
+        }
+        let role = match e
+            .role
+            .as_ref()
+            .map(|r| r.get_ref().trim().to_ascii_lowercase())
+        {
+            None => Role::Guest,
+            Some(r) if r == "guest" => Role::Guest,
+            Some(r) if r == "host" => Role::Host,
+            Some(r) => {
+                let span = e.role.as_ref().map_or(entry.span(), |x| x.span());
+                cx.at(
+                    file,
+                    span,
+                    format!("{subject}: auto_dial role {r:?}; use host or guest"),
+                );
+                continue;
+            }
+        };
+        out.push(plenum_core::AutoDial {
+            alias: device.alias.clone(),
+            role,
+            keeps_alive: e.keep_alive.unwrap_or(false),
+        });
+    }
+    out
 }
 
 /// A service's `host_sso`: every name a configured identity provider (as configured,

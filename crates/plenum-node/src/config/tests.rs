@@ -1320,3 +1320,77 @@ fn identity_provider_mistakes_are_named() {
         &["already used at services.toml:3:8"],
     );
 }
+
+// === dial-out: auto_dial and ring timeouts ===
+
+fn with_device(service_lines: &str) -> String {
+    format!(
+        "[[device]]\nalias = \"alice.desk\"\nusername = \"alice\"\npassword_hash = \"{HASH}\"\n\n[[service]]\nname = \"room\"\naliases = [\"room\"]\n{service_lines}"
+    )
+}
+
+#[test]
+fn auto_dial_names_devices_with_a_role_and_keep_alive() {
+    let config = load_services(&with_device(
+        "auto_dial = [{ alias = \"ALICE.desk\", role = \"host\", keep_alive = true }]\nring_timeout = 12\n",
+    ))
+    .expect("valid");
+    let room = service(&config.services(), "room").clone();
+    assert_eq!(
+        room.auto_dial,
+        vec![plenum_core::AutoDial {
+            alias: "alice.desk".into(),
+            role: plenum_core::Role::Host,
+            keeps_alive: true,
+        }]
+    );
+    assert_eq!(room.timeouts.ring, Duration::from_secs(12));
+    let config =
+        load_services(&with_device("auto_dial = [{ alias = \"alice.desk\" }]\n")).expect("valid");
+    let room = service(&config.services(), "room").clone();
+    assert_eq!(room.auto_dial[0].role, plenum_core::Role::Guest);
+    assert!(
+        !room.auto_dial[0].keeps_alive,
+        "by default a dialled device keeps nothing alive"
+    );
+    assert_eq!(room.timeouts.ring, Duration::from_secs(30));
+}
+
+#[test]
+fn auto_dial_refuses_unknown_devices_bad_roles_and_repeats() {
+    check_one_error(
+        &with_device("auto_dial = [{ alias = \"bob.desk\" }]\n"),
+        "services.toml:",
+        &["auto_dial alias \"bob.desk\" is no [[device]]"],
+    );
+    check_one_error(
+        &with_device("auto_dial = [{ alias = \"alice.desk\", role = \"chair\" }]\n"),
+        "services.toml:",
+        &["auto_dial role \"chair\"; use host or guest"],
+    );
+    check_one_error(
+        &with_device("auto_dial = [{ alias = \"alice.desk\" }, { alias = \"Alice.Desk\" }]\n"),
+        "services.toml:",
+        &["auto_dial names \"Alice.Desk\" twice"],
+    );
+    check_one_error(
+        &with_device("ring_timeout = 0\n"),
+        "services.toml:",
+        &["ring_timeout must be 1 to"],
+    );
+}
+
+#[test]
+fn node_ring_timeout_is_checked() {
+    let config =
+        load_from_sources(&[("plenum.toml", "[node]\nring_timeout = 8\n")]).expect("valid");
+    assert_eq!(config.node.ring_timeout, Duration::from_secs(8));
+    let errors =
+        load_from_sources(&[("plenum.toml", "[node]\nring_timeout = 900\n")]).expect_err("refused");
+    assert!(
+        errors
+            .to_string()
+            .contains("node.ring_timeout: 900 is out of range"),
+        "{errors}"
+    );
+}

@@ -28,6 +28,8 @@ pub struct RingingCall {
     pub participant: ParticipantId,
     /// The role it joins with.
     pub role: Role,
+    /// The meeting's service (what the device joins).
+    pub service: Arc<plenum_core::ServiceConfig>,
 }
 
 /// The failure-counting keys of an attempt: its address and the alias tried.

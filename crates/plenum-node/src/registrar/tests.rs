@@ -148,3 +148,29 @@ fn rings_are_cancelled_by_their_call_or_when_too_old() {
         "too old to answer"
     );
 }
+
+#[test]
+fn an_incoming_token_answers_only_at_its_conference_alias() {
+    let t0 = Instant::now();
+    let mut registrar = Registrar::<u32>::default();
+    registrar.register(t0, registrant("alice"));
+    let token = registrar
+        .ring(t0, "alice", "call.1", "Bob", 7)
+        .expect("registered devices ring");
+    assert!(
+        registrar
+            .take_ring_at(t0, "meet.other", token.expose())
+            .is_none(),
+        "another alias is refused"
+    );
+    let ring = registrar
+        .take_ring_at(t0, "CALL.1", token.expose())
+        .expect("still ringing after the refused attempt");
+    assert_eq!(ring.call, 7);
+    assert!(
+        registrar
+            .take_ring_at(t0, "call.1", token.expose())
+            .is_none(),
+        "one-time"
+    );
+}

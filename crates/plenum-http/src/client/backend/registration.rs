@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use plenum_core::{DisconnectReason, Secret};
+use plenum_core::{DisconnectReason, ParticipantId, Refusal, Role, Secret};
 use tokio::sync::broadcast;
 
-use super::InvalidToken;
+use super::{Caller, InvalidToken};
 
 /// A `registrations/{alias}/request_token` call with its credentials.
 #[derive(Debug, Clone)]
@@ -115,6 +115,63 @@ impl From<InvalidToken> for DirectoryError {
     }
 }
 
+/// A Host's `dial` (Add participant): whom to ring and as what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialOrder {
+    /// The alias to ring (a registered device's).
+    pub destination: String,
+    /// The role they join with once they answer.
+    pub role: Role,
+    /// Their name in the roster while ringing (`remote_display_name`); the device's
+    /// description when absent.
+    pub display_name: Option<String>,
+    /// Who the device is told calls (`source_display_name`); the Host's name when
+    /// absent.
+    pub caller_name: Option<String>,
+    /// Whether they keep the meeting alive once answered (`keep_conference_alive`).
+    pub keeps_alive: bool,
+}
+
+/// Why a dial did not ring anybody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialError {
+    /// The conference refused (not a Host, still waiting, full, ended…).
+    Refused(Refusal),
+    /// The destination is a device nobody is registered at right now (403
+    /// `Device not registered`).
+    NotRegistered,
+    /// Nothing plenum can ring answers to the destination: not a device alias, or a
+    /// protocol it has no gateway for (403 `Gateway dial out failed`, #pex152).
+    NoGateway,
+    /// The node has no capacity for another participant (503).
+    OutOfResource,
+    /// The token is not live.
+    InvalidToken,
+}
+
+impl From<InvalidToken> for DialError {
+    fn from(_: InvalidToken) -> DialError {
+        DialError::InvalidToken
+    }
+}
+
+impl From<Refusal> for DialError {
+    fn from(refusal: Refusal) -> DialError {
+        DialError::Refused(refusal)
+    }
+}
+
+/// A device a Host can add (`GET conferences/{alias}/directory`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialableDevice {
+    /// The device alias.
+    pub alias: String,
+    /// A name for people (the description, or the alias).
+    pub description: String,
+    /// Someone is registered at it now, so a dial would ring.
+    pub registered: bool,
+}
+
 /// The registration half of the client API. Every method taking a token checks that
 /// it is a live *registration* token (never a conference token) for `alias`.
 pub trait RegistrationBackend: Send + Sync + 'static {
@@ -166,6 +223,29 @@ pub trait RegistrationBackend: Send + Sync + 'static {
     fn directory(&self, token: &str, query: &str) -> Result<Vec<DirectoryEntry>, DirectoryError> {
         let _ = (token, query);
         Err(DirectoryError::InvalidToken)
+    }
+
+    /// `conferences/{alias}/dial` by a Host: rings a registered device into the
+    /// caller's meeting; answers the new participant's id (connecting until answered).
+    fn dial(
+        &self,
+        caller: &Caller,
+        order: DialOrder,
+    ) -> BoxFuture<'_, Result<ParticipantId, DialError>> {
+        let _ = (caller, order);
+        Box::pin(async { Err(DialError::NoGateway) })
+    }
+
+    /// `conferences/{alias}/directory?q=` for a Host: the devices whose alias or
+    /// description contains `query` (case ignored; empty = all), at most
+    /// [`DIRECTORY_LIMIT`], with whether each is registered now.
+    fn dialable_devices(
+        &self,
+        caller: &Caller,
+        query: &str,
+    ) -> BoxFuture<'_, Result<Vec<DialableDevice>, DialError>> {
+        let _ = (caller, query);
+        Box::pin(async { Err(DialError::NoGateway) })
     }
 }
 
