@@ -65,6 +65,17 @@ export const Registrations200 = local('List<RegistrationResponse>', (d) => succe
     return null;
 }));
 
+/** plenum's own `GET conferences/{alias}/directory` for Hosts (no SDK model: the SDKs'
+ * directory needs a registration token): `[{alias, description, registered}]`. */
+export const DialableDevices200 = local('plenum DialableDevice[]', (d) => success(d, (r) => {
+    if (!Array.isArray(r)) return 'result must be an array';
+    for (const [i, e] of r.entries()) {
+        const problem = fields(e, { alias: 'nonempty', description: 'string', registered: 'boolean' });
+        if (problem) return `[${i}]: ${problem}`;
+    }
+    return null;
+}));
+
 /** Data of the `incoming` event: IncomingEvent / IncomingCallEvent. */
 export const IncomingEvent = local('IncomingEvent', (d) =>
     fields(d, { conference_alias: 'nonempty', remote_display_name: 'string', token: 'nonempty' }));

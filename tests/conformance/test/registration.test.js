@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useNode } from '../lib/harness.js';
-import { EventStream } from '../lib/client.js';
-import { F, V } from '../lib/validate.js';
+import { EventStream, Participant, conf, sdkBody } from '../lib/client.js';
+import { E, F, V, check, ParticipantObject } from '../lib/validate.js';
 import {
     RegistrationToken200, RegistrationRefresh200, RegistrationRelease200, Registrations200, pexipBasic,
+    IncomingEvent, IncomingCancelledEvent, DialableDevices200,
 } from '../lib/registration-models.js';
 
 // The hash of "alice-password", as for alice@example.com in config/services.toml.
@@ -27,6 +28,12 @@ description = "Bob Builder"
 alias = "carol@example.com"
 username = "carol"
 password_hash = "${HASH}"
+
+[[device]]
+alias = "dora@example.com"
+username = "dora"
+password_hash = "${HASH}"
+description = "Dora Explorer"
 `,
 });
 
@@ -137,4 +144,116 @@ test('repeated failures back off with 429 and Retry-After, per alias', async () 
     // Other aliases are not affected.
     const ok = await registered('bob@example.com', 'bob');
     (await post('bob@example.com', 'release_token', ok.token)).expect(200, RegistrationRelease200);
+});
+
+// === calls to registered devices: Add participant (dial), calls to a person ===
+
+/** Registers dora@example.com and opens its event stream. */
+async function doraRinging() {
+    const { token } = await registered('dora@example.com', 'dora');
+    const stream = await EventStream.open(ctx.client, `${REG}/dora@example.com/events?token=${token}`);
+    assert.equal(stream.status, 200);
+    return { token, stream };
+}
+
+async function incoming(stream, from = 0) {
+    const e = await stream.next('incoming', () => true, { from });
+    check(IncomingEvent, e.data, { what: `SSE incoming ${e.raw}` });
+    return e.data;
+}
+
+/** Answers an `incoming` as the SDKs do: request_token at its conference_alias with `token`. */
+async function answer(data, name = 'Dora') {
+    const r = await ctx.client.requestToken(data.conference_alias, sdkBody(name, ctx.node.host, { token: data.token }));
+    const p = new Participant(ctx.client, data.conference_alias, r.expect(200, V.validateRequestToken200).result);
+    ctx.client.participants.push(p);
+    return p;
+}
+
+test('dial (Add participant) rings a registered device: validateDial200, connecting in the roster, incoming, answer', async () => {
+    const { token, stream } = await doraRinging();
+    const host = await ctx.client.join('meet.open', 'Hosta');
+    const body = { role: 'GUEST', destination: 'dora@example.com', protocol: 'auto', remote_display_name: 'Dora (desk)' };
+    const r = await host.post('dial', { body, bodyValidator: V.validateDialBody });
+    const [uuid] = r.expect(200, V.validateDial200).result;
+    const ringing = await host.find(uuid);
+    check(ParticipantObject, ringing, { what: 'ringing participant' });
+    assert.equal(ringing.service_type, 'connecting');
+    assert.equal(ringing.call_direction, 'out');
+    assert.equal(ringing.display_name, 'Dora (desk)');
+    const data = await incoming(stream);
+    assert.equal(data.conference_alias, 'meet.open');
+    assert.equal(data.remote_display_name, 'Hosta');
+    const dora = await answer(data);
+    assert.equal(dora.uuid, uuid);
+    assert.equal(dora.role, 'GUEST');
+    const joined = await host.find(uuid);
+    assert.equal(joined.service_type, 'conference');
+    assert.equal(joined.role, 'guest');
+    // one-time: the same token answers nothing more
+    const again = await ctx.client.requestToken(data.conference_alias, sdkBody('Dora', ctx.node.host, { token: data.token }));
+    assert.equal(again.expect(403, F).result, 'Invalid token');
+    await dora.release();
+    (await post('dora@example.com', 'release_token', token)).expect(200, RegistrationRelease200);
+    stream.close();
+});
+
+test('a Host cancels a ringing dial (disconnect): incoming_cancelled; unregistered and gateway destinations are refused', async () => {
+    const { token, stream } = await doraRinging();
+    const host = await ctx.client.join('meet.open', 'Hosta');
+    const bob = await host.post('dial', { body: { role: 'HOST', destination: 'bob@example.com', protocol: 'auto' }, bodyValidator: V.validateDialBody });
+    assert.equal(bob.expect(403, E).result, 'Device not registered');
+    const sip = await host.post('dial', { body: { role: 'HOST', destination: 'sip:x@example.invalid', protocol: 'sip' }, bodyValidator: V.validateDialBody });
+    assert.equal(sip.expect(403, E).result, 'Gateway dial out failed');
+    const r = await host.post('dial', { body: { role: 'HOST', destination: 'dora@example.com', protocol: 'auto' }, bodyValidator: V.validateDialBody });
+    const [uuid] = r.expect(200, V.validateDial200).result;
+    const data = await incoming(stream);
+    (await host.act(uuid, 'disconnect')).expect(200, V.validateDisconnectParticipant200);
+    const cancel = await stream.next('incoming_cancelled', (d) => d.token === data.token);
+    check(IncomingCancelledEvent, cancel.data, { what: 'SSE incoming_cancelled' });
+    assert.equal(await host.find(uuid), undefined, 'gone from the roster');
+    (await post('dora@example.com', 'release_token', token)).expect(200, RegistrationRelease200);
+    stream.close();
+});
+
+test('the Hosts\' device directory (plenum extension) lists devices with their registration', async () => {
+    const { token } = await registered('dora@example.com', 'dora');
+    const host = await ctx.client.join('meet.open', 'Hosta');
+    const r = await host.get('directory?q=explorer');
+    assert.deepEqual(r.expect(200, DialableDevices200).result, [{ alias: 'dora@example.com', description: 'Dora Explorer', registered: true }]);
+    const pinHost = await ctx.client.join('meet.pin', 'Hazel', { pin: '1234' });
+    (await pinHost.post('start_conference')).expect(200, V.validateStartConference200);
+    const guest = await ctx.client.join('meet.pin', 'Gus', { pin: 'none' });
+    assert.equal(guest.role, 'GUEST');
+    assert.equal((await guest.get('directory')).expect(403, E).result, 'only a Host can do this');
+    (await post('dora@example.com', 'release_token', token)).expect(200, RegistrationRelease200);
+});
+
+test('a call to a person: the caller is Host of a private call; declining ends it with "Call rejected"', async () => {
+    const { token, stream } = await doraRinging();
+    const caller = await ctx.client.join('dora@example.com', 'Erin');
+    assert.equal(caller.role, 'HOST');
+    const events = await caller.events();
+    await events.synced();
+    const data = await incoming(stream);
+    assert.equal(data.remote_display_name, 'Erin');
+    assert.match(data.conference_alias, /^call\./);
+    const list = await caller.participants();
+    const ringing = list.find((p) => p.uuid !== caller.uuid);
+    assert.equal(ringing.service_type, 'connecting');
+    assert.equal(ringing.display_name, 'Dora Explorer');
+    // Declining = release_token with the incoming token at the call's alias.
+    const declined = await ctx.client.request('POST', conf(data.conference_alias, 'release_token'), { headers: { token: data.token }, body: {}, bodyValidator: V.validateReleaseTokenBody });
+    declined.expect(200, V.validateReleaseToken200);
+    const gone = await events.next('disconnect');
+    assert.equal(gone.data.reason, 'Call rejected');
+    caller.released = true;
+    (await post('dora@example.com', 'release_token', token)).expect(200, RegistrationRelease200);
+    stream.close();
+    events.close();
+});
+
+test('calling a device nobody is registered at: 404 "Device not registered"', async () => {
+    const r = await ctx.client.requestToken('bob@example.com', sdkBody('Erin', ctx.node.host));
+    assert.equal(r.expect(404, F).result, 'Device not registered');
 });
