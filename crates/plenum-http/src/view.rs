@@ -56,6 +56,10 @@ pub struct LiveParticipant {
     pub protocol: Protocol,
     /// `Some` while in a waiting room.
     pub waiting: Option<Waiting>,
+    /// Dialled by the meeting and still ringing (not in the meeting yet).
+    pub connecting: bool,
+    /// Dialled by the meeting rather than calling in.
+    pub dialled: bool,
     /// When it arrived.
     pub joined_at: SystemTime,
     /// Audio muted by the node.

@@ -118,6 +118,8 @@ fn participant() -> LiveParticipant {
         joined_at: at(1_700_000_060),
         is_muted: true,
         is_presenting: false,
+        connecting: false,
+        dialled: false,
     }
 }
 
@@ -606,6 +608,8 @@ async fn lists_live_participants() {
                 "call_type": "video",
                 "protocol": "webrtc",
                 "waiting": "for_admission",
+                "connecting": false,
+                "call_direction": "in",
                 "joined_at": 1_700_000_060.0,
                 "joined_at_iso": "2023-11-14T22:14:20.000Z",
                 "is_muted": true,

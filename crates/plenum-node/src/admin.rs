@@ -131,6 +131,8 @@ fn live_participants(s: &Snapshot, clock: &WallClock) -> Vec<LiveParticipant> {
             call_type: p.call_type,
             protocol: p.protocol,
             waiting: p.waiting,
+            connecting: p.connecting,
+            dialled: p.dialled,
             joined_at: clock.to_system(p.joined_at),
             is_muted: p.is_muted,
             is_presenting: p.is_presenting,
