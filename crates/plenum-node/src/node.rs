@@ -173,11 +173,19 @@ impl Node {
     }
 
     /// Lets a caller in: switches, gate, then the conference (started if needed). A
-    /// device alias is a call to the person registered there.
+    /// device alias, dialled or keyed as a reception's extension, is a call to the
+    /// person registered there.
     pub async fn join(&self, attempt: JoinAttempt) -> Result<Joined, JoinRefusal> {
         self.check_switches()?;
-        if let Some(device) = self.config().device(&attempt.alias).cloned() {
-            return self.call_person(device, attempt).await;
+        let config = self.config();
+        if let Some(device) = config.device(&attempt.alias) {
+            return self.call_person(device.clone(), attempt).await;
+        }
+        if let Some(extension) = &attempt.extension
+            && let Some(device) = config.device(extension)
+            && self.is_reception(&attempt.alias)
+        {
+            return self.call_person(device.clone(), attempt).await;
         }
         let entry = {
             let mut gate = self.gate.lock().expect("gate lock is never poisoned");
@@ -265,6 +273,16 @@ impl Node {
         };
         let joined = self.admit(entry, attempt).await?;
         Ok((joined, signed_in))
+    }
+
+    /// Whether `alias` reaches a Virtual Reception.
+    fn is_reception(&self, alias: &str) -> bool {
+        self.gate
+            .lock()
+            .expect("gate lock is never poisoned")
+            .directory()
+            .lookup(alias)
+            .is_some_and(|s| s.kind == ServiceKind::Reception)
     }
 
     /// Issues a one-time ticket to join as `entry` says (a transfer).

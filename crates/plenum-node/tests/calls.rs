@@ -34,6 +34,11 @@ aliases = ["meet.hosted"]
 host_pin = "1234"
 
 [[service]]
+name = "Lobby"
+type = "reception"
+aliases = ["lobby"]
+
+[[service]]
 name = "Standup"
 aliases = ["meet.standup"]
 auto_dial = [{{ alias = "bob.desk", role = "host" }}]
@@ -418,4 +423,30 @@ async fn a_rooms_auto_dial_rings_its_devices_when_the_meeting_starts() {
         left(&mut feed, answered.participant).await,
         DisconnectReason::NoParticipantsCanKeepAlive
     );
+}
+
+#[tokio::test]
+async fn a_device_alias_keyed_at_a_reception_calls_the_person() {
+    let (_node, client) = node().await;
+    let mut alice = register(&client, "alice.desk", "alice").await;
+    tokio::time::pause();
+    let mut keyed = request("lobby", "Dave", None);
+    keyed.conference_extension = Some("alice.desk".into());
+    let dave = client.request_token(keyed).await.expect("placed");
+    assert_eq!(dave.role, Role::Host);
+    let (conference_alias, from, token) = incoming(&mut alice).await;
+    assert_eq!(from, "Dave");
+    let answered = client
+        .request_token(request(&conference_alias, "Alice", Some(&token)))
+        .await
+        .expect("answered");
+    assert!(
+        answered
+            .conference
+            .participants
+            .iter()
+            .any(|p| p.id == dave.participant),
+        "both in one call"
+    );
+    assert!(client.authenticate("lobby", dave.token.expose()).is_ok());
 }
