@@ -9,13 +9,14 @@ import { t, has, lang } from './i18n.js';
 import { h, fill, icon, linkify, initials } from './dom.js';
 import { prefs, announce, confirmDialog, openDialog } from './ui.js';
 import { parseRoute, cleanAddress, ssoReturnAddress } from './routes.js';
-import { hostBarItems, participantActionItems } from './host.js';
+import { hostBarItems, participantActionItems, addParticipantDialog } from './host.js';
+import { registration } from './registration.js';
 import { runCommand, commandHints, shortcutsDialog, FILTERS, matchesFilter } from './commands.js';
 import { settingsDialog, statsOverlay, startStatsReporting, settings, applyContrast, BANDWIDTHS } from './settings.js';
 import { FilePresenter, isFileTrack } from './present-files.js';
 import { PresentationView } from './presentation.js';
 import { hostPinDialog } from './hostpin.js';
-import { testTone, waitingChime } from './sound.js';
+import { testTone, waitingChime, incomingChime } from './sound.js';
 import { splashScreen } from './theme.js';
 import { loadBranding, brandHome, branding } from './branding.js';
 import { canPickSpeaker, applySpeaker, listDevices, deviceOptions, trackDevice, openTrack } from './devices.js';
@@ -243,12 +244,78 @@ function renderHome(init = {}) {
 
     fill(root, h('div', { class: 'screen home' },
         brandBar(),
-        h('main', { class: 'home-main', id: 'main' }, previewCard, form)));
+        h('main', { class: 'home-main', id: 'main' }, previewCard, form, registrationCard())));
     brandHome(root.querySelector('.screen.home'));
     paintToggles();
     (name ? (alias ? nameInput : aliasInput) : nameInput).focus();
     if (!preview.stream) restart({ remembered: true });
     else { video.srcObject = preview.stream; attachLevel(preview.stream); paintToggles(); fillDevices(); }
+}
+
+/** "Receive calls": sign in with a device address (registration.js), or who is signed in. */
+function registrationCard() {
+    const card = h('section', { class: 'card register-card', 'aria-labelledby': 'reg-title' });
+    const paint = () => {
+        if (registration.registered) {
+            const out = h('button', { type: 'button', class: 'btn btn-secondary', 'data-reg': 'sign-out', onclick: async () => { await registration.release(); paint(); } }, t('reg.signOut'));
+            fill(card, h('h2', { id: 'reg-title' }, t('reg.title')),
+                h('p', { class: 'reg-status', role: 'status' }, t('reg.signedIn', { alias: registration.alias })), out);
+            return;
+        }
+        const alias = h('input', { id: 'reg-alias', name: 'device', autocomplete: 'username', autocapitalize: 'off', spellcheck: false, maxLength: 200, value: prefs.get('regAlias', '') });
+        const user = h('input', { id: 'reg-user', name: 'user', autocomplete: 'username', autocapitalize: 'off', spellcheck: false, maxLength: 200, value: prefs.get('regUser', '') });
+        const pass = h('input', { id: 'reg-pass', name: 'password', type: 'password', autocomplete: 'current-password', maxLength: 200 });
+        const err = h('p', { class: 'form-error', role: 'alert' });
+        const submit = h('button', { type: 'submit', class: 'btn btn-secondary', 'data-reg': 'sign-in' }, t('reg.signIn'));
+        const form = h('form', { novalidate: true, onsubmit: async (e) => {
+            e.preventDefault();
+            const [a, u, pw] = [alias.value.trim(), user.value.trim(), pass.value];
+            if (!a || !u || !pw) { err.textContent = t('reg.need'); return; }
+            submit.disabled = true;
+            const failed = await registration.register(a, u, pw);
+            submit.disabled = false;
+            pass.value = '';
+            if (!failed) { prefs.set('regAlias', a); prefs.set('regUser', u); paint(); announce(t('reg.signedIn', { alias: a }), { toast: false }); return; }
+            err.textContent = failed.kind === 'credentials' ? t('reg.credentials')
+                : failed.kind === 'backoff' ? t('reg.backoff', { n: failed.seconds })
+                    : failed.kind === 'unreachable' ? t('reg.unreachable') : t('reg.refused', { reason: failed.reason });
+        } },
+        h('div', { class: 'field' }, h('label', { for: 'reg-alias' }, t('reg.alias')), alias),
+        h('div', { class: 'field' }, h('label', { for: 'reg-user' }, t('reg.user')), user),
+        h('div', { class: 'field' }, h('label', { for: 'reg-pass' }, t('reg.password')), pass),
+        err, submit);
+        fill(card, h('h2', { id: 'reg-title' }, t('reg.title')), h('p', { class: 'muted small' }, t('reg.text')), form);
+    };
+    paint();
+    return card;
+}
+
+/** The dialog of a call ringing this browser's registration: Accept joins, Decline refuses. */
+function incomingCall(call) {
+    const name = call.remote_display_name || call.conference_alias;
+    const accept = h('button', { type: 'button', class: 'btn btn-primary', 'data-call': 'accept' }, icon('phone'), t('call.accept'));
+    const decline = h('button', { type: 'button', class: 'btn btn-danger', 'data-call': 'decline' }, icon('hangup'), t('call.decline'));
+    const dlg = openDialog(t('call.incoming.title', { name }), [h('p', { class: 'muted' }, t('call.incoming.text', { alias: registration.alias }))], {
+        actions: [decline, accept], closeLabel: t('dialog.close'), cls: 'incoming-dialog',
+    });
+    dlg.dataset.token = call.token;
+    // the Close button and Escape only hide the dialog; the call rings on until it ends
+    accept.addEventListener('click', async () => {
+        registration.take(call.token);
+        dlg.close();
+        if (session) await leave(session);
+        // the name typed on the home screen, else the one last used, else the device address
+        const n = document.getElementById('name')?.value.trim() || prefs.get('name', '') || registration.alias;
+        join({ alias: call.conference_alias, name: n, callType: hasWebRTC() ? 'video' : 'none', bandwidth: +prefs.get('bandwidth', 576) || 576, ticket: call.token, answering: true,
+            home: { alias: '', name: prefs.get('name', '') } });
+    });
+    decline.addEventListener('click', async () => {
+        dlg.close();
+        await registration.decline(call);
+        announce(t('call.declined', { name }), { toast: false });
+    });
+    incomingChime();
+    accept.focus();
 }
 
 function brandBar(extra) {
@@ -389,8 +456,9 @@ async function join(p) {
         session = null;
         renderHome(homeOf(p));
     };
-    const ui = joiningScreen(p.alias, cancel, { moving: !!p.ticket, testCall: !!p.testCall });
-    if (p.ticket) announce(t('join.moving', { alias: p.alias }), { toast: false });
+    const moving = !!p.ticket && !p.answering;
+    const ui = joiningScreen(p.alias, cancel, { moving, testCall: !!p.testCall });
+    if (moving) announce(t('join.moving', { alias: p.alias }), { toast: false });
     try {
         // said before the camera is asked for: without WebRTC the call cannot happen
         if (p.callType !== 'none' && !hasWebRTC()) throw new PexError(NO_WEBRTC);
@@ -455,7 +523,7 @@ async function join(p) {
             const a = s.stream?.getAudioTracks()[0];
             const v = s.stream?.getVideoTracks()[0];
             s.stream?.getTracks().forEach((tr) => tr.stop());
-            join({ ...p, alias: e.detail.alias, ticket: e.detail.ticket, pin: '', extension: '', role: '',
+            join({ ...p, alias: e.detail.alias, ticket: e.detail.ticket, answering: false, pin: '', extension: '', role: '',
                 muteMic: a ? !a.enabled : p.muteMic, muteCam: v ? !v.enabled : p.muteCam });
         });
         const waiting = client.state.serviceType === 'waiting_room';
@@ -485,7 +553,7 @@ function homeOf(p) {
 function showError(reason, { ended = false, params } = {}) {
     const code = pexCode(reason);
     if (ended && code === 143) { testCallEnded(params); return; }
-    const msg = has(`pex.${code}`) ? t(`pex.${code}`) : t('pex.default');
+    const msg = reason === 'Device not registered' ? t('call.notRegistered') : has(`pex.${code}`) ? t(`pex.${code}`) : t('pex.default');
     const back = h('button', { class: 'btn btn-primary', type: 'button', onclick: () => renderHome(homeOf(params)) }, t('error.back'));
     const retry = code === 101 && params ? h('button', { class: 'btn btn-secondary', type: 'button', onclick: () => join({ ...params, pin: '', ticket: undefined }) }, t('error.retry')) : null;
     document.title = `${ended ? t('ended.title') : t('error.title')} · ${t('app.name')}`;
@@ -1076,7 +1144,7 @@ function renderMeeting(s) {
         paintHostBar();
         paintPanel();
         fillChatTo();
-        const n = all.filter((p) => p.service_type !== 'waiting_room').length;
+        const n = all.filter((p) => p.service_type !== 'waiting_room' && p.service_type !== 'connecting').length;
         countBadge.textContent = t('meeting.participants', { n });
     }
 
@@ -1095,9 +1163,11 @@ function renderMeeting(s) {
         const name = displayName(p);
         const me = p.uuid === st.me;
         const waiting = p.service_type === 'waiting_room';
+        const ringing = p.service_type === 'connecting';
         const flags = [];
         const flag = (ic, label, cls = '') => h('span', { class: `flag ${cls}`, title: label, role: 'img', 'aria-label': label }, icon(ic));
         if (waiting) flags.push(h('span', { class: 'pill pill-wait' }, t('p.waiting')));
+        if (ringing) flags.push(h('span', { class: 'pill pill-ring', 'data-ringing': '' }, t('p.ringing')));
         if (YES(p.is_presenting)) flags.push(flag('screen', t('p.presenting'), 'flag-accent'));
         if (p.buzz_time > 0) flags.push(flag('hand', t('p.hand'), 'flag-warn'));
         if (p.spotlight > 0) flags.push(flag('star', t('p.spotlight'), 'flag-warn'));
@@ -1107,14 +1177,16 @@ function renderMeeting(s) {
         else if (isSpeaking) flags.push(flag('volume', t('p.speaking'), 'flag-ok'));
         const kind = YES(p.is_audio_only_call) ? t('p.audioOnly') : YES(p.is_video_call) ? null : t('p.controlOnly');
         const actions = [];
-        if (client.isHost && waiting && !me) {
+        if (ringing) {
+            if (client.isHost) actions.push(h('button', { type: 'button', class: 'icon-btn danger', 'aria-label': t('p.cancelCall', { name }), title: t('p.cancelCall', { name }), 'data-cancel-call': p.uuid, onclick: () => client.participantAction(p.uuid, 'disconnect') }, icon('cross')));
+        } else if (client.isHost && waiting && !me) {
             actions.push(h('button', { type: 'button', class: 'icon-btn ok', 'aria-label': t('p.admit', { name }), title: t('p.admit', { name }), onclick: () => client.participantAction(p.uuid, 'unlock') }, icon('check')));
             actions.push(h('button', { type: 'button', class: 'icon-btn danger', 'aria-label': t('p.reject', { name }), title: t('p.reject', { name }), onclick: () => client.participantAction(p.uuid, 'disconnect') }, icon('cross')));
         } else if (!me) {
             const open = ui.openActions === p.uuid;
             actions.push(h('button', { type: 'button', class: 'icon-btn', 'aria-label': t('p.actions', { name }), title: t('p.actions', { name }), 'aria-expanded': String(open), 'aria-controls': `act-${p.uuid}`, 'data-actions': p.uuid, onclick: () => { ui.openActions = open ? null : p.uuid; paintRoster(); roster.querySelector(`[data-actions="${CSS.escape(p.uuid)}"]`)?.focus(); } }, icon('more')));
         }
-        const li = h('li', { class: `person${isSpeaking ? ' speaking' : ''}${waiting ? ' waiting' : ''}`, 'data-uuid': p.uuid },
+        const li = h('li', { class: `person${isSpeaking ? ' speaking' : ''}${waiting ? ' waiting' : ''}${ringing ? ' ringing' : ''}`, 'data-uuid': p.uuid },
             h('div', { class: 'person-main' },
                 h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name)),
                 h('div', { class: 'person-text' },
@@ -1124,7 +1196,7 @@ function renderMeeting(s) {
                         kind ? h('span', { class: 'muted small' }, kind) : null)),
                 h('div', { class: 'flags' }, flags),
                 h('div', { class: 'person-actions' }, actions)));
-        if (ui.openActions === p.uuid && !me && !waiting) {
+        if (ui.openActions === p.uuid && !me && !waiting && !ringing) {
             li.append(h('div', { class: 'action-row', id: `act-${p.uuid}`, role: 'group', 'aria-label': t('p.actions', { name }) },
                 participantActionItems({ client, st, onMessage: (uuid) => { ui.chatTo = uuid; selectTab('chat'); fillChatTo(); chatInput.focus(); } }, p, name)));
         }
@@ -1236,6 +1308,7 @@ function renderMeeting(s) {
         paintHostBar();
     });
     client.addEventListener('joined', (e) => {
+        if (e.detail.service_type === 'connecting') { announce(t('status.calling', { name: displayName(e.detail) }), { toast: false }); return; }
         if (e.detail.uuid === st.me || e.detail.service_type === 'waiting_room') return;
         announce(t('status.joined', { name: displayName(e.detail) }), { toast: false });
         addEvent(t('ev.joined', { name: displayName(e.detail) }));
@@ -1289,10 +1362,21 @@ addEventListener('keydown', (e) => {
     else if (e.key === 's') click('.tb-panel');
     else if (e.key === 'S') session.openTab?.('events');
     else if (e.key === 'P') session.presView?.toggleWindow();
-    else if (e.key === 'a') announce(t('host.add.unavailable'), { kind: 'warn' });
+    else if (e.key === 'a') { if (session?.client?.isHost) addParticipantDialog(session.client); else return; }
     else return;
     e.preventDefault();
 });
+
+// === calls to this browser's registration ======================================
+
+registration.addEventListener('incoming', (e) => incomingCall(e.detail));
+registration.addEventListener('cancelled', (e) => {
+    for (const dlg of document.querySelectorAll('dialog.incoming-dialog')) if (dlg.dataset.token === e.detail.token) dlg.close();
+    if (e.detail.missed) announce(t('call.missed', { name: e.detail.remote_display_name || e.detail.conference_alias }), { kind: 'warn' });
+});
+// the node ended the registration (expired while offline, released elsewhere): the home
+// screen's card shows the sign-in form again
+registration.addEventListener('changed', () => { if (!session) root.querySelector('.register-card')?.replaceWith(registrationCard()); });
 
 // === start =====================================================================
 

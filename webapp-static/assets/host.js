@@ -26,7 +26,7 @@ export function hostBarItems({ client, st, layoutDialog }) {
             : b(t('host.muteGuests'), 'micOff', () => client.conferenceAction('muteguests'), 'btn-secondary', { 'data-host': 'muteguests' }),
         b(t('host.layout'), 'layout', () => layoutDialog(), 'btn-secondary', { 'data-host': 'layout' }),
         hands ? b(t('host.handsDownAll'), 'hand', () => client.conferenceAction('clearallbuzz'), 'btn-secondary', { 'data-host': 'handsdownall' }) : null,
-        b(t('host.add'), 'people', () => announce(t('host.add.unavailable'), { kind: 'warn' }), 'btn-secondary', { 'data-host': 'add' }),
+        b(t('host.add'), 'people', () => addParticipantDialog(client), 'btn-secondary', { 'data-host': 'add' }),
         toggle(t('host.guestsCanUnmute'), !!c.guests_can_unmute, () => client.conferenceAction('set_guests_can_unmute', { setting: !c.guests_can_unmute }), 'guests-can-unmute'),
         toggle(t('host.overlay'), overlay, () => client.conferenceAction('transform_layout', { transforms: { enable_overlay_text: !overlay } }), 'overlay'),
         b(t('host.endAll'), 'hangup', () => endForAll(client), 'btn-danger-ghost', { 'data-host': 'disconnect-all' }),
@@ -60,6 +60,60 @@ export function participantActionItems({ client, st, onMessage }, p, name) {
         }, 'btn-danger-ghost', 'disconnect'));
     }
     return items;
+}
+
+/**
+ * Add participant: search the node's devices (`directory?q=`, Hosts only), pick one,
+ * choose the role, and ring it (`dial`); the roster then shows them ringing.
+ */
+export function addParticipantDialog(client) {
+    const search = h('input', { id: 'add-search', name: 'q', type: 'search', autocomplete: 'off', autocapitalize: 'off', spellcheck: false, maxLength: 100 });
+    const results = h('ul', { class: 'add-results', role: 'listbox', 'aria-label': t('add.search') });
+    const role = h('select', { id: 'add-role', name: 'role' }, h('option', { value: 'GUEST' }, t('role.guest')), h('option', { value: 'HOST' }, t('role.host')));
+    const err = h('p', { class: 'form-error', role: 'alert' });
+    let picked = null;
+    let seq = 0;
+    const paint = (devices) => {
+        results.replaceChildren(...(devices.length ? devices.map((d) => {
+            const on = picked?.alias === d.alias;
+            return h('li', { role: 'option', 'aria-selected': String(on), class: `add-result${on ? ' picked' : ''}`, 'data-alias': d.alias, tabIndex: 0,
+                onclick: () => { picked = d; err.textContent = ''; paint(devices); },
+                onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); picked = d; paint(devices); } } },
+            h('span', { class: 'add-name' }, d.description), ' ',
+            h('span', { class: 'muted small' }, d.alias, d.registered ? '' : ` · ${t('add.notRegistered')}`));
+        }) : [h('li', { class: 'muted' }, t('add.none'))]));
+    };
+    const lookup = async () => {
+        const mine = ++seq;
+        const r = await client.request('GET', `directory?q=${encodeURIComponent(search.value.trim())}`).catch(() => null);
+        if (mine !== seq) return;
+        if (r?.status === 200 && Array.isArray(r.body?.result)) paint(r.body.result);
+        else err.textContent = t('add.failed', { reason: typeof r?.body?.result === 'string' ? r.body.result : `HTTP ${r?.status ?? 0}` });
+    };
+    let debounce = null;
+    search.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(lookup, 250); });
+    const dlg = openDialog(t('host.add'), [
+        h('div', { class: 'field' }, h('label', { for: 'add-search' }, t('add.search')), search),
+        results,
+        h('div', { class: 'field' }, h('label', { for: 'add-role' }, t('add.role')), role),
+        err,
+    ], {
+        closeLabel: t('dialog.cancel'),
+        cls: 'add-dialog',
+        actions: [h('button', { type: 'submit', class: 'btn btn-primary', 'data-add': 'call' }, icon('phone'), t('add.call'))],
+        onSubmit: async () => {
+            if (!picked) { err.textContent = t('add.pick'); search.focus(); return; }
+            const r = await client.request('POST', 'dial', { role: role.value, destination: picked.alias, protocol: 'auto' }).catch(() => null);
+            if (r?.status !== 200) {
+                err.textContent = t('add.failed', { reason: typeof r?.body?.result === 'string' ? r.body.result : `HTTP ${r?.status ?? 0}` });
+                return;
+            }
+            dlg.close();
+            announce(t('status.calling', { name: picked.description }));
+        },
+    });
+    lookup();
+    search.focus();
 }
 
 /** Transfer `p` to another meeting: alias, optional PIN, role. */

@@ -1,6 +1,6 @@
 // Sounds the app makes itself (Web Audio, nothing fetched): the home screen's speaker
-// test tone and the chime that tells a Host someone is waiting to be admitted. Both go to
-// the chosen speaker (`setSinkId`) where the browser can pick one.
+// test tone, the chime that tells a Host someone is waiting to be admitted and the ring of
+// an incoming call. All go to the chosen speaker (`setSinkId`) where the browser can pick one.
 
 import { prefs } from './ui.js';
 
@@ -57,3 +57,6 @@ export const testTone = (sinkId) => playNotes([[440, 0, 1]], { sinkId });
 
 /** Someone is waiting to be admitted: two soft rising notes. */
 export const waitingChime = () => playNotes([[660, 0, 0.15], [880, 0.18, 0.22]], { volume: 0.12 }).catch(() => {});
+
+/** A call rings this browser: two short rising rings. */
+export const incomingChime = () => playNotes([[523, 0, 0.2], [784, 0.25, 0.3], [523, 0.9, 0.2], [784, 1.15, 0.3]], { volume: 0.15 }).catch(() => {});

@@ -95,7 +95,7 @@ export async function createWebappHarness({ name, node, browser: pick = 'chromiu
          * `clipboard-read`; `watchPeers`: every RTCPeerConnection the page makes is kept
          * in `window.__peers`, for tests to look at its senders and states).
          */
-        async open(pname, urlPath = '/webapp/home', { viewport = { width: 1280, height: 800 }, denyMedia = false, permissions = [], watchPeers = false } = {}) {
+        async open(pname, urlPath = '/webapp/home', { viewport = { width: 1280, height: 800 }, denyMedia = false, permissions = [], watchPeers = false, fakeMedia = null } = {}) {
             const browser = await browserFor(browserOf(pname));
             const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport, locale: 'en-US', permissions });
             contexts.push(context);
@@ -148,6 +148,9 @@ export async function createWebappHarness({ name, node, browser: pick = 'chromiu
                     navigator.mediaDevices.getUserMedia = async () => { throw new DOMException('Permission denied', 'NotAllowedError'); };
                 });
             }
+            // a camera of one colour and a microphone of one tone (`fakeMedia: {color, tone}`),
+            // so the other side can check it sees and hears this participant
+            if (fakeMedia) await context.addInitScript(fakeMediaScript(fakeMedia));
             const page = await context.newPage();
             page.on('console', (m) => consoleLog.push(`${stamp()} [${pname}] ${m.type()}: ${m.text()}`));
             page.on('pageerror', (e) => consoleLog.push(`${stamp()} [${pname}] pageerror: ${e.message}`));
@@ -201,6 +204,91 @@ export async function createWebappHarness({ name, node, browser: pick = 'chromiu
         },
     };
     return h;
+}
+
+/**
+ * The init script of `fakeMedia`: getUserMedia answers a canvas of `color` ('#rrggbb',
+ * a moving dot keeps frames coming) and an oscillator at `tone` Hz, whatever device is
+ * asked for. A string, so both Playwright and Firefox's BiDi wrapper can inject it.
+ */
+export function fakeMediaScript({ color, tone }) {
+    return `(() => {
+        if (!navigator.mediaDevices) return;
+        const COLOR = ${JSON.stringify(color)};
+        const TONE = ${Number(tone)};
+        let ctx = null;
+        navigator.mediaDevices.getUserMedia = async (c = {}) => {
+            const out = new MediaStream();
+            if (c.video) {
+                const cv = document.createElement('canvas');
+                cv.width = 640;
+                cv.height = 360;
+                const g = cv.getContext('2d');
+                let x = 0;
+                const paint = () => { g.fillStyle = COLOR; g.fillRect(0, 0, 640, 360); g.fillStyle = '#ffffff'; g.fillRect(x, 0, 2, 2); x = (x + 2) % 640; };
+                paint();
+                setInterval(paint, 66);
+                for (const t of cv.captureStream(15).getVideoTracks()) out.addTrack(t);
+            }
+            if (c.audio) {
+                ctx = ctx || new AudioContext();
+                await ctx.resume().catch(() => {});
+                const o = ctx.createOscillator();
+                o.frequency.value = TONE;
+                const gain = ctx.createGain();
+                gain.gain.value = 0.3;
+                const dest = ctx.createMediaStreamDestination();
+                o.connect(gain).connect(dest);
+                o.start();
+                for (const t of dest.stream.getAudioTracks()) out.addTrack(t);
+            }
+            return out;
+        };
+    })();`;
+}
+
+/** The mean colour [r, g, b] of the middle of page `page`'s composite, or null. */
+export function compositeColour(page, selector = 'video.composite') {
+    return page.evaluate((sel) => {
+        const v = document.querySelector(sel);
+        if (!v || !v.videoWidth) return null;
+        const c = document.createElement('canvas');
+        c.width = v.videoWidth;
+        c.height = v.videoHeight;
+        const g = c.getContext('2d');
+        g.drawImage(v, 0, 0);
+        const d = g.getImageData(Math.floor(c.width * 0.3), Math.floor(c.height * 0.3), Math.floor(c.width * 0.4), Math.floor(c.height * 0.3)).data;
+        const sum = [0, 0, 0];
+        for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) sum[k] += d[i + k];
+        const n = d.length / 4;
+        return sum.map((x) => Math.round(x / n));
+    }, selector);
+}
+
+/** The loudest frequency (Hz) page `page` plays from the meeting, or -1 without sound. */
+export function incomingTone(page, ms = 1500) {
+    return page.evaluate(async (ms) => {
+        const stream = document.querySelector('.stage audio')?.srcObject;
+        if (!stream?.getAudioTracks().length) return -1;
+        window.toneCtx ??= new AudioContext();
+        await window.toneCtx.resume();
+        const src = window.toneCtx.createMediaStreamSource(stream);
+        const an = window.toneCtx.createAnalyser();
+        an.fftSize = 8192;
+        src.connect(an);
+        const bins = new Float32Array(an.frequencyBinCount);
+        const total = new Float32Array(an.frequencyBinCount);
+        for (const end = performance.now() + ms; performance.now() < end;) {
+            an.getFloatFrequencyData(bins);
+            for (let i = 0; i < bins.length; i++) total[i] += Math.pow(10, bins[i] / 20);
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        src.disconnect();
+        let best = 0;
+        for (let i = 1; i < total.length; i++) if (total[i] > total[best]) best = i;
+        if (total[best] < 1e-3) return -1;
+        return Math.round(best * window.toneCtx.sampleRate / an.fftSize);
+    }, ms);
 }
 
 /** A <video> of a page (composite by default): size, frames decoded, whether it plays. */
