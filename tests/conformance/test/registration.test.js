@@ -198,14 +198,17 @@ test('dial (Add participant) rings a registered device: validateDial200, connect
     stream.close();
 });
 
-test('a Host cancels a ringing dial (disconnect): incoming_cancelled; unregistered and gateway destinations are refused', async () => {
+test('participants/{uuid}/dial rings too; a Host cancels a ringing dial (disconnect): incoming_cancelled; unregistered and gateway destinations are refused', async () => {
     const { token, stream } = await doraRinging();
     const host = await ctx.client.join('meet.open', 'Hosta');
     const bob = await host.post('dial', { body: { role: 'HOST', destination: 'bob@example.com', protocol: 'auto' }, bodyValidator: V.validateDialBody });
     assert.equal(bob.expect(403, E).result, 'Device not registered');
     const sip = await host.post('dial', { body: { role: 'HOST', destination: 'sip:x@example.invalid', protocol: 'sip' }, bodyValidator: V.validateDialBody });
     assert.equal(sip.expect(403, E).result, 'Gateway dial out failed');
-    const r = await host.post('dial', { body: { role: 'HOST', destination: 'dora@example.com', protocol: 'auto' }, bodyValidator: V.validateDialBody });
+    // participants/{uuid}/dial, from the Host's own participant, rings the same way
+    const other = await ctx.client.join('meet.open', 'Otto');
+    assert.equal((await host.act(other, 'dial', { body: { role: 'HOST', destination: 'dora@example.com', protocol: 'auto' } })).expect(403, E).result, 'a participant can only do this for themself');
+    const r = await host.act(host, 'dial', { body: { role: 'HOST', destination: 'dora@example.com', protocol: 'auto' } });
     const [uuid] = r.expect(200, V.validateDial200).result;
     const data = await incoming(stream);
     (await host.act(uuid, 'disconnect')).expect(200, V.validateDisconnectParticipant200);
