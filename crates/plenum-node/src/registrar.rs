@@ -21,8 +21,10 @@ mod tests;
 /// How many notices a registration's stream may fall behind before it is closed.
 const NOTICE_BACKLOG: usize = 32;
 /// Longest a call may ring before its incoming token is void, whatever the meeting
-/// says (the meeting's own ring timeout is shorter).
-pub const RING_LIFETIME: Duration = Duration::from_secs(120);
+/// says (the meeting's own ring timeout, at most [`MAX_RING_SECS`], is shorter).
+pub const RING_LIFETIME: Duration = Duration::from_secs(MAX_RING_SECS + 30);
+/// Longest ring timeout a node or room may configure, in seconds.
+pub const MAX_RING_SECS: u64 = 300;
 
 /// Who registers: what the credential check proved and where the client is.
 #[derive(Debug, Clone)]

@@ -18,6 +18,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
+use crate::registrar::MAX_RING_SECS;
+
 use super::{
     AdminUser, Config, ConfigError, ConfigErrors, Database, DeviceAlias, IdentityProvider,
     Location, MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service, Switches, TlsFiles,
@@ -456,12 +458,14 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
     }
     if let Some(ring) = &n.ring_timeout {
         match u64::try_from(*ring.get_ref()) {
-            Ok(secs) if (1..=300).contains(&secs) => out.ring_timeout = Duration::from_secs(secs),
+            Ok(secs) if (1..=MAX_RING_SECS).contains(&secs) => {
+                out.ring_timeout = Duration::from_secs(secs)
+            }
             _ => cx.at(
                 file,
                 ring.span(),
                 format!(
-                    "node.ring_timeout: {} is out of range; use 1 to 300 seconds",
+                    "node.ring_timeout: {} is out of range; use 1 to {MAX_RING_SECS} seconds",
                     ring.get_ref()
                 ),
             ),
@@ -1006,7 +1010,20 @@ fn check_service(
             .map(|_| secs(&s.alone_timeout, "alone_timeout", Duration::ZERO)),
         pin_entry: secs(&s.pin_entry_timeout, "pin_entry_timeout", d.pin_entry),
         test_call: secs(&s.test_call_duration, "test_call_duration", d.test_call),
-        ring: secs(&s.ring_timeout, "ring_timeout", d.ring),
+        ring: match &s.ring_timeout {
+            Some(ring) if !(1..=MAX_RING_SECS as i64).contains(ring.get_ref()) => {
+                cx.at(
+                    file,
+                    ring.span(),
+                    format!(
+                        "{subject}: ring_timeout must be 1 to {MAX_RING_SECS} seconds, not {}",
+                        ring.get_ref()
+                    ),
+                );
+                d.ring
+            }
+            _ => secs(&s.ring_timeout, "ring_timeout", d.ring),
+        },
     };
     let auto_dial = check_auto_dial(cx, file, s, &subject, devices);
 

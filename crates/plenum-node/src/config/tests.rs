@@ -1376,7 +1376,12 @@ fn auto_dial_refuses_unknown_devices_bad_roles_and_repeats() {
     check_one_error(
         &with_device("ring_timeout = 0\n"),
         "services.toml:",
-        &["ring_timeout must be 1 to"],
+        &["ring_timeout must be 1 to 300 seconds, not 0"],
+    );
+    check_one_error(
+        &with_device("ring_timeout = 301\n"),
+        "services.toml:",
+        &["ring_timeout must be 1 to 300 seconds, not 301"],
     );
 }
 

@@ -262,10 +262,14 @@ pub(super) async fn reap_registrations(node: Weak<Node>, changed: Arc<Notify>) {
             () = sleep => {
                 let Some(node) = node.upgrade() else { return };
                 let now = driver::now();
-                let (expired, _rings) = {
+                let (expired, rings) = {
                     let mut registrar = node.registrar.lock().expect("registrar lock is never poisoned");
                     (registrar.take_expired(now), registrar.take_expired_rings(now))
                 };
+                // A safety net: the meeting's own ring timeout normally ends these first.
+                for ring in rings {
+                    ring.call.conference.leave(ring.call.participant, plenum_core::DisconnectReason::CallNotAnswered).await;
+                }
                 for registration in expired {
                     info!(alias = %registration.registrant.alias, registration = %registration.id, "registration not refreshed in time; it ends");
                     node.forget_registration(&registration).await;
