@@ -609,11 +609,8 @@ impl Conference {
         let mut slot = self.new_slot(now, request);
         if self.service.kind == ServiceKind::TestCall {
             slot.deadline = Some(now + self.service.timeouts.test_call);
-        } else if self.locked && !slot.state.bypasses_lock {
-            slot.state.waiting = Some(Waiting::ForAdmission);
-            slot.deadline = Some(now + self.service.timeouts.admission);
         } else {
-            self.place(now, &mut slot);
+            (slot.state.waiting, slot.deadline) = self.arrival(now, &slot.state);
         }
         let outcome = match slot.state.waiting {
             None => JoinOutcome::Joined,
@@ -646,14 +643,7 @@ impl Conference {
             .index_of(id)
             .filter(|&i| self.slots[i].state.connecting)
             .ok_or(JoinError::NotRinging)?;
-        let (waiting, deadline) = if self.locked && !self.slots[i].state.bypasses_lock {
-            (
-                Some(Waiting::ForAdmission),
-                Some(now + self.service.timeouts.admission),
-            )
-        } else {
-            self.placement(now, self.slots[i].state.role)
-        };
+        let (waiting, deadline) = self.arrival(now, &self.slots[i].state);
         let slot = &mut self.slots[i];
         slot.state.connecting = false;
         slot.state.call_type = call_type;
@@ -1280,8 +1270,21 @@ impl Conference {
         }
     }
 
-    fn place(&self, now: Instant, slot: &mut Slot) {
-        (slot.state.waiting, slot.deadline) = self.placement(now, slot.state.role);
+    /// Where someone arriving (joining, or answering a dial) goes: a locked meeting holds
+    /// whoever does not pass the lock for admission, else [`Conference::placement`].
+    fn arrival(
+        &self,
+        now: Instant,
+        state: &ParticipantState,
+    ) -> (Option<Waiting>, Option<Instant>) {
+        if self.locked && !state.bypasses_lock {
+            (
+                Some(Waiting::ForAdmission),
+                Some(now + self.service.timeouts.admission),
+            )
+        } else {
+            self.placement(now, state.role)
+        }
     }
 
     /// Lets a waiting participant through the lock (a Guest may go on to wait for a

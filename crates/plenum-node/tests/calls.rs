@@ -144,6 +144,24 @@ fn caller_of(grant: &TokenGrant, client: &NodeClient, alias: &str) -> Caller {
         .expect("live token")
 }
 
+/// The event stream of the participant behind `grant`, reached at `alias`.
+async fn feed_of(client: &NodeClient, grant: &TokenGrant, alias: &str) -> EventFeed {
+    client
+        .events(&caller_of(grant, client, alias))
+        .await
+        .expect("feed")
+}
+
+/// Dave calls the person at alice.desk: his grant and his event stream.
+async fn dave_calls_alice(client: &NodeClient) -> (TokenGrant, EventFeed) {
+    let dave = client
+        .request_token(request("alice.desk", "Dave", None))
+        .await
+        .expect("the call is placed");
+    let feed = feed_of(client, &dave, "alice.desk").await;
+    (dave, feed)
+}
+
 /// Waits for `id` to leave; its reason.
 async fn left(feed: &mut EventFeed, id: ParticipantId) -> DisconnectReason {
     loop {
@@ -211,10 +229,7 @@ async fn a_call_to_a_person_rings_the_device_and_the_answer_joins_both() {
         "an incoming token is one-time"
     );
     // Alice hangs up: Dave's call is over with "Call disconnected" (#pex151).
-    let mut dave_feed = client
-        .events(&caller_of(&dave, &client, "alice.desk"))
-        .await
-        .expect("feed");
+    let mut dave_feed = feed_of(&client, &dave, "alice.desk").await;
     client
         .release_token(&conference_alias, answered.token.expose(), None)
         .await
@@ -231,14 +246,7 @@ async fn a_declined_call_ends_for_the_caller_with_call_rejected() {
     let (_node, client) = node().await;
     let mut alice = register(&client, "alice.desk", "alice").await;
     tokio::time::pause();
-    let dave = client
-        .request_token(request("alice.desk", "Dave", None))
-        .await
-        .expect("placed");
-    let mut feed = client
-        .events(&caller_of(&dave, &client, "alice.desk"))
-        .await
-        .expect("feed");
+    let (dave, mut feed) = dave_calls_alice(&client).await;
     let (conference_alias, _, token) = incoming(&mut alice).await;
     assert!(
         client
@@ -262,14 +270,7 @@ async fn an_unanswered_call_ends_after_30_seconds_and_stops_ringing() {
     let (_node, client) = node().await;
     let mut alice = register(&client, "alice.desk", "alice").await;
     tokio::time::pause();
-    let dave = client
-        .request_token(request("alice.desk", "Dave", None))
-        .await
-        .expect("placed");
-    let mut feed = client
-        .events(&caller_of(&dave, &client, "alice.desk"))
-        .await
-        .expect("feed");
+    let (dave, mut feed) = dave_calls_alice(&client).await;
     let (conference_alias, _, token) = incoming(&mut alice).await;
     tokio::time::sleep(Duration::from_secs(31)).await;
     assert_eq!(
@@ -411,10 +412,7 @@ async fn a_rooms_auto_dial_rings_its_devices_when_the_meeting_starts() {
         .expect("answered");
     assert_eq!(answered.role, Role::Host);
     // Not set to keep the meeting alive: when Erin leaves, Bob goes too (#pex140).
-    let mut feed = client
-        .events(&caller_of(&answered, &client, "meet.standup"))
-        .await
-        .expect("feed");
+    let mut feed = feed_of(&client, &answered, "meet.standup").await;
     client
         .release_token("meet.standup", first.token.expose(), None)
         .await

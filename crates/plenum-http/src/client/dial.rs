@@ -4,7 +4,7 @@
 //! registration token, which a meeting's Host does not hold).
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use plenum_core::{ParticipantId, Role};
 use serde::{Deserialize, Serialize};
@@ -12,17 +12,15 @@ use serde::{Deserialize, Serialize};
 use super::backend::{DialError, DialOrder, DialableDevice};
 use super::body;
 use super::error::{ClientError, RESOURCE_UNAVAILABLE, success};
+use super::registration::search_text;
 use super::session::{Session, Target};
+use super::token::clean_display_name;
 use crate::AppState;
 
 /// The answer when nothing plenum can ring answers to a destination (#pex152).
 const NO_GATEWAY: &str = "Gateway dial out failed";
 /// The answer when a device alias has no live registration.
 const NOT_REGISTERED: &str = "Device not registered";
-/// Longest name accepted for the roster or the ringing device, in characters.
-const MAX_NAME_CHARS: usize = 100;
-/// Longest directory query considered, in characters.
-const MAX_QUERY_CHARS: usize = 100;
 
 const DIAL_SHAPE: &str =
     r#"{"role": "GUEST", "destination": "alice@example.com", "protocol": "auto"}"#;
@@ -53,11 +51,12 @@ impl From<DialError> for ClientError {
     }
 }
 
-/// A name from the body: trimmed, capped, `None` when empty.
+/// A name from the body, cleaned as display names are (controls and invisible
+/// formatting removed, capped); `None` when absent or blank.
 fn name(value: Option<String>) -> Option<String> {
     value
-        .map(|v| v.trim().chars().take(MAX_NAME_CHARS).collect::<String>())
-        .filter(|v| !v.is_empty())
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| clean_display_name(&v))
 }
 
 /// Reads a dial body into an order. Protocols other than `auto` (SIP, H.323, RTMP,
@@ -139,12 +138,6 @@ pub(crate) async fn participant(
     Ok(success([id.to_string()]))
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct DirectoryQuery {
-    #[serde(default)]
-    q: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 struct DialableDeviceDto {
     alias: String,
@@ -166,14 +159,9 @@ impl From<DialableDevice> for DialableDeviceDto {
 pub(crate) async fn directory(
     State(state): State<AppState>,
     session: Session,
-    query: Result<Query<DirectoryQuery>, axum::extract::rejection::QueryRejection>,
+    uri: axum::http::Uri,
 ) -> Result<Response, ClientError> {
-    let query = query
-        .map_err(|_| ClientError::BadRequest("the query string is malformed".into()))?
-        .0
-        .q
-        .unwrap_or_default();
-    let query: String = query.trim().chars().take(MAX_QUERY_CHARS).collect();
+    let query = search_text(&uri)?;
     let devices = state
         .client
         .dialable_devices(&session.caller, &query)
@@ -202,6 +190,14 @@ mod tests {
         assert_eq!(o.destination, "alice@example.com");
         assert_eq!(o.display_name.as_deref(), Some("Alice"));
         assert!(!o.keeps_alive);
+        let o =
+            parse(r#"{"role":"HOST","destination":"bob","remote_display_name":"Bo\u200bb\u0007"}"#)
+                .expect("valid");
+        assert_eq!(
+            o.display_name.as_deref(),
+            Some("Bob"),
+            "cleaned like display names"
+        );
         let o = parse(r#"{"role":"HOST","destination":"bob"}"#).expect("protocol is optional");
         assert_eq!(o.role, Role::Host);
         assert!(o.keeps_alive);

@@ -191,18 +191,25 @@ struct DirectoryQuery {
     q: Option<String>,
 }
 
+/// The search text of a directory query string (`?q=`): trimmed, at most
+/// [`MAX_QUERY_CHARS`] characters, empty when absent (the registrations' directory and
+/// the Hosts' device search).
+pub(crate) fn search_text(uri: &axum::http::Uri) -> Result<String, ClientError> {
+    let query = Query::<DirectoryQuery>::try_from_uri(uri)
+        .map_err(|_| ClientError::BadRequest("the query string is malformed".into()))?
+        .0
+        .q
+        .unwrap_or_default();
+    Ok(query.trim().chars().take(MAX_QUERY_CHARS).collect())
+}
+
 /// `GET registrations?q=`: the directory.
 pub(crate) async fn directory(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ClientError> {
     let token = token_of(request.headers(), request.uri()).ok_or(ClientError::InvalidToken)?;
-    let query = Query::<DirectoryQuery>::try_from_uri(request.uri())
-        .map_err(|_| ClientError::BadRequest("the query string is malformed".into()))?
-        .0
-        .q
-        .unwrap_or_default();
-    let query: String = query.trim().chars().take(MAX_QUERY_CHARS).collect();
+    let query = search_text(request.uri())?;
     let entries = state
         .client
         .directory(&token, &query)

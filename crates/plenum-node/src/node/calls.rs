@@ -12,6 +12,7 @@ use plenum_http::client::backend::{DIRECTORY_LIMIT, DialError, DialOrder, Dialab
 use tracing::{info, warn};
 use uuid::Uuid;
 
+use super::registrations::matches_search;
 use super::{JoinAttempt, JoinRefusal, Joined, Node, RingingCall};
 use crate::config::DeviceAlias;
 use crate::driver::{self, ConferenceHandle};
@@ -240,15 +241,12 @@ impl Node {
         let mut devices: Vec<DialableDevice> = config
             .devices
             .iter()
-            .map(|d| DialableDevice {
+            .map(|d| (d, device_name(d)))
+            .filter(|(d, name)| matches_search(&query, &d.alias, name))
+            .map(|(d, description)| DialableDevice {
                 alias: d.alias.clone(),
-                description: device_name(d),
+                description,
                 registered: self.is_registered(&d.alias),
-            })
-            .filter(|d| {
-                query.is_empty()
-                    || d.alias.to_lowercase().contains(&query)
-                    || d.description.to_lowercase().contains(&query)
             })
             .collect();
         devices.sort_by_key(|d| (d.description.to_lowercase(), d.alias.to_lowercase()));

@@ -206,19 +206,11 @@ impl Node {
             });
         let devices = config.devices.iter().map(|d| DirectoryEntry {
             alias: d.alias.clone(),
-            description: if d.description.is_empty() {
-                d.alias.clone()
-            } else {
-                d.description.clone()
-            },
+            description: super::calls::device_name(d),
         });
         let mut entries: Vec<DirectoryEntry> = rooms
             .chain(devices)
-            .filter(|e| {
-                query.is_empty()
-                    || e.alias.to_lowercase().contains(&query)
-                    || e.description.to_lowercase().contains(&query)
-            })
+            .filter(|e| matches_search(&query, &e.alias, &e.description))
             .collect();
         entries.sort_by_key(|e| (e.description.to_lowercase(), e.alias.to_lowercase()));
         entries.truncate(DIRECTORY_LIMIT);
@@ -238,6 +230,14 @@ impl Node {
             warn!(%error, registration = %registration.id, "registration end not written to the database; it stays listed until it expires there");
         }
     }
+}
+
+/// Whether a directory entry matches a lower-cased search text: empty matches all, else
+/// its alias or its name contains it (case ignored).
+pub(super) fn matches_search(query: &str, alias: &str, description: &str) -> bool {
+    query.is_empty()
+        || alias.to_lowercase().contains(query)
+        || description.to_lowercase().contains(query)
 }
 
 /// Ends registrations not refreshed in time and voids rings too old to answer. Runs
