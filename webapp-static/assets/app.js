@@ -1148,18 +1148,31 @@ function renderMeeting(s) {
         countBadge.textContent = t('meeting.participants', { n });
     }
 
-    /** uuid → {sig, li}: a row is rebuilt only when what it shows changed. */
+    /**
+     * uuid → {sig, li}: a row is rebuilt only when what it shows changed. Speaking is not
+     * part of the signature: it flips many times a second while someone talks, and a
+     * rebuilt row would take its open action row (and the button under the pointer) with
+     * it, so it is toggled in place.
+     */
     const rosterRows = new Map();
     function cachedRosterItem(p, isSpeaking) {
-        const sig = JSON.stringify([p, isSpeaking, ui.openActions === p.uuid, client.isHost, st.chatEnabled]);
-        const row = rosterRows.get(p.uuid);
-        if (row?.sig === sig) return row.li;
-        const li = rosterItem(p, isSpeaking);
-        rosterRows.set(p.uuid, { sig, li });
-        return li;
+        const sig = JSON.stringify([p, ui.openActions === p.uuid, client.isHost, st.chatEnabled]);
+        let row = rosterRows.get(p.uuid);
+        if (row?.sig !== sig) {
+            row = { sig, li: rosterItem(p) };
+            rosterRows.set(p.uuid, row);
+        }
+        markSpeaking(row.li, isSpeaking);
+        return row.li;
     }
 
-    function rosterItem(p, isSpeaking) {
+    function markSpeaking(li, isSpeaking) {
+        li.classList.toggle('speaking', isSpeaking);
+        const flag = li.querySelector('[data-speaking]');
+        if (flag) flag.hidden = !isSpeaking;
+    }
+
+    function rosterItem(p) {
         const name = displayName(p);
         const me = p.uuid === st.me;
         const waiting = p.service_type === 'waiting_room';
@@ -1174,7 +1187,12 @@ function renderMeeting(s) {
         if (p.rx_presentation_policy === 'DENY') flags.push(flag('screenOff', t('p.presDenied')));
         if (p.is_video_muted) flags.push(flag('camOff', t('p.camOff')));
         if (YES(p.is_muted) || p.is_client_muted) flags.push(flag('micOff', t('p.muted'), 'flag-danger'));
-        else if (isSpeaking) flags.push(flag('volume', t('p.speaking'), 'flag-ok'));
+        else {
+            const talk = flag('volume', t('p.speaking'), 'flag-ok');
+            talk.dataset.speaking = '';
+            talk.hidden = true;
+            flags.push(talk);
+        }
         const kind = YES(p.is_audio_only_call) ? t('p.audioOnly') : YES(p.is_video_call) ? null : t('p.controlOnly');
         const actions = [];
         if (ringing) {
@@ -1186,7 +1204,7 @@ function renderMeeting(s) {
             const open = ui.openActions === p.uuid;
             actions.push(h('button', { type: 'button', class: 'icon-btn', 'aria-label': t('p.actions', { name }), title: t('p.actions', { name }), 'aria-expanded': String(open), 'aria-controls': `act-${p.uuid}`, 'data-actions': p.uuid, onclick: () => { ui.openActions = open ? null : p.uuid; paintRoster(); roster.querySelector(`[data-actions="${CSS.escape(p.uuid)}"]`)?.focus(); } }, icon('more')));
         }
-        const li = h('li', { class: `person${isSpeaking ? ' speaking' : ''}${waiting ? ' waiting' : ''}${ringing ? ' ringing' : ''}`, 'data-uuid': p.uuid },
+        const li = h('li', { class: `person${waiting ? ' waiting' : ''}${ringing ? ' ringing' : ''}`, 'data-uuid': p.uuid },
             h('div', { class: 'person-main' },
                 h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name)),
                 h('div', { class: 'person-text' },
