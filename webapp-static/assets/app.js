@@ -252,7 +252,13 @@ function renderHome(init = {}) {
     else { video.srcObject = preview.stream; attachLevel(preview.stream); paintToggles(); fillDevices(); }
 }
 
-/** "Receive calls": sign in with a device address (registration.js), or who is signed in. */
+/** What the last device sign-in that came back from an identity provider left to say. */
+let regNotice = '';
+
+/**
+ * "Receive calls": sign in with a device address (registration.js) and its user name and
+ * password, or at the identity provider its devices sign in with; or who is signed in.
+ */
 function registrationCard() {
     const card = h('section', { class: 'card register-card', 'aria-labelledby': 'reg-title' });
     const paint = () => {
@@ -265,7 +271,11 @@ function registrationCard() {
         const alias = h('input', { id: 'reg-alias', name: 'device', autocomplete: 'username', autocapitalize: 'off', spellcheck: false, maxLength: 200, value: prefs.get('regAlias', '') });
         const user = h('input', { id: 'reg-user', name: 'user', autocomplete: 'username', autocapitalize: 'off', spellcheck: false, maxLength: 200, value: prefs.get('regUser', '') });
         const pass = h('input', { id: 'reg-pass', name: 'password', type: 'password', autocomplete: 'current-password', maxLength: 200 });
-        const err = h('p', { class: 'form-error', role: 'alert' });
+        const err = h('p', { class: 'form-error', role: 'alert' }, regNotice);
+        regNotice = '';
+        const why = (failed) => (failed.kind === 'credentials' ? t('reg.credentials')
+            : failed.kind === 'backoff' ? t('reg.backoff', { n: failed.seconds })
+                : failed.kind === 'unreachable' ? t('reg.unreachable') : t('reg.refused', { reason: failed.reason }));
         const submit = h('button', { type: 'submit', class: 'btn btn-secondary', 'data-reg': 'sign-in' }, t('reg.signIn'));
         const form = h('form', { novalidate: true, onsubmit: async (e) => {
             e.preventDefault();
@@ -276,18 +286,58 @@ function registrationCard() {
             submit.disabled = false;
             pass.value = '';
             if (!failed) { prefs.set('regAlias', a); prefs.set('regUser', u); paint(); announce(t('reg.signedIn', { alias: a }), { toast: false }); return; }
-            err.textContent = failed.kind === 'credentials' ? t('reg.credentials')
-                : failed.kind === 'backoff' ? t('reg.backoff', { n: failed.seconds })
-                    : failed.kind === 'unreachable' ? t('reg.unreachable') : t('reg.refused', { reason: failed.reason });
+            err.textContent = why(failed);
         } },
         h('div', { class: 'field' }, h('label', { for: 'reg-alias' }, t('reg.alias')), alias),
         h('div', { class: 'field' }, h('label', { for: 'reg-user' }, t('reg.user')), user),
         h('div', { class: 'field' }, h('label', { for: 'reg-pass' }, t('reg.password')), pass),
         err, submit);
-        fill(card, h('h2', { id: 'reg-title' }, t('reg.title')), h('p', { class: 'muted small' }, t('reg.text')), form);
+        // single sign-on: offered when the node's devices sign in at identity providers
+        const sso = h('div', { class: 'reg-sso' });
+        registration.identityProviders().then((idps) => {
+            if (!idps.length || !sso.isConnected) return;
+            fill(sso, h('p', { class: 'muted small' }, t('reg.sso')), ...idps.map((idp) => h('button', { type: 'button', class: 'btn btn-secondary', 'data-reg-idp': idp.uuid, onclick: async (e) => {
+                const a = alias.value.trim();
+                if (!a) { err.textContent = t('reg.needAlias'); alias.focus(); return; }
+                e.currentTarget.disabled = true;
+                const back = `${location.origin}/webapp/home?${new URLSearchParams({ register: a })}&sso_token=__pexip-sso-token__`;
+                const r = await registration.startSignIn(a, idp, back);
+                if (r.kind === 'redirect') {
+                    prefs.set('regAlias', a);
+                    announce(t('sso.redirecting', { name: idp.name }), { toast: false });
+                    location.assign(r.url);
+                    return;
+                }
+                e.currentTarget.disabled = false;
+                err.textContent = why(r);
+            } }, icon('people'), t('reg.sso.signin', { name: idp.name }))));
+        });
+        fill(card, h('h2', { id: 'reg-title' }, t('reg.title')), h('p', { class: 'muted small' }, t('reg.text')), form, sso);
     };
     paint();
     return card;
+}
+
+/**
+ * A device sign-in coming back from its identity provider (`/webapp/home?register=<alias>
+ * &sso_token=…`): the token leaves the address bar and registers the device; what went
+ * wrong is shown on the card. Answers whether this load was such a return.
+ */
+async function finishDeviceSignIn() {
+    const q = new URLSearchParams(location.search);
+    const alias = q.get('register');
+    const token = q.get('sso_token');
+    if (!alias || !token) return false;
+    cleanAddress();
+    const failed = await registration.completeSignIn(alias, token);
+    if (failed) {
+        regNotice = failed.kind === 'credentials' ? t('reg.sso.mismatch', { alias })
+            : failed.kind === 'backoff' ? t('reg.backoff', { n: failed.seconds })
+                : failed.kind === 'unreachable' ? t('reg.unreachable') : t('reg.refused', { reason: failed.reason });
+    } else {
+        announce(t('reg.signedIn', { alias }), { toast: false });
+    }
+    return true;
 }
 
 /** The dialog of a call ringing this browser's registration: Accept joins, Decline refuses. */
@@ -1398,7 +1448,9 @@ registration.addEventListener('changed', () => { if (!session) root.querySelecto
 
 // === start =====================================================================
 
-function start() {
+async function start() {
+    // this tab's registration survives reloads and sign-in round trips
+    if (!(await finishDeviceSignIn())) registration.resume();
     const route = parseRoute();
     if (!route) { renderHome({}); return; }
     const notice = route.issues?.length ? route.issues.map((x) => t('home.link.ignored', { param: x })).join(' ') : '';

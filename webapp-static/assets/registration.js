@@ -2,11 +2,15 @@
 // Pexip's desktop and mobile clients do), keeps the registration token fresh, listens on
 // the registration's event stream and reports `incoming` calls and their cancellation.
 // Declining a call releases its one-time token at the call's alias; answering is a join
-// with that token (app.js). The password is only ever sent, never kept.
+// with that token (app.js). Devices that sign in with single sign-on go to their identity
+// provider and come back with a one-time token. The password is only ever sent, never
+// kept; the registration token is kept for this tab only, so a reload resumes it.
 
 import { logRequest } from './logs.js';
 
 const API = '/api/client/v2';
+/** Where this tab keeps its registration across reloads (sessionStorage). */
+const STORE_KEY = 'plenum.registration';
 
 /** One registration of this browser; events: `incoming` {conference_alias,
  * remote_display_name, token}, `cancelled` {token, missed}, `changed` (registered or not). */
@@ -22,6 +26,8 @@ export class Registration extends EventTarget {
         this.handled = new Set();
         /** Calls ringing now: token → incoming data. */
         this.ringing = new Map();
+        /** The identity providers devices sign in with (a promise, asked once). */
+        this.idps = null;
     }
 
     get registered() { return !!this.token; }
@@ -55,11 +61,48 @@ export class Registration extends EventTarget {
         const bytes = new TextEncoder().encode(`${username}:${password}`);
         const basic = btoa(String.fromCharCode(...bytes));
         const r = await this.post(`registrations/${encodeURIComponent(alias)}/request_token`, { headers: { Authorization: `x-pexip-basic ${basic}` } });
+        return this.outcome(alias, r);
+    }
+
+    /**
+     * The identity providers devices of this node sign in with ([] when none): a
+     * registration without credentials answers them, the same list whatever the alias.
+     */
+    identityProviders() {
+        // asked once per page load
+        this.idps ??= this.post('registrations/sign-in/request_token').then((r) => {
+            const list = r.status === 403 && Array.isArray(r.body?.result?.idp) ? r.body.result.idp : [];
+            return list.filter((i) => i && typeof i.name === 'string' && typeof i.uuid === 'string');
+        });
+        return this.idps;
+    }
+
+    /**
+     * Starts a single sign-on for `alias` at `idp`: answers {kind:'redirect', url} (send
+     * the browser there; it comes back to `returnTo` with the one-time token in place
+     * of the node's placeholder) or a failure as register() does.
+     */
+    async startSignIn(alias, idp, returnTo) {
+        const r = await this.post(`registrations/${encodeURIComponent(alias)}/request_token`, { body: { chosen_idp: idp.uuid, sso_redirect_target: returnTo } });
+        if (r.status === 403 && typeof r.body?.result?.redirect_url === 'string') return { kind: 'redirect', url: r.body.result.redirect_url };
+        return this.outcome(alias, r) || { kind: 'refused', reason: 'no redirect' };
+    }
+
+    /** Registers `alias` with a finished sign-in's one-time token; answers as register(). */
+    async completeSignIn(alias, ssoToken) {
+        await this.release();
+        const r = await this.post(`registrations/${encodeURIComponent(alias)}/request_token`, { body: { sso_token: ssoToken } });
+        return this.outcome(alias, r);
+    }
+
+    /** A request_token answer: registered (null) or what went wrong. */
+    outcome(alias, r) {
         if (r.status === 200 && r.body?.result?.token) {
             this.alias = alias;
             this.token = r.body.result.token;
             this.expires = Number(r.body.result.expires) || 120;
             this.routeViaRegistrar = !!r.body.result.route_via_registrar;
+            this.remember();
             this.scheduleRefresh();
             this.listen();
             this.emit('changed');
@@ -69,6 +112,32 @@ export class Registration extends EventTarget {
         if (r.status === 401) return { kind: 'credentials' };
         if (r.status === 429) return { kind: 'backoff', seconds: Number(r.headers.get('Retry-After')) || 60 };
         return { kind: 'refused', reason: typeof r.body?.result === 'string' ? r.body.result : `HTTP ${r.status}` };
+    }
+
+    /**
+     * The registration survives a reload of this tab (and the round trip of a sign-in):
+     * its alias and current token are kept in sessionStorage (this tab only, gone when
+     * it closes) and refreshed on the next load.
+     */
+    remember() {
+        try {
+            if (this.token) sessionStorage.setItem(STORE_KEY, JSON.stringify({ alias: this.alias, token: this.token }));
+            else sessionStorage.removeItem(STORE_KEY);
+        } catch { /* storage off */ }
+    }
+
+    /** Takes up the registration this tab had before a reload, if it is still alive. */
+    async resume() {
+        let saved = null;
+        try { saved = JSON.parse(sessionStorage.getItem(STORE_KEY) || 'null'); } catch { /* none */ }
+        if (!saved?.alias || !saved?.token || this.token) return false;
+        this.alias = saved.alias;
+        this.token = saved.token;
+        await this.refresh();
+        if (!this.token) return false;
+        this.listen();
+        this.emit('changed');
+        return true;
     }
 
     scheduleRefresh() {
@@ -82,6 +151,7 @@ export class Registration extends EventTarget {
         if (r.status === 200 && r.body?.result?.token) {
             this.token = r.body.result.token;
             this.expires = Number(r.body.result.expires) || this.expires;
+            this.remember();
             this.scheduleRefresh();
         } else if (r.status === 0) {
             this.scheduleRefresh(); // the node was unreachable: try again
@@ -142,6 +212,7 @@ export class Registration extends EventTarget {
         this.source?.close();
         this.source = null;
         this.token = '';
+        this.remember();
         this.ringing.clear();
         if (was) this.emit('changed');
     }

@@ -152,7 +152,12 @@ pub fn summary(config: &Config) -> String {
 
     let _ = writeln!(out, "device aliases ({})", config.devices.len());
     for device in &config.devices {
-        let sso = if device.sso { ", sso" } else { "" };
+        let sso = match &device.sign_in {
+            crate::config::DeviceSignIn::Sso { identity_provider } => {
+                format!(", single sign-on at {identity_provider}")
+            }
+            crate::config::DeviceSignIn::Password(_) => String::new(),
+        };
         let _ = writeln!(out, "  {} (user {}{sso})", device.alias, device.username);
     }
 

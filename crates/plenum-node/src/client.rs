@@ -10,8 +10,8 @@ use plenum_core::{
     Protocol, Refusal, Role, ServiceConfig, WallClock,
 };
 use plenum_http::client::backend::{
-    Caller, ClientBackend, EventFeed, IceServers, IdpChoice, InvalidToken, Refreshed, SsoError,
-    SsoRequest, SsoReturn, TokenGrant, TokenRefusal, TokenRequest, TransferError, TurnServer,
+    Caller, ClientBackend, EventFeed, IceServers, InvalidToken, Refreshed, SsoError, SsoRequest,
+    SsoReturn, TokenGrant, TokenRefusal, TokenRequest, TransferError, TurnServer,
 };
 use plenum_http::client::theme::Theme;
 use tracing::{debug, info, warn};
@@ -23,7 +23,8 @@ use crate::config::Config;
 use crate::driver;
 use crate::node::{JoinAttempt, JoinRefusal, Node};
 use crate::session::Session;
-use crate::sso::store::{TargetError, check_redirect_target};
+use crate::sso::SsoPrompt;
+use crate::sso::store::SignInFor;
 
 /// The client API backed by a running node.
 #[derive(Debug, Clone)]
@@ -75,57 +76,11 @@ impl NodeClient {
             warn!(service = %service.name, "the room wants single sign-on but none of its host_sso identity providers is configured");
             return TokenRefusal::Refused(DisconnectReason::SsoNotConfigured);
         }
-        let Some(chosen) = &sso.chosen_idp else {
-            return TokenRefusal::IdpRequired(
-                idps.iter()
-                    .map(|p| IdpChoice {
-                        name: p.name.clone(),
-                        uuid: p.uuid,
-                    })
-                    .collect(),
-            );
-        };
-        let Some(idp) = idps
-            .iter()
-            .find(|p| p.uuid.to_string().eq_ignore_ascii_case(chosen.trim()))
-        else {
-            debug!(service = %service.name, "chosen_idp is not one of the room's identity providers");
-            return TokenRefusal::Refused(DisconnectReason::SsoFailed);
-        };
-        let Some(target) = &sso.redirect_target else {
-            debug!(service = %service.name, "chosen_idp without sso_redirect_target");
-            return TokenRefusal::Refused(DisconnectReason::SsoFailed);
-        };
-        let origin = self.0.sso().origin(&config.node.public_name);
-        let target = match check_redirect_target(target, &origin, &config.node.cors_origins) {
-            Ok(target) => target,
-            Err(error) => {
-                debug!(service = %service.name, %error, "sso_redirect_target refused");
-                return TokenRefusal::Refused(match error {
-                    TargetError::ForeignOrigin(_) => DisconnectReason::SsoForeignDomain,
-                    TargetError::NotAUrl | TargetError::NoPlaceholder => {
-                        DisconnectReason::SsoFailed
-                    }
-                });
-            }
-        };
-        match self
-            .0
-            .sso()
-            .begin(idp, &service.name, &target, &origin, driver::now())
-            .await
-        {
-            Ok(url) => TokenRefusal::SsoRedirect {
-                url,
-                idp: IdpChoice {
-                    name: idp.name.clone(),
-                    uuid: idp.uuid,
-                },
-            },
-            Err(error) => {
-                warn!(idp = %idp.name, %error, "single sign-on could not start");
-                TokenRefusal::Refused(DisconnectReason::SsoFailed)
-            }
+        let purpose = SignInFor::Host(service.name.clone());
+        match self.0.sso().prompt(&config, &idps, purpose, sso).await {
+            SsoPrompt::Choose(idps) => TokenRefusal::IdpRequired(idps),
+            SsoPrompt::Redirect { url, idp } => TokenRefusal::SsoRedirect { url, idp },
+            SsoPrompt::Refused(reason) => TokenRefusal::Refused(reason),
         }
     }
 }

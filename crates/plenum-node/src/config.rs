@@ -410,14 +410,33 @@ impl Service {
 pub struct DeviceAlias {
     /// The alias; unique among services and devices regardless of case.
     pub alias: String,
-    /// The user name the client authenticates with.
+    /// The user name the client authenticates with; for a single sign-on device, the
+    /// identity the provider must vouch for (its `alias_claim`, e.g. the e-mail address,
+    /// compared regardless of case).
     pub username: String,
-    /// Argon2id hash of the password.
-    pub password_hash: PhcHash,
-    /// Whether the device signs in with SSO.
-    pub sso: bool,
+    /// How the device proves it is this one.
+    pub sign_in: DeviceSignIn,
     /// The name people see in the directory (may be empty: the alias is shown).
     pub description: String,
+}
+
+impl DeviceAlias {
+    /// Whether the device signs in at an identity provider.
+    pub fn is_sso(&self) -> bool {
+        matches!(self.sign_in, DeviceSignIn::Sso { .. })
+    }
+}
+
+/// How a `[[device]]` proves who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceSignIn {
+    /// `password_hash`: the user name and password (argon2id).
+    Password(PhcHash),
+    /// `sso = true`: a sign-in at this `[[identity_provider]]` (its configured name).
+    Sso {
+        /// The identity provider's configured name.
+        identity_provider: String,
+    },
 }
 
 /// A checked argon2id password hash in PHC string form. `Debug` never shows it.
@@ -528,6 +547,20 @@ impl Config {
         self.identity_providers
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The identity providers single sign-on devices sign in with, each once, in the
+    /// order of `[[identity_provider]]`: what a registration without credentials is
+    /// offered, whatever its alias.
+    pub fn device_identity_providers(&self) -> Vec<&IdentityProvider> {
+        self.identity_providers
+            .iter()
+            .filter(|p| {
+                self.devices.iter().any(|d| {
+                    matches!(&d.sign_in, DeviceSignIn::Sso { identity_provider } if identity_provider.eq_ignore_ascii_case(&p.name))
+                })
+            })
+            .collect()
     }
 
     /// The device alias matching a dialled or registered alias (case ignored).

@@ -23,7 +23,7 @@ use crate::registrar::Registrar;
 use crate::registrar::guard::CredentialGuard;
 use crate::session::{self, Session, Sessions, Tickets};
 use crate::sso::Sso;
-use crate::sso::store::SignedIn;
+use crate::sso::store::{SignInFor, SignedIn};
 
 pub mod calls;
 pub mod registrations;
@@ -262,7 +262,7 @@ impl Node {
             .ok_or(JoinRefusal::Gate(EntryRefusal::AliasNotFound))?;
         let signed_in = self
             .sso
-            .redeem(token, &service.name, driver::now())
+            .redeem(token, &SignInFor::Host(service.name.clone()), driver::now())
             .ok_or(JoinRefusal::Refused(DisconnectReason::SsoFailed))?;
         attempt.display_name = signed_in.display_name.clone();
         let entry = Entry {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use plenum_core::Secret;
 use plenum_http::provision::{Key, Settings};
 
-use crate::config::{self, Config, DeviceAlias, NodeConfig};
+use crate::config::{self, Config, DeviceAlias, DeviceSignIn, NodeConfig};
 
 /// The columns a users CSV may have (`alias` is required).
 pub const CSV_COLUMNS: [&str; 5] = ["alias", "username", "password", "name", "email"];
@@ -390,7 +390,7 @@ pub fn plan(
             .clone()
             .or_else(|| configured.map(|d| d.username.clone()));
         let alias = configured.map_or(row.alias.as_str(), |d| d.alias.as_str());
-        let sso = configured.is_some_and(|d| d.sso);
+        let sso = configured.is_some_and(DeviceAlias::is_sso);
         if row.password.is_none() && !sso {
             notes.push(format!(
                 "{alias}: no password in the CSV, so the link sets none: the app will ask for it"
@@ -409,7 +409,7 @@ pub fn plan(
         if rows.iter().any(|r| r.alias.eq_ignore_ascii_case(&d.alias)) {
             continue;
         }
-        if !d.sso {
+        if !d.is_sso() {
             notes.push(format!(
                 "{}: passwords are stored hashed, so the link sets none (give it in a --csv row): the app will ask for it",
                 d.alias
@@ -559,9 +559,15 @@ pub fn run(options: &Options, env: &HashMap<String, String>) -> Result<Summary, 
         Some(text) => BaseUrl::parse(text)?,
         None => BaseUrl::from_node(&config.node)?,
     };
-    let plan = plan(&config.devices, &rows, &base, |device, password| {
-        device.password_hash.verify(password.expose())
-    });
+    let plan = plan(
+        &config.devices,
+        &rows,
+        &base,
+        |device, password| match &device.sign_in {
+            DeviceSignIn::Password(hash) => hash.verify(password.expose()),
+            DeviceSignIn::Sso { .. } => false,
+        },
+    );
 
     create_private_dir(&options.out)?;
     let links_file = options.out.join("links.csv");

@@ -1,7 +1,8 @@
-//! Single sign-on for Hosts: the OpenID Connect authorization-code flow with PKCE
+//! Single sign-on for Hosts and registering devices: the OpenID Connect authorization-code flow with PKCE
 //! against the configured identity providers (discovery documents cached), the pending
-//! sign-ins and one-time `sso_token`s ([`store`]), and the node's origin that sign-ins
-//! return to (`/api/client/v2/oauth2_redirect`).
+//! sign-ins and one-time `sso_token`s ([`store`]), the prompt a caller who must sign in
+//! is answered ([`SsoPrompt`]), and the node's origin that sign-ins return to
+//! (`/api/client/v2/oauth2_redirect`).
 
 pub mod store;
 #[cfg(test)]
@@ -19,12 +20,15 @@ use openidconnect::{
     EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier,
     RedirectUrl, Scope, TokenResponse as _,
 };
-use plenum_core::Secret;
-use plenum_http::client::backend::{SsoError, SsoReturn};
-use tracing::debug;
+use plenum_core::{DisconnectReason, Secret};
+use plenum_http::client::backend::{IdpChoice, SsoError, SsoRequest, SsoReturn};
+use tracing::{debug, warn};
 
-use crate::config::IdentityProvider;
-use store::{PendingLogin, PendingLogins, SignedIn, SignedInTokens};
+use crate::config::{Config, IdentityProvider};
+use store::{
+    PendingLogin, PendingLogins, SignInFor, SignedIn, SignedInTokens, TargetError,
+    check_redirect_target,
+};
 
 /// The path sign-ins return to.
 pub const REDIRECT_PATH: &str = "/api/client/v2/oauth2_redirect";
@@ -143,13 +147,13 @@ impl Sso {
         .set_redirect_uri(redirect))
     }
 
-    /// Starts a sign-in for `service` at `idp`: the authorization URL to send the
+    /// Starts a sign-in for `purpose` at `idp`: the authorization URL to send the
     /// browser to (PKCE S256, `state`, `nonce`), remembered until it returns. The
     /// provider sends the browser back to `origin`'s `oauth2_redirect`.
     pub async fn begin(
         &self,
         idp: &IdentityProvider,
-        service: &str,
+        purpose: SignInFor,
         redirect_target: &str,
         origin: &str,
         now: Instant,
@@ -174,14 +178,14 @@ impl Sso {
                 &Secret::new(state.secret().clone()),
                 PendingLogin {
                     idp: idp.name.clone(),
-                    service: service.to_owned(),
+                    purpose: purpose.clone(),
                     pkce_verifier: Secret::new(verifier.secret().clone()),
                     nonce: Secret::new(nonce.secret().clone()),
                     redirect_target: redirect_target.to_owned(),
                     redirect_uri,
                 },
             );
-        debug!(idp = %idp.name, %service, "sign-in started");
+        debug!(idp = %idp.name, ?purpose, "sign-in started");
         Ok(url.to_string())
     }
 
@@ -227,9 +231,18 @@ impl Sso {
         // Verified above; read the payload again for claims of any name.
         let claims = payload_claims(&id_token.to_string())
             .ok_or_else(|| SsoError::IdToken("its payload is not a JSON object".to_owned()))?;
-        let display_name = claim_text(&claims, &idp.display_name_claim)
-            .ok_or_else(|| SsoError::ClaimMissing(idp.display_name_claim.clone()))?;
+        // A Host needs a name for the roster; a device needs the account it is compared
+        // with (its username).
+        let for_device = matches!(login.purpose, SignInFor::Device(_));
+        let display_name = match claim_text(&claims, &idp.display_name_claim) {
+            Some(name) => name,
+            None if for_device => String::new(),
+            None => return Err(SsoError::ClaimMissing(idp.display_name_claim.clone())),
+        };
         let alias = claim_text(&claims, &idp.alias_claim);
+        if for_device && alias.is_none() {
+            return Err(SsoError::ClaimMissing(idp.alias_claim.clone()));
+        }
         let target = login.redirect_target.clone();
         let token = self
             .signed_in
@@ -238,7 +251,7 @@ impl Sso {
             .issue(
                 now,
                 SignedIn {
-                    service: login.service,
+                    purpose: login.purpose,
                     idp: idp.name.clone(),
                     display_name,
                     alias,
@@ -247,12 +260,89 @@ impl Sso {
         Ok(store::fill_target(&target, &token))
     }
 
-    /// Uses up a one-time `sso_token` for `service`.
-    pub fn redeem(&self, token: &Secret, service: &str, now: Instant) -> Option<SignedIn> {
+    /// Uses up a one-time `sso_token` for `purpose`.
+    pub fn redeem(&self, token: &Secret, purpose: &SignInFor, now: Instant) -> Option<SignedIn> {
         self.signed_in
             .lock()
             .expect("sso tokens lock is never poisoned")
-            .redeem(now, token.expose(), service)
+            .redeem(now, token.expose(), purpose)
+    }
+}
+
+/// What a caller who must sign in is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoPrompt {
+    /// Pick one of these identity providers (403 `idp` list).
+    Choose(Vec<IdpChoice>),
+    /// Sign in at `url` (403 `redirect_url`).
+    Redirect {
+        /// The provider's authorization URL.
+        url: String,
+        /// The provider.
+        idp: IdpChoice,
+    },
+    /// The sign-in cannot start (#pex200 and its kin).
+    Refused(DisconnectReason),
+}
+
+impl Sso {
+    /// The answer to a caller who must sign in for `purpose` at one of `idps` (not
+    /// empty): the list without `chosen_idp`; with it (one of `idps`) and a redirect
+    /// target on the node's origin or an allowed one, the provider's authorization URL.
+    pub async fn prompt(
+        &self,
+        config: &Config,
+        idps: &[&IdentityProvider],
+        purpose: SignInFor,
+        request: &SsoRequest,
+    ) -> SsoPrompt {
+        let choice = |p: &IdentityProvider| IdpChoice {
+            name: p.name.clone(),
+            uuid: p.uuid,
+        };
+        let Some(chosen) = &request.chosen_idp else {
+            return SsoPrompt::Choose(idps.iter().map(|p| choice(p)).collect());
+        };
+        let Some(idp) = idps
+            .iter()
+            .find(|p| p.uuid.to_string().eq_ignore_ascii_case(chosen.trim()))
+        else {
+            debug!(
+                ?purpose,
+                "chosen_idp is not one of the identity providers offered"
+            );
+            return SsoPrompt::Refused(DisconnectReason::SsoFailed);
+        };
+        let Some(target) = &request.redirect_target else {
+            debug!(?purpose, "chosen_idp without sso_redirect_target");
+            return SsoPrompt::Refused(DisconnectReason::SsoFailed);
+        };
+        let origin = self.origin(&config.node.public_name);
+        let target = match check_redirect_target(target, &origin, &config.node.cors_origins) {
+            Ok(target) => target,
+            Err(error) => {
+                debug!(?purpose, %error, "sso_redirect_target refused");
+                return SsoPrompt::Refused(match error {
+                    TargetError::ForeignOrigin(_) => DisconnectReason::SsoForeignDomain,
+                    TargetError::NotAUrl | TargetError::NoPlaceholder => {
+                        DisconnectReason::SsoFailed
+                    }
+                });
+            }
+        };
+        match self
+            .begin(idp, purpose, &target, &origin, crate::driver::now())
+            .await
+        {
+            Ok(url) => SsoPrompt::Redirect {
+                url,
+                idp: choice(idp),
+            },
+            Err(error) => {
+                warn!(idp = %idp.name, %error, "single sign-on could not start");
+                SsoPrompt::Refused(DisconnectReason::SsoFailed)
+            }
+        }
     }
 }
 

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use plenum_core::{DisconnectReason, Event, ParticipantId, PinInput, Refusal, Role, Secret};
 use plenum_http::client::backend::{
-    Caller, ClientBackend, DialError, DialOrder, EventFeed, RegisterRequest, RegistrationBackend,
-    RegistrationFeed, RegistrationNotice, SsoRequest, TokenGrant, TokenRefusal, TokenRequest,
+    Caller, ClientBackend, DeviceCredentials, DialError, DialOrder, EventFeed, RegisterRequest,
+    RegistrationBackend, RegistrationFeed, RegistrationNotice, SsoRequest, TokenGrant,
+    TokenRefusal, TokenRequest,
 };
 use plenum_node::client::NodeClient;
 use plenum_node::config;
@@ -81,8 +82,10 @@ async fn register(client: &NodeClient, alias: &str, user: &str) -> RegistrationF
     let grant = client
         .register(RegisterRequest {
             alias: alias.to_owned(),
-            username: user.to_owned(),
-            password: Secret::new("alice-password".to_owned()),
+            credentials: DeviceCredentials::Password {
+                username: user.to_owned(),
+                password: Secret::new("alice-password".to_owned()),
+            },
             client_addr: "192.0.2.20:40000".parse::<SocketAddr>().expect("addr"),
             user_agent: "calls-test".to_owned(),
         })

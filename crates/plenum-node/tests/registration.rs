@@ -7,13 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use plenum_core::{PinInput, Secret};
+use plenum_core::{DisconnectReason, PinInput, Secret};
 use plenum_http::client::backend::{
-    ClientBackend, DirectoryError, RegisterRefusal, RegisterRequest, RegistrationBackend,
-    RegistrationNotice, SsoRequest, TokenRequest,
+    ClientBackend, DeviceCredentials, DirectoryError, IdpChoice, RegisterRefusal, RegisterRequest,
+    RegistrationBackend, RegistrationNotice, SsoRequest, TokenRequest,
 };
 use plenum_node::client::NodeClient;
-use plenum_node::config;
+use plenum_node::config::{self, idp_uuid};
 use plenum_node::node::Node;
 
 /// The hash of "alice-password" (as in config/services.toml).
@@ -42,10 +42,14 @@ alias = "bob.desk"
 username = "bob"
 password_hash = "{HASH}"
 
+[[identity_provider]]
+name = "Corp"
+issuer = "http://127.0.0.1:9"
+client_id = "plenum"
+
 [[device]]
 alias = "carol.sso"
-username = "carol"
-password_hash = "{HASH}"
+username = "carol@example.com"
 sso = true
 "#
     )
@@ -65,8 +69,10 @@ async fn node_with(switches: &str) -> Arc<Node> {
 fn from(addr: &str, alias: &str, username: &str, password: &str) -> RegisterRequest {
     RegisterRequest {
         alias: alias.to_owned(),
-        username: username.to_owned(),
-        password: Secret::new(password.to_owned()),
+        credentials: DeviceCredentials::Password {
+            username: username.to_owned(),
+            password: Secret::new(password.to_owned()),
+        },
         client_addr: addr.parse::<SocketAddr>().expect("addr"),
         user_agent: "registration-test".to_owned(),
     }
@@ -115,7 +121,7 @@ async fn good_credentials_register_and_every_bad_one_gets_the_same_answer() {
         attempt("nobody.desk", "alice", "alice-password"),
         attempt("meet.team", "alice", "alice-password"),
         // A single sign-on device has no password to check.
-        attempt("carol.sso", "carol", "alice-password"),
+        attempt("carol.sso", "carol@example.com", "alice-password"),
     ] {
         let alias = bad.alias.clone();
         assert_eq!(
@@ -124,6 +130,108 @@ async fn good_credentials_register_and_every_bad_one_gets_the_same_answer() {
             "{alias}"
         );
     }
+}
+
+fn signing_in(alias: &str, sso: SsoRequest) -> RegisterRequest {
+    RegisterRequest {
+        credentials: DeviceCredentials::SingleSignOn(sso),
+        ..from("192.0.2.20:40000", alias, "", "")
+    }
+}
+
+#[tokio::test]
+async fn without_credentials_every_alias_is_offered_the_devices_identity_providers() {
+    let node = node_with("").await;
+    let client = NodeClient(node.clone());
+    // The same list for a single sign-on device, a password device, a room and an
+    // unknown alias: nobody learns which aliases exist.
+    for alias in ["carol.sso", "alice.desk", "meet.team", "nobody.desk"] {
+        assert_eq!(
+            client
+                .register(signing_in(alias, SsoRequest::default()))
+                .await
+                .map(|g| g.registration),
+            Err(RegisterRefusal::IdpRequired(vec![IdpChoice {
+                name: "Corp".into(),
+                uuid: idp_uuid("corp"),
+            }])),
+            "{alias}"
+        );
+    }
+    let chose = |idp: String, target: &str| SsoRequest {
+        chosen_idp: Some(idp),
+        sso_token: None,
+        redirect_target: Some(target.to_owned()),
+    };
+    let corp = idp_uuid("corp").to_string();
+    let origin = node.sso().origin(&node.config().node.public_name);
+    let back = format!("{origin}/webapp/home?sso_token=__pexip-sso-token__");
+    let refused = |reason| Err(RegisterRefusal::Refused(reason));
+    let cases = [
+        (
+            chose(uuid_of_nothing(), &back),
+            refused(DisconnectReason::SsoFailed),
+        ),
+        (
+            chose(
+                corp.clone(),
+                "https://evil.example.net/?t=__pexip-sso-token__",
+            ),
+            refused(DisconnectReason::SsoForeignDomain),
+        ),
+        (
+            chose(corp.clone(), &format!("{origin}/webapp/home")),
+            refused(DisconnectReason::SsoFailed),
+        ),
+        // A good choice, but the provider's discovery document is unreachable here.
+        (chose(corp, &back), refused(DisconnectReason::SsoFailed)),
+    ];
+    for (sso, expected) in cases {
+        assert_eq!(
+            client
+                .register(signing_in("carol.sso", sso))
+                .await
+                .map(|g| g.registration),
+            expected
+        );
+    }
+    // A made-up one-time token is refused like a wrong password (and counted).
+    let made_up = SsoRequest {
+        sso_token: Some(Secret::new("x".repeat(43))),
+        ..SsoRequest::default()
+    };
+    assert_eq!(
+        client
+            .register(signing_in("carol.sso", made_up))
+            .await
+            .map(|g| g.registration),
+        Err(RegisterRefusal::BadCredentials)
+    );
+    assert!(!node.is_registered("carol.sso"));
+}
+
+fn uuid_of_nothing() -> String {
+    "00000000-0000-5000-8000-000000000000".to_owned()
+}
+
+#[tokio::test]
+async fn without_single_sign_on_devices_no_credentials_is_a_bad_credential() {
+    let services = format!(
+        "[[device]]\nalias = \"alice.desk\"\nusername = \"alice\"\npassword_hash = \"{HASH}\"\n"
+    );
+    let config = config::load_from_sources(&[("plenum.toml", ""), ("services.toml", &services)])
+        .expect("valid config");
+    let store = plenum_store::Store::open("sqlite::memory:")
+        .await
+        .expect("store");
+    let client = NodeClient(Node::new(config, store).expect("node"));
+    assert_eq!(
+        client
+            .register(signing_in("alice.desk", SsoRequest::default()))
+            .await
+            .map(|g| g.registration),
+        Err(RegisterRefusal::BadCredentials)
+    );
 }
 
 #[tokio::test]

@@ -16,6 +16,12 @@
 //       discovery document); `?error=` and `?message=` pages, escaped.
 //   Web app (headless chromium): open the room by link, "Sign in with …", log in at the
 //   provider, come back, and be in the meeting as Host under the claimed name.
+//   Devices (`[[device]]` with sso = true, issue #12): a registration without
+//   credentials is offered the devices' provider, the same answer for any alias; the
+//   sign-in of someone else is refused like a wrong password; the device's own account
+//   registers it, once per token; a Host's sign-in token does not register a device and a
+//   device's does not make a Host. In the web app: "Receive calls" → "Sign in with …",
+//   back registered, still registered after a reload, and a call to the device rings.
 //
 // Artifacts: <repo>/target/browser-artifacts/sso/ — screenshots; node log in
 // target/conformance-logs/sso.log.
@@ -43,6 +49,8 @@ const ROOM = 'sso-room';
 const IDP = 'Loopback IdP';
 const ARTIFACTS = path.join(REPO, 'target/browser-artifacts/sso');
 const PLACEHOLDER = '__pexip-sso-token__';
+/** A device that registers by signing in at the provider as "dana" (dana@example.test). */
+const DEVICE = 'dana.desk';
 
 /** One HTTPS request to the node (self-signed certificate). */
 function call(node, method, p, { body, headers = {} } = {}) {
@@ -113,6 +121,13 @@ host_sso = ["${IDP}"]
 name = "Dead SSO room"
 aliases = ["sso-dead"]
 host_sso = ["Dead IdP"]
+
+[[device]]
+alias = "${DEVICE}"
+username = "dana@example.test"
+sso = true
+identity_provider = "${IDP}"
+description = "Dana Desk"
 `,
         });
         oidc = await startOidc({ port: oidcPort, redirectUri: `${node.url}/api/client/v2/oauth2_redirect` });
@@ -128,8 +143,21 @@ host_sso = ["Dead IdP"]
     /** Logs `login` in at the provider; answers the node URL it sends the browser to. */
     const loginAtProvider = (redirectUrl, login) => loginOverHttp(redirectUrl, login, `${node.url}/api/client/v2/oauth2_redirect`);
 
+    /**
+     * Sends a request again while the node answers 503: every request_token of this file
+     * comes from 127.0.0.1 and shares its rate limit (20 at once, refilled over 10 s); a
+     * request refused by it used nothing (no token, no sign-in).
+     */
+    async function patiently(send) {
+        for (let i = 0; ; i++) {
+            const r = await send();
+            if (r.status !== 503 || i === 30) return r;
+            await new Promise((ok) => setTimeout(ok, 1000));
+        }
+    }
+
     async function redirectAnswer() {
-        const r = await requestToken(node, ROOM, { chosen_idp: idpUuid, sso_redirect_target: target() });
+        const r = await patiently(() => requestToken(node, ROOM, { chosen_idp: idpUuid, sso_redirect_target: target() }));
         assert.equal(r.status, 403, r.text);
         assert.ok(r.json.result.redirect_url, r.text);
         return r.json.result;
@@ -269,6 +297,68 @@ host_sso = ["Dead IdP"]
         assert.equal(plain.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
     });
 
+    const regPath = (alias) => `/api/client/v2/registrations/${encodeURIComponent(alias)}/request_token`;
+    /** request_token at a registration (rate limit waited out, see `patiently`). */
+    const register = (alias, body) => patiently(() => call(node, 'POST', regPath(alias), body === undefined ? {} : { body }));
+
+    /** Signs `login` in for the device; answers the one-time sso_token the node hands back. */
+    async function deviceSignIn(login) {
+        const started = await register(DEVICE, { chosen_idp: idpUuid, sso_redirect_target: `${node.url}/webapp/home?register=${DEVICE}&sso_token=${PLACEHOLDER}` });
+        assert.equal(started.status, 403, started.text);
+        assert.ok(started.json.result.redirect_url.startsWith(oidc.issuer), started.text);
+        const back = await loginAtProvider(started.json.result.redirect_url, login);
+        const done = await call(node, 'GET', back.pathname + back.search);
+        assert.equal(done.status, 303, done.text);
+        assert.ok(done.headers.location.startsWith(`${node.url}/webapp/home?register=${DEVICE}&sso_token=`), done.headers.location);
+        return new URL(done.headers.location).searchParams.get('sso_token');
+    }
+
+    it('devices: the provider list for any alias; someone else is refused; the device\'s account registers once', { timeout: T }, async () => {
+        const asked = await register(DEVICE);
+        assert.equal(asked.status, 403, asked.text);
+        assert.deepEqual(asked.json.result.idp, [{ name: IDP, uuid: idpUuid }], 'only the provider devices sign in with');
+        for (const other of ['nobody.desk', ROOM]) {
+            const r = await register(other, {});
+            assert.equal(r.status, 403);
+            assert.deepEqual(r.json.result.idp, asked.json.result.idp, `the same answer for ${other}`);
+        }
+        const foreign = await register(DEVICE, { chosen_idp: idpUuid, sso_redirect_target: `https://evil.example.net/?t=${PLACEHOLDER}` });
+        assert.equal(foreign.json.result, 'SSO Authentication Failed. SSO is not available from this domain');
+
+        const erin = await deviceSignIn('erin');
+        const refused = await register(DEVICE, { sso_token: erin });
+        assert.equal(refused.status, 401, refused.text);
+        assert.deepEqual(refused.json, { status: 'failed', result: 'Invalid registration credentials' }, 'as a wrong password');
+
+        const dana = await deviceSignIn('dana');
+        const ok = await register(DEVICE, { sso_token: dana });
+        assert.equal(ok.status, 200, ok.text);
+        assert.match(ok.json.result.token, /^[A-Za-z0-9_-]{40,}$/);
+        assert.match(ok.json.result.registration_uuid, /^[0-9a-f-]{36}$/);
+        const replay = await register(DEVICE, { sso_token: dana });
+        assert.equal(replay.status, 401, 'the token is one-time');
+        // the registration token works like any other: the directory, then release
+        const dir = await call(node, 'GET', '/api/client/v2/registrations?q=dana', { headers: { token: ok.json.result.token } });
+        assert.equal(dir.status, 200, dir.text);
+        assert.deepEqual(dir.json.result.map((e) => e.alias), [DEVICE]);
+        const out = await call(node, 'POST', `/api/client/v2/registrations/${DEVICE}/release_token`, { headers: { token: ok.json.result.token }, body: {} });
+        assert.equal(out.status, 200, out.text);
+
+        // A Host's sign-in does not register the device, and the device's does not make a Host.
+        const answer = await redirectAnswer();
+        const host = await loginAtProvider(answer.redirect_url, 'dana');
+        const hostDone = await call(node, 'GET', host.pathname + host.search);
+        const hostToken = new URL(hostDone.headers.location.replace('#/?', '?')).searchParams.get('sso_token');
+        assert.equal((await register(DEVICE, { sso_token: hostToken })).status, 401);
+        const deviceToken = await deviceSignIn('dana');
+        const asHost = await patiently(() => requestToken(node, ROOM, { sso_token: deviceToken }));
+        assert.equal(asHost.status, 403);
+        assert.equal(asHost.json.result, 'SSO Authentication Failed');
+
+        const log = fs.readFileSync(node.logPath, 'utf8');
+        for (const secret of [erin, dana, ok.json.result.token]) assert.ok(!log.includes(secret), 'no token in the node log');
+    });
+
     it('web app: open the room, sign in with the provider, come back, be in the meeting as Host', { timeout: 180000 }, async () => {
         const h = await createWebappHarness({ name: 'sso-webapp', node });
         try {
@@ -297,6 +387,49 @@ host_sso = ["Dead IdP"]
             // the app's downloadable log blanks sign-in tokens, codes and states in URLs
             const redacted = await page.evaluate(async () => (await import('/webapp/assets/logs.js')).redact('GET /webapp/#/?conference=r&sso_token=SECRET1 /cb?code=SECRET2&state=SECRET3'));
             assert.ok(!/SECRET/.test(redacted), redacted);
+        } finally {
+            await h.close();
+        }
+    });
+    it('web app: "Receive calls" with single sign-on — back registered, kept over a reload, and a call rings', { timeout: 180000 }, async () => {
+        const h = await createWebappHarness({ name: 'sso-device', node });
+        try {
+            const page = await h.open('A', '/webapp/home');
+            const button = page.locator('.register-card [data-reg-idp]');
+            await button.waitFor({ timeout: 30000 });
+            assert.equal((await button.textContent()).trim(), `Sign in with ${IDP}`);
+            await button.click();
+            assert.equal(await page.locator('.register-card .form-error').textContent(), 'Please fill in the device address first.');
+            await page.fill('#reg-alias', DEVICE);
+            await h.shot('device-sso', 'A');
+            await button.click();
+            await page.waitForURL((u) => u.href.startsWith(oidc.issuer), { timeout: 30000 });
+            await page.fill('input[name="login"]', 'dana');
+            await page.fill('input[name="password"]', 'any password');
+            await page.click('button[type="submit"]');
+            await page.waitForURL((u) => u.href.startsWith(node.url) || /interaction/.test(u.pathname), { timeout: 30000 });
+            if (page.url().startsWith(oidc.issuer)) await page.click('button[type="submit"]');
+            const status = page.locator('.register-card .reg-status');
+            await status.waitFor({ timeout: 30000 });
+            assert.match(await status.textContent(), new RegExp(`Signed in as ${DEVICE.replace('.', '\\.')}`));
+            assert.ok(!page.url().includes('sso_token'), `the token left the address bar: ${page.url()}`);
+            await h.shot('device-registered', 'A');
+
+            await page.reload();
+            await page.locator('.register-card .reg-status').waitFor({ timeout: 30000 });
+            assert.match(await page.locator('.register-card .reg-status').textContent(), /Signed in as dana\.desk/, 'still registered after a reload');
+
+            // someone calls the device: it rings here
+            const caller = await h.open('B', '/webapp/home');
+            await caller.fill('#name', 'Bob');
+            await caller.fill('#alias', DEVICE);
+            await caller.locator('[data-join="none"]').click();
+            await h.until('A: the call rings', () => page.evaluate(() => document.querySelector('dialog.incoming-dialog[open] h2')?.textContent ?? null), (v) => v === 'Bob is calling' || `dialog: ${v}`, { timeout: 60000 });
+            await h.shot('device-rings', 'A');
+            await page.locator('dialog.incoming-dialog [data-call="decline"]').click();
+            await h.until('B: call rejected', () => caller.evaluate(() => document.querySelector('.error-card .pex')?.textContent ?? null), (v) => v === '#pex150' || `${v}`, { timeout: 60000 });
+            await page.locator('[data-reg="sign-out"]').click();
+            await page.locator('.register-card [data-reg-idp]').waitFor({ timeout: 30000 });
         } finally {
             await h.close();
         }

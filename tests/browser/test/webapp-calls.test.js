@@ -1,7 +1,8 @@
 // End-to-end: calls to registered devices in the web app — headless Debian Chromium and
 // Firefox ESR against a fresh node with [[device]]s and a short ring timeout:
 //
-//   1. Anna signs in to receive calls (a wrong password first: one plain message).
+//   1. Anna signs in to receive calls (a wrong password first: one plain message); a
+//      reload keeps her registered.
 //   2. Bob types Anna's device address on the home screen and joins: he sees her
 //      "Ringing…"; Anna's page rings (dialog), she accepts; each sees the other's camera
 //      colour and hears the other's tone (Anna red/440 Hz, Bob blue/880 Hz).
@@ -78,6 +79,7 @@ async function signIn(p, { alias, user, password, name }) {
 }
 
 async function call(p, { name, alias }) {
+    await h.until(`${p}: home screen`, () => text(p, '.join-card h1'), (v) => v === 'Join a meeting' || `${v}`, { timeout: T });
     await setValue(p, '#name', name);
     await setValue(p, '#alias', alias);
     await clickOn(p, '[data-join="video"]');
@@ -118,6 +120,10 @@ describe('web app: registered devices — calling a person, answer, decline, tim
         await h.until('A: signed in', () => text('A', '.register-card .reg-status'), (v) => /Signed in as anna@example.com/.test(v || '') || `status: ${v}`, { timeout: T });
         assert.ok(h.traffic.some((x) => x.page === 'A' && x.path === '/api/client/v2/registrations/anna%40example.com/request_token' && x.status === 401), 'the wrong password was a 401');
         await h.shot('registered', 'A');
+        // a reload keeps the registration: the tab's token is refreshed, not signed in again
+        await h.pages.A.reload();
+        await h.until('A: still signed in after a reload', () => text('A', '.register-card .reg-status'), (v) => /Signed in as anna@example.com/.test(v || '') || `status: ${v}`, { timeout: T });
+        assert.ok(h.traffic.some((x) => x.page === 'A' && x.path === '/api/client/v2/registrations/anna%40example.com/refresh_token' && x.status === 200), 'resumed with refresh_token');
     });
 
     step('Bob calls Anna from the home screen: she rings, accepts, and they see and hear each other', async () => {

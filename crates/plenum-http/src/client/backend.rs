@@ -16,9 +16,9 @@ use super::theme::Theme;
 
 mod registration;
 pub use registration::{
-    DIRECTORY_LIMIT, DialError, DialOrder, DialableDevice, DirectoryEntry, DirectoryError,
-    RegisterRefusal, RegisterRequest, RegistrationBackend, RegistrationFeed, RegistrationGrant,
-    RegistrationNotice,
+    DIRECTORY_LIMIT, DeviceCredentials, DialError, DialOrder, DialableDevice, DirectoryEntry,
+    DirectoryError, RegisterRefusal, RegisterRequest, RegistrationBackend, RegistrationFeed,
+    RegistrationGrant, RegistrationNotice,
 };
 
 /// How long a token lives without refresh, in seconds (the client API's `expires`).

@@ -68,6 +68,9 @@ pub(crate) enum ClientError {
     /// The request method is not served at this path (405).
     #[error("Method Not Allowed")]
     MethodNotAllowed,
+    /// The request body is over [`crate::BODY_LIMIT`] (413).
+    #[error("The request body is too large: at most {} bytes", crate::BODY_LIMIT)]
+    PayloadTooLarge,
     /// `request_token` without a JSON body (415).
     #[error("{0}")]
     UnsupportedMediaType(Cow<'static, str>),
@@ -99,6 +102,7 @@ impl ClientError {
             ClientError::NotFound(_) => StatusCode::NOT_FOUND,
             ClientError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ClientError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ClientError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ClientError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ClientError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -2,7 +2,10 @@
 //! (`/api/client/v2/registrations/…`): `request_token` with the device's credentials in
 //! `Authorization: x-pexip-basic base64(username:password)`, `refresh_token`,
 //! `release_token`, the event stream (`incoming`, `incoming_cancelled`) and the
-//! directory search `GET registrations?q=`.
+//! directory search `GET registrations?q=`. Devices configured for single sign-on
+//! register without `Authorization` (plenum's extension, with the conference
+//! request_token's SSO fields and 403 answers: `idp` list, `redirect_url`, then
+//! `sso_token`).
 //!
 //! Registration tokens and conference tokens are kept apart by the node: one is never
 //! accepted where the other is expected.
@@ -10,6 +13,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 
+use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -22,14 +26,14 @@ use tokio::sync::broadcast;
 use tracing::debug;
 
 use super::backend::{
-    DirectoryEntry, DirectoryError, RegisterRefusal, RegisterRequest, RegistrationNotice,
-    TOKEN_LIFETIME_SECS,
+    DeviceCredentials, DirectoryEntry, DirectoryError, RegisterRefusal, RegisterRequest,
+    RegistrationNotice, SsoRequest, TOKEN_LIFETIME_SECS,
 };
 use super::error::{ClientError, RESOURCE_UNAVAILABLE, success};
 use super::events;
 use super::session::{Alias, token_of};
-use super::token::{VERSION, VersionDto, remote_addr};
-use crate::AppState;
+use super::token::{VERSION, VersionDto, idp_list, present, remote_addr, sso_redirect};
+use crate::{AppState, BODY_LIMIT};
 
 /// The answer to credentials that are not accepted, whatever was wrong.
 const BAD_CREDENTIALS: &str = "Invalid registration credentials";
@@ -95,10 +99,57 @@ pub(crate) fn credentials(headers: &HeaderMap) -> Option<(String, Secret)> {
     Some((username.to_owned(), Secret::new(password.to_owned())))
 }
 
+/// The single sign-on fields of a registration without `Authorization`: a JSON object
+/// with `chosen_idp`, `sso_redirect_target` or `sso_token` (unknown keys ignored), or no
+/// body at all (the identity providers are listed).
+#[derive(Debug, Default, Deserialize)]
+struct SsoBody {
+    #[serde(default)]
+    chosen_idp: Option<String>,
+    #[serde(default)]
+    sso_token: Option<String>,
+    #[serde(default)]
+    sso_redirect_target: Option<String>,
+}
+
+async fn sso_body(headers: &HeaderMap, body: Body) -> Result<SsoRequest, ClientError> {
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ClientError::PayloadTooLarge)?;
+    let parsed: SsoBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        SsoBody::default()
+    } else {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ClientError::UnsupportedMediaType(
+                "request body must be application/json".into(),
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|_| {
+            ClientError::BadRequest(
+                "the body must be a JSON object; chosen_idp, sso_token and sso_redirect_target are strings".into(),
+            )
+        })?
+    };
+    Ok(SsoRequest {
+        chosen_idp: present(parsed.chosen_idp),
+        sso_token: present(parsed.sso_token).map(Secret::new),
+        redirect_target: present(parsed.sso_redirect_target),
+    })
+}
+
 /// The status a refusal is answered with.
 fn refused(refusal: RegisterRefusal) -> ClientError {
     match refusal {
         RegisterRefusal::BadCredentials => ClientError::Unauthorized(BAD_CREDENTIALS.into()),
+        // Answered as their 403 bodies by `request_token`.
+        RegisterRefusal::IdpRequired(_) | RegisterRefusal::SsoRedirect { .. } => {
+            ClientError::Forbidden(DisconnectReason::SsoFailed.text().into())
+        }
         RegisterRefusal::TooManyFailures { retry_after } => {
             ClientError::TooManyAttempts(retry_after.as_secs().max(1))
         }
@@ -116,18 +167,28 @@ pub(crate) async fn request_token(
     request: Request,
 ) -> Result<Response, ClientError> {
     let remote = remote_addr(&request)?;
-    if !state
-        .client_limiter
-        .allow(remote.ip(), tokio::time::Instant::now().into_std())
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let credentials = if headers.contains_key(header::AUTHORIZATION) {
+        let Some((username, password)) = credentials(headers) else {
+            debug!(client = %remote, "registration with an unusable Authorization header");
+            return Err(ClientError::Unauthorized(BAD_CREDENTIALS.into()));
+        };
+        DeviceCredentials::Password { username, password }
+    } else {
+        DeviceCredentials::SingleSignOn(sso_body(headers, body).await?)
+    };
+    // Asking which identity providers devices sign in with costs nothing (the web app
+    // asks on every home screen); every other attempt counts toward the rate limit.
+    let just_asking = matches!(&credentials, DeviceCredentials::SingleSignOn(sso) if sso.chosen_idp.is_none() && sso.sso_token.is_none());
+    if !just_asking
+        && !state
+            .client_limiter
+            .allow(remote.ip(), tokio::time::Instant::now().into_std())
     {
         debug!(client = %remote.ip(), "registration request_token rate limit exceeded");
         return Err(ClientError::Unavailable(RESOURCE_UNAVAILABLE.into()));
     }
-    let headers = request.headers();
-    let Some((username, password)) = credentials(headers) else {
-        debug!(client = %remote, "registration without usable credentials");
-        return Err(ClientError::Unauthorized(BAD_CREDENTIALS.into()));
-    };
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -143,13 +204,17 @@ pub(crate) async fn request_token(
         .client
         .register(RegisterRequest {
             alias,
-            username,
-            password,
+            credentials,
             client_addr: remote,
             user_agent,
         })
-        .await
-        .map_err(refused)?;
+        .await;
+    let grant = match grant {
+        Ok(grant) => grant,
+        Err(RegisterRefusal::IdpRequired(idps)) => return Ok(idp_list(idps)),
+        Err(RegisterRefusal::SsoRedirect { url, idp }) => return Ok(sso_redirect(url, idp)),
+        Err(refusal) => return Err(refused(refusal)),
+    };
     Ok(success(RegistrationTokenDto {
         token: grant.token.expose().to_owned(),
         expires: TOKEN_LIFETIME_SECS.to_string(),

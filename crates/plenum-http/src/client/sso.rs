@@ -115,7 +115,7 @@ fn failure(error: &SsoError) -> Response {
         ),
         SsoError::ClaimMissing(_) => (
             "Sign-in incomplete",
-            "Ask your administrator to release that claim to this node, or to set another display_name_claim.",
+            "Ask your administrator to release that claim to this node, or to configure another claim in its place (display_name_claim, alias_claim).",
         ),
         _ => (
             "Sign-in failed",

@@ -198,7 +198,7 @@ struct ExtensionPromptDto {
 
 /// One identity provider in the 403 SSO answers.
 #[derive(Debug, Serialize)]
-struct IdpDto {
+pub(super) struct IdpDto {
     name: String,
     uuid: String,
 }
@@ -227,6 +227,38 @@ struct SsoRedirectDto {
     version: VersionDto,
 }
 
+/// The 403 answer listing the identity providers to pick from (conferences and
+/// registrations).
+pub(super) fn idp_list(idps: Vec<IdpChoice>) -> Response {
+    success_with(
+        StatusCode::FORBIDDEN,
+        IdpListDto {
+            idp: idps.into_iter().map(IdpDto::from).collect(),
+            version: VERSION,
+        },
+    )
+}
+
+/// The 403 answer sending the client to sign in at `url` (conferences and
+/// registrations).
+pub(super) fn sso_redirect(url: String, idp: IdpChoice) -> Response {
+    success_with(
+        StatusCode::FORBIDDEN,
+        SsoRedirectDto {
+            redirect_url: url,
+            redirect_idp: idp.into(),
+            version: VERSION,
+        },
+    )
+}
+
+/// A body text field as given: trimmed, and the SDK's literal `"none"` taken as absent.
+pub(super) fn present(value: Option<String>) -> Option<String> {
+    value
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("none"))
+}
+
 /// `POST …/request_token`.
 pub(crate) async fn request_token(
     State(state): State<AppState>,
@@ -244,10 +276,6 @@ pub(crate) async fn request_token(
     let (parts, body) = request.into_parts();
     let body = read_json_body(&parts.headers, body).await?;
     let pin = PinInput::from_header(parts.headers.get("pin").and_then(|v| v.to_str().ok()));
-    let present = |v: Option<String>| {
-        v.map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("none"))
-    };
     let call_tag = body.call_tag;
     let token_request = TokenRequest {
         alias,
@@ -292,21 +320,8 @@ pub(crate) async fn request_token(
                 conference_extension_type: "standard",
             },
         )),
-        Err(TokenRefusal::IdpRequired(idps)) => Ok(success_with(
-            StatusCode::FORBIDDEN,
-            IdpListDto {
-                idp: idps.into_iter().map(IdpDto::from).collect(),
-                version: VERSION,
-            },
-        )),
-        Err(TokenRefusal::SsoRedirect { url, idp }) => Ok(success_with(
-            StatusCode::FORBIDDEN,
-            SsoRedirectDto {
-                redirect_url: url,
-                redirect_idp: idp.into(),
-                version: VERSION,
-            },
-        )),
+        Err(TokenRefusal::IdpRequired(idps)) => Ok(idp_list(idps)),
+        Err(TokenRefusal::SsoRedirect { url, idp }) => Ok(sso_redirect(url, idp)),
         Err(TokenRefusal::Refused(reason)) => Err(refused(reason)),
     }
 }

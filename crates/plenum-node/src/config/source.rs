@@ -21,9 +21,9 @@ use toml::Spanned;
 use crate::registrar::MAX_RING_SECS;
 
 use super::{
-    AdminUser, Config, ConfigError, ConfigErrors, Database, DeviceAlias, IdentityProvider,
-    Location, MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service, Switches, TlsFiles,
-    TurnServer, ports_clash,
+    AdminUser, Config, ConfigError, ConfigErrors, Database, DeviceAlias, DeviceSignIn,
+    IdentityProvider, Location, MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service,
+    Switches, TlsFiles, TurnServer, ports_clash,
 };
 
 // === DTOs ===
@@ -160,8 +160,9 @@ struct AutoDialToml {
 struct DeviceToml {
     alias: Spanned<String>,
     username: Spanned<String>,
-    password_hash: Spanned<String>,
-    sso: Option<bool>,
+    password_hash: Option<Spanned<String>>,
+    sso: Option<Spanned<bool>>,
+    identity_provider: Option<Spanned<String>>,
     description: Option<Spanned<String>>,
 }
 
@@ -342,7 +343,7 @@ pub(super) fn build(
     config.identity_providers = check_identity_providers(&mut cx, &idps);
     config.devices = devices
         .iter()
-        .filter_map(|(file, d)| check_device(&mut cx, *file, d))
+        .filter_map(|(file, d)| check_device(&mut cx, *file, d, &config.identity_providers))
         .collect();
     config.services = services
         .iter()
@@ -822,7 +823,12 @@ fn phc(
 /// Longest device description (the name people see in the directory).
 const MAX_DEVICE_DESCRIPTION_CHARS: usize = 100;
 
-fn check_device(cx: &mut Checker<'_>, file: usize, d: &DeviceToml) -> Option<DeviceAlias> {
+fn check_device(
+    cx: &mut Checker<'_>,
+    file: usize,
+    d: &DeviceToml,
+    idps: &[IdentityProvider],
+) -> Option<DeviceAlias> {
     let alias = d.alias.get_ref().trim();
     let subject = format!("device {alias:?}");
     let mut ok = true;
@@ -857,15 +863,107 @@ fn check_device(cx: &mut Checker<'_>, file: usize, d: &DeviceToml) -> Option<Dev
         );
         ok = false;
     }
-    let password_hash = phc(cx, file, &d.password_hash, &subject);
-    let password_hash = password_hash.filter(|_| ok)?;
+    let sign_in = device_sign_in(cx, file, d, &subject, idps);
+    let sign_in = sign_in.filter(|_| ok)?;
     Some(DeviceAlias {
         alias: alias.to_owned(),
         username: username.to_owned(),
-        password_hash,
-        sso: d.sso.unwrap_or(false),
+        sign_in,
         description,
     })
+}
+
+/// A device's sign-in: `password_hash`, or `sso = true` with its `identity_provider`
+/// (which may be left out when exactly one is configured).
+fn device_sign_in(
+    cx: &mut Checker<'_>,
+    file: usize,
+    d: &DeviceToml,
+    subject: &str,
+    idps: &[IdentityProvider],
+) -> Option<DeviceSignIn> {
+    let sso = d.sso.as_ref().is_some_and(|s| *s.get_ref());
+    if !sso {
+        if let Some(idp) = &d.identity_provider {
+            cx.at(
+                file,
+                idp.span(),
+                format!("{subject}: identity_provider is only used with sso = true; add sso = true or remove it"),
+            );
+            return None;
+        }
+        let Some(hash) = &d.password_hash else {
+            cx.at(
+                file,
+                d.alias.span(),
+                format!("{subject}: give password_hash (make one with `plenum hash-password`), or sso = true to sign in at an identity provider"),
+            );
+            return None;
+        };
+        return phc(cx, file, hash, subject).map(DeviceSignIn::Password);
+    }
+    if let Some(hash) = &d.password_hash {
+        cx.at(
+            file,
+            hash.span(),
+            format!("{subject}: a device with sso = true signs in at its identity provider and has no password; remove password_hash"),
+        );
+        return None;
+    }
+    let sso_span = d.sso.as_ref().map_or(d.alias.span(), Spanned::span);
+    let configured = || {
+        idps.iter()
+            .map(|p| format!("{:?}", p.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &d.identity_provider {
+        Some(name) => match idps
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name.get_ref().trim()))
+        {
+            Some(idp) => Some(DeviceSignIn::Sso {
+                identity_provider: idp.name.clone(),
+            }),
+            None if idps.is_empty() => {
+                cx.at(
+                    file,
+                    name.span(),
+                    format!("{subject}: identity_provider {:?} is not configured; add an [[identity_provider]] with that name", name.get_ref()),
+                );
+                None
+            }
+            None => {
+                cx.at(
+                    file,
+                    name.span(),
+                    format!("{subject}: identity_provider {:?} is no [[identity_provider]]; configured: {}", name.get_ref(), configured()),
+                );
+                None
+            }
+        },
+        None => match idps {
+            [only] => Some(DeviceSignIn::Sso {
+                identity_provider: only.name.clone(),
+            }),
+            [] => {
+                cx.at(
+                    file,
+                    sso_span,
+                    format!("{subject}: sso = true needs an [[identity_provider]] to sign in at; add one"),
+                );
+                None
+            }
+            _ => {
+                cx.at(
+                    file,
+                    sso_span,
+                    format!("{subject}: sso = true with several identity providers: name one with identity_provider = (configured: {})", configured()),
+                );
+                None
+            }
+        },
+    }
 }
 
 fn check_service(

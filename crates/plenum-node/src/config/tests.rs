@@ -135,8 +135,10 @@ fn shipped_config_loads_with_the_example_rooms() {
     assert!(!admin.password_hash.verify("admin"));
     let alice = config.device("alice@example.com").expect("example device");
     assert_eq!(alice.username, "alice");
-    assert!(alice.password_hash.verify("alice-password"));
-    assert!(!alice.sso);
+    assert!(
+        matches!(&alice.sign_in, DeviceSignIn::Password(hash) if hash.verify("alice-password"))
+    );
+    assert!(!alice.is_sso());
 
     // Defaults, and data_dir relative to the config dir's parent.
     assert_eq!(config.node.listen, DEFAULT_LISTEN);
@@ -769,13 +771,72 @@ fn admin_usernames_are_unique_and_not_empty() {
 #[test]
 fn device_settings_are_read() {
     let text = format!(
-        "[[device]]\nalias = \"bob@example.com\"\nusername = \"bob\"\npassword_hash = \"{HASH}\"\nsso = true\n"
+        "[[device]]\nalias = \"bob@example.com\"\nusername = \"bob\"\npassword_hash = \"{HASH}\"\n"
     );
     let config = load_services(&text).expect("valid");
     assert_eq!(config.device_aliases(), ["bob@example.com"]);
     let bob = config.device("sip:BOB@example.com").expect("device");
-    assert!(bob.sso);
+    assert!(!bob.is_sso());
     assert!(!format!("{bob:?}").contains("argon2"));
+    assert!(config.device_identity_providers().is_empty());
+}
+
+#[test]
+fn single_sign_on_devices_name_their_identity_provider() {
+    let two = format!(
+        "{IDP}\n[[identity_provider]]\nname = \"Local\"\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"c\"\n"
+    );
+    let text = format!(
+        "{two}\n[[device]]\nalias = \"carol.desk\"\nusername = \"carol@example.com\"\nsso = true\nidentity_provider = \"local\"\n"
+    );
+    let config = load_services(&text).expect("valid");
+    let carol = config.device("carol.desk").expect("device");
+    assert_eq!(
+        carol.sign_in,
+        DeviceSignIn::Sso {
+            identity_provider: "Local".into()
+        }
+    );
+    let offered: Vec<&str> = config
+        .device_identity_providers()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        offered,
+        ["Local"],
+        "only the providers devices sign in with"
+    );
+
+    // With one provider, it need not be named.
+    let text = format!("{IDP}\n[[device]]\nalias = \"d\"\nusername = \"d@x\"\nsso = true\n");
+    let config = load_services(&text).expect("valid");
+    assert!(config.device("d").expect("device").is_sso());
+
+    let errors = errors_of(&format!(
+        "{two}\n[[device]]\nalias = \"a\"\nusername = \"a\"\nsso = true\n\n[[device]]\nalias = \"b\"\nusername = \"b\"\nsso = true\nidentity_provider = \"nope\"\n\n[[device]]\nalias = \"c\"\nusername = \"c\"\nsso = true\npassword_hash = \"{HASH}\"\n\n[[device]]\nalias = \"d\"\nusername = \"d\"\n\n[[device]]\nalias = \"e\"\nusername = \"e\"\npassword_hash = \"{HASH}\"\nidentity_provider = \"Local\"\n"
+    ));
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    assert!(errors[0].contains("device \"a\": sso = true with several identity providers: name one with identity_provider = (configured: \"Staff\", \"Local\")"), "{}", errors[0]);
+    assert!(errors[1].contains("device \"b\": identity_provider \"nope\" is no [[identity_provider]]; configured: \"Staff\", \"Local\""), "{}", errors[1]);
+    assert!(errors[2].contains("device \"c\": a device with sso = true signs in at its identity provider and has no password; remove password_hash"), "{}", errors[2]);
+    assert!(
+        errors[3].contains(
+            "device \"d\": give password_hash (make one with `plenum hash-password`), or sso = true"
+        ),
+        "{}",
+        errors[3]
+    );
+    assert!(
+        errors[4].contains("device \"e\": identity_provider is only used with sso = true"),
+        "{}",
+        errors[4]
+    );
+    let none = errors_of("[[device]]\nalias = \"f\"\nusername = \"f\"\nsso = true\n");
+    assert!(
+        none[0].contains("sso = true needs an [[identity_provider]] to sign in at; add one"),
+        "{none:?}"
+    );
 }
 
 // === many errors at once ===

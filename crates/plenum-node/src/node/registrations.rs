@@ -7,17 +7,19 @@ use std::sync::{Arc, Weak};
 
 use plenum_core::{ParticipantId, Role, Secret, ServiceKind, normalize_alias};
 use plenum_http::client::backend::{
-    DIRECTORY_LIMIT, DirectoryEntry, DirectoryError, InvalidToken, RegisterRefusal,
-    RegisterRequest, RegistrationFeed,
+    DIRECTORY_LIMIT, DeviceCredentials, DirectoryEntry, DirectoryError, InvalidToken,
+    RegisterRefusal, RegisterRequest, RegistrationFeed, SsoRequest,
 };
 use plenum_store::NewRegistration;
 use tokio::sync::Notify;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{JoinRefusal, Node};
-use crate::config::PhcHash;
+use crate::config::{DeviceAlias, DeviceSignIn, PhcHash};
 use crate::driver::{self, ConferenceHandle};
 use crate::registrar::{Registrant, Registration};
+use crate::sso::SsoPrompt;
+use crate::sso::store::SignInFor;
 
 /// A call ringing a registered device: what answering or declining acts on.
 #[derive(Debug, Clone)]
@@ -41,7 +43,8 @@ fn guard_keys(client: &SocketAddr, alias: &str) -> Vec<String> {
 }
 
 impl Node {
-    /// Checks a device's credentials and starts its registration.
+    /// Checks a device's credentials (password, or single sign-on) and starts its
+    /// registration.
     pub async fn register(
         &self,
         request: RegisterRequest,
@@ -55,14 +58,52 @@ impl Node {
             .expect("credential guard lock is never poisoned")
             .check(driver::now(), &keys)
             .map_err(|retry_after| RegisterRefusal::TooManyFailures { retry_after })?;
+        let verified = match &request.credentials {
+            DeviceCredentials::Password { username, password } => {
+                self.check_password(&request.alias, request.client_addr, username, password)
+                    .await
+            }
+            DeviceCredentials::SingleSignOn(sso) => match &sso.sso_token {
+                // Asking how to sign in proves nothing and guesses nothing: not counted.
+                None => return Err(self.sign_in_prompt(&request.alias, sso).await),
+                Some(token) => self.redeem_sign_in(&request, token),
+            },
+        };
+        let Some(device) = verified else {
+            self.credential_guard
+                .lock()
+                .expect("credential guard lock is never poisoned")
+                .fail(driver::now(), &keys);
+            return Err(RegisterRefusal::BadCredentials);
+        };
+        self.credential_guard
+            .lock()
+            .expect("credential guard lock is never poisoned")
+            .succeed(&keys);
+        Ok(self.start_registration(&device, &request).await)
+    }
+
+    /// The device whose user name and password these are; `None` (logged) if the alias
+    /// is unknown, signs in with single sign-on, or the name or password is wrong.
+    async fn check_password(
+        &self,
+        alias: &str,
+        client: SocketAddr,
+        username: &str,
+        password: &Secret,
+    ) -> Option<DeviceAlias> {
         let config = self.config();
-        let device = config.device(&request.alias).cloned();
-        let (username, password) = (request.username.clone(), request.password.clone());
+        let device = config.device(alias).cloned();
+        let (username, password) = (username.to_owned(), password.clone());
         let verified = tokio::task::spawn_blocking(move || match &device {
-            // A single sign-on device has no password to check.
-            Some(d) if !d.sso => {
+            Some(
+                d @ DeviceAlias {
+                    sign_in: DeviceSignIn::Password(hash),
+                    ..
+                },
+            ) => {
                 // The hash is always checked, so a wrong user name takes as long.
-                let password_ok = d.password_hash.verify(password.expose());
+                let password_ok = hash.verify(password.expose());
                 (password_ok && d.username == username).then(|| d.clone())
             }
             // Unknown aliases and single sign-on devices take as long as a wrong password.
@@ -72,27 +113,77 @@ impl Node {
             }
         })
         .await
-        .map_err(|e| {
+        .unwrap_or_else(|e| {
             warn!(error = %e, "registration credential check failed to run");
-            RegisterRefusal::BadCredentials
-        })?;
-        let now = driver::now();
-        let Some(device) = verified else {
-            self.credential_guard
-                .lock()
-                .expect("credential guard lock is never poisoned")
-                .fail(now, &keys);
-            if config.device(&request.alias).is_some_and(|d| d.sso) {
-                info!(alias = %request.alias, client = %request.client_addr, "registration refused: this device signs in with single sign-on, which registration does not support yet");
+            None
+        });
+        if verified.is_none() {
+            if config.device(alias).is_some_and(DeviceAlias::is_sso) {
+                info!(%alias, %client, "registration refused: this device signs in with single sign-on, not a password");
             } else {
-                warn!(alias = %request.alias, client = %request.client_addr, "registration refused: unknown alias or wrong user name or password");
+                warn!(%alias, %client, "registration refused: unknown alias or wrong user name or password");
             }
-            return Err(RegisterRefusal::BadCredentials);
+        }
+        verified
+    }
+
+    /// A registration without credentials or `sso_token`: the identity providers
+    /// devices sign in with (the same list for every alias, so nobody learns which
+    /// aliases exist), or with `chosen_idp` the sign-in's start. Without single sign-on
+    /// devices, the answer to missing credentials.
+    async fn sign_in_prompt(&self, alias: &str, sso: &SsoRequest) -> RegisterRefusal {
+        let config = self.config();
+        let idps = config.device_identity_providers();
+        if idps.is_empty() {
+            debug!(%alias, "registration without credentials, and no device signs in with single sign-on");
+            return RegisterRefusal::BadCredentials;
+        }
+        let purpose = SignInFor::Device(normalize_alias(alias));
+        match self.sso().prompt(&config, &idps, purpose, sso).await {
+            SsoPrompt::Choose(idps) => RegisterRefusal::IdpRequired(idps),
+            SsoPrompt::Redirect { url, idp } => RegisterRefusal::SsoRedirect { url, idp },
+            SsoPrompt::Refused(reason) => RegisterRefusal::Refused(reason),
+        }
+    }
+
+    /// A sign-in's one-time `sso_token` redeemed for `request.alias`: the device if it
+    /// signs in at that provider and the provider vouched for its user name (`None`,
+    /// logged, if not).
+    fn redeem_sign_in(&self, request: &RegisterRequest, token: &Secret) -> Option<DeviceAlias> {
+        let config = self.config();
+        let purpose = SignInFor::Device(normalize_alias(&request.alias));
+        let Some(signed_in) = self.sso().redeem(token, &purpose, driver::now()) else {
+            warn!(alias = %request.alias, client = %request.client_addr, "registration refused: the sso_token is unknown, used, too old or made for something else");
+            return None;
         };
-        self.credential_guard
-            .lock()
-            .expect("credential guard lock is never poisoned")
-            .succeed(&keys);
+        let device = config.device(&request.alias).filter(|d| {
+            matches!(&d.sign_in, DeviceSignIn::Sso { identity_provider } if identity_provider.eq_ignore_ascii_case(&signed_in.idp))
+        });
+        let Some(device) = device else {
+            warn!(alias = %request.alias, idp = %signed_in.idp, "registration refused: no device with this alias signs in at this identity provider");
+            return None;
+        };
+        let vouched = signed_in
+            .alias
+            .as_deref()
+            .is_some_and(|who| who.trim().eq_ignore_ascii_case(device.username.trim()));
+        if !vouched {
+            let claim = config
+                .identity_provider(&signed_in.idp)
+                .map_or("alias_claim", |p| p.alias_claim.as_str());
+            warn!(alias = %device.alias, idp = %signed_in.idp, %claim, signed_in = ?signed_in.alias, "registration refused: the identity provider signed in someone other than the device's username (compared with the claim alias_claim names)");
+            return None;
+        }
+        Some(device.clone())
+    }
+
+    /// Starts the registration of a device that proved who it is.
+    async fn start_registration(
+        &self,
+        device: &DeviceAlias,
+        request: &RegisterRequest,
+    ) -> (Registration, Secret) {
+        let now = driver::now();
         let (registration, token) = self
             .registrar
             .lock()
@@ -103,7 +194,7 @@ impl Node {
                     alias: device.alias.clone(),
                     username: device.username.clone(),
                     client: request.client_addr,
-                    user_agent: request.user_agent,
+                    user_agent: request.user_agent.clone(),
                 },
             );
         self.registrar_changed.notify_one();
@@ -119,8 +210,13 @@ impl Node {
         if let Err(error) = self.store.registration_started(&row).await {
             warn!(%error, alias = %row.alias, "registration not written to the database; admins will not see it in the status API");
         }
-        info!(alias = %device.alias, registration = %registration.id, client = %request.client_addr, "device registered");
-        Ok((registration, token))
+        let how = if device.is_sso() {
+            "single sign-on"
+        } else {
+            "password"
+        };
+        info!(alias = %device.alias, registration = %registration.id, client = %request.client_addr, signed_in_with = how, "device registered");
+        (registration, token)
     }
 
     /// Rotates a live registration token of `alias`.

@@ -3,7 +3,7 @@
 use plenum_http::provision::{Key, Settings};
 
 use super::*;
-use crate::config::PhcHash;
+use crate::config::{DeviceSignIn, PhcHash};
 
 fn at(line: u64, reason: &str) -> InputError {
     InputError::At {
@@ -14,15 +14,23 @@ fn at(line: u64, reason: &str) -> InputError {
 }
 
 fn device(alias: &str, username: &str, sso: bool) -> DeviceAlias {
+    let sign_in = if sso {
+        DeviceSignIn::Sso {
+            identity_provider: "Corp".into(),
+        }
+    } else {
+        // The hash of "alice-password", as in config/services.toml.
+        DeviceSignIn::Password(
+            PhcHash::parse(
+                "$argon2id$v=19$m=19456,t=2,p=1$7UPOb6YAjNP1+NG/hHkY0g$f/AWiT5rHdWTdavd1TS89/3vvZKiQ+reJzCgVCIpwoM",
+            )
+            .expect("a valid hash"),
+        )
+    };
     DeviceAlias {
         alias: alias.into(),
         username: username.into(),
-        // The hash of "alice-password", as in config/services.toml.
-        password_hash: PhcHash::parse(
-            "$argon2id$v=19$m=19456,t=2,p=1$7UPOb6YAjNP1+NG/hHkY0g$f/AWiT5rHdWTdavd1TS89/3vvZKiQ+reJzCgVCIpwoM",
-        )
-        .expect("a valid hash"),
-        sso,
+        sign_in,
         description: String::new(),
     }
 }
@@ -189,8 +197,9 @@ fn plan_merges_csv_rows_with_devices_and_notes_what_is_missing() {
          dave@example.com,wrong,,\n",
     )
     .expect("valid CSV");
-    let plan = plan(&devices, &rows, &base(), |d, p| {
-        d.password_hash.verify(p.expose())
+    let plan = plan(&devices, &rows, &base(), |d, p| match &d.sign_in {
+        DeviceSignIn::Password(hash) => hash.verify(p.expose()),
+        DeviceSignIn::Sso { .. } => false,
     });
     let aliases: Vec<&str> = plan.links.iter().map(|l| l.alias.as_str()).collect();
     assert_eq!(

@@ -21,13 +21,22 @@ pub const MAX_SIGNED_IN: usize = 1000;
 /// How long a finished sign-in's `sso_token` may wait to be used.
 pub const SSO_TOKEN_LIFETIME: Duration = Duration::from_secs(120);
 
+/// What a sign-in is for; a finished sign-in's token is good for that only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInFor {
+    /// A Host of this service (room), by its name.
+    Host(String),
+    /// The registration of this `[[device]]` alias (normalised).
+    Device(String),
+}
+
 /// A sign-in sent to an identity provider, waiting for its return.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingLogin {
     /// The identity provider's configured name.
     pub idp: String,
-    /// The service (room) the sign-in is for.
-    pub service: String,
+    /// What the sign-in is for.
+    pub purpose: SignInFor,
     /// The PKCE code verifier.
     pub pkce_verifier: Secret,
     /// The nonce the ID token must carry.
@@ -109,8 +118,8 @@ impl PendingLogins {
 /// Who a finished sign-in proved, for the room it was made for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedIn {
-    /// The service (room) the sign-in is good for.
-    pub service: String,
+    /// What the sign-in is good for.
+    pub purpose: SignInFor,
     /// The identity provider's configured name.
     pub idp: String,
     /// The display name from the configured claim.
@@ -147,11 +156,11 @@ impl SignedInTokens {
         token
     }
 
-    /// Uses up a token for `service`: `None` if unknown, used, lapsed, or made for
-    /// another room (it is used up all the same).
-    pub fn redeem(&mut self, now: Instant, token: &str, service: &str) -> Option<SignedIn> {
+    /// Uses up a token for `purpose`: `None` if unknown, used, lapsed, or made for
+    /// another room or device (it is used up all the same).
+    pub fn redeem(&mut self, now: Instant, token: &str, purpose: &SignInFor) -> Option<SignedIn> {
         let (issued, signed_in) = self.tokens.remove(token)?;
-        (now < issued + SSO_TOKEN_LIFETIME && signed_in.service == service).then_some(signed_in)
+        (now < issued + SSO_TOKEN_LIFETIME && signed_in.purpose == *purpose).then_some(signed_in)
     }
 }
 

@@ -11,10 +11,14 @@ use plenum_core::Secret;
 use super::store::*;
 use super::{claim_text, payload_claims};
 
+fn host(service: &str) -> SignInFor {
+    SignInFor::Host(service.into())
+}
+
 fn login(service: &str) -> PendingLogin {
     PendingLogin {
         idp: "corp".into(),
-        service: service.into(),
+        purpose: host(service),
         pkce_verifier: Secret::new("verifier"),
         nonce: Secret::new("nonce"),
         redirect_target: "https://node.example.com/webapp/?sso_token=__pexip-sso-token__".into(),
@@ -72,7 +76,7 @@ fn pending_sign_ins_are_bounded_and_the_oldest_goes_first() {
 
 fn signed_in(service: &str) -> SignedIn {
     SignedIn {
-        service: service.into(),
+        purpose: host(service),
         idp: "corp".into(),
         display_name: "Alice Example".into(),
         alias: Some("alice@example.com".into()),
@@ -88,22 +92,52 @@ fn an_sso_token_works_once_for_its_room_within_two_minutes() {
     let c = tokens.issue(t0, signed_in("room"));
     assert_ne!(a, b);
     assert_eq!(
-        tokens.redeem(t0, a.expose(), "room"),
+        tokens.redeem(t0, a.expose(), &host("room")),
         Some(signed_in("room"))
     );
-    assert_eq!(tokens.redeem(t0, a.expose(), "room"), None, "replayed");
-    assert_eq!(tokens.redeem(t0, b.expose(), "other"), None, "another room");
     assert_eq!(
-        tokens.redeem(t0, b.expose(), "room"),
+        tokens.redeem(t0, a.expose(), &host("room")),
+        None,
+        "replayed"
+    );
+    assert_eq!(
+        tokens.redeem(t0, b.expose(), &host("other")),
+        None,
+        "another room"
+    );
+    assert_eq!(
+        tokens.redeem(t0, b.expose(), &host("room")),
         None,
         "used up by the wrong room"
     );
     assert_eq!(
-        tokens.redeem(t0 + SSO_TOKEN_LIFETIME, c.expose(), "room"),
+        tokens.redeem(t0 + SSO_TOKEN_LIFETIME, c.expose(), &host("room")),
         None,
         "lapsed"
     );
-    assert_eq!(tokens.redeem(t0, "made-up", "room"), None);
+    assert_eq!(tokens.redeem(t0, "made-up", &host("room")), None);
+}
+
+#[test]
+fn a_hosts_sso_token_does_not_register_a_device_of_the_same_name() {
+    let t0 = Instant::now();
+    let mut tokens = SignedInTokens::default();
+    let token = tokens.issue(t0, signed_in("desk"));
+    assert_eq!(
+        tokens.redeem(t0, token.expose(), &SignInFor::Device("desk".into())),
+        None
+    );
+    let device = SignedIn {
+        purpose: SignInFor::Device("desk".into()),
+        ..signed_in("desk")
+    };
+    let token = tokens.issue(t0, device.clone());
+    assert_eq!(tokens.redeem(t0, token.expose(), &host("desk")), None);
+    let token = tokens.issue(t0, device.clone());
+    assert_eq!(
+        tokens.redeem(t0, token.expose(), &SignInFor::Device("desk".into())),
+        Some(device)
+    );
 }
 
 #[test]

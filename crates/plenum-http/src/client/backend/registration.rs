@@ -9,21 +9,35 @@ use futures_util::future::BoxFuture;
 use plenum_core::{DisconnectReason, ParticipantId, Refusal, Role, Secret};
 use tokio::sync::broadcast;
 
-use super::{Caller, InvalidToken};
+use super::{Caller, IdpChoice, InvalidToken, SsoRequest};
 
 /// A `registrations/{alias}/request_token` call with its credentials.
 #[derive(Debug, Clone)]
 pub struct RegisterRequest {
     /// The device alias from the path (percent-decoded).
     pub alias: String,
-    /// The user name from the `x-pexip-basic` authorization.
-    pub username: String,
-    /// The password from it; `Debug` hides it.
-    pub password: Secret,
+    /// How the device proves who it is.
+    pub credentials: DeviceCredentials,
     /// The client's address (failure counting, the admin's registration list).
     pub client_addr: SocketAddr,
     /// The `User-Agent`, capped; may be empty.
     pub user_agent: String,
+}
+
+/// How a registering device proves who it is.
+#[derive(Debug, Clone)]
+pub enum DeviceCredentials {
+    /// The user name and password of the `x-pexip-basic` authorization.
+    Password {
+        /// The user name.
+        username: String,
+        /// The password; `Debug` hides it.
+        password: Secret,
+    },
+    /// No authorization: single sign-on (plenum's extension, with the conference
+    /// request_token's field names: without `chosen_idp` the identity providers are
+    /// listed; with it the sign-in starts; with `sso_token` it is redeemed).
+    SingleSignOn(SsoRequest),
 }
 
 /// A registration the node accepted.
@@ -52,8 +66,20 @@ pub enum RegisterRefusal {
         /// How long until the next attempt is considered.
         retry_after: Duration,
     },
-    /// The node takes no registrations now (maintenance 503, client access off 403).
+    /// The node takes no registrations now (maintenance 503, client access off 403),
+    /// or a single sign-on was refused (#pex200…204, 403).
     Refused(DisconnectReason),
+    /// Devices of this node sign in: pick one of these identity providers (403 `idp`
+    /// list), retry with `chosen_idp`. The same list for every alias.
+    IdpRequired(Vec<IdpChoice>),
+    /// Sign in at `url` (403 `redirect_url`); the sign-in returns to the redirect target
+    /// with a one-time `sso_token`.
+    SsoRedirect {
+        /// The identity provider's authorization URL.
+        url: String,
+        /// The provider signed in with.
+        idp: IdpChoice,
+    },
 }
 
 /// What a registered client is told on its event stream.
