@@ -1,6 +1,6 @@
-//! HTTP Basic authentication of administrators: parses the credentials, verifies them on
-//! the blocking pool (argon2 is CPU-heavy), records failures, and hands the handlers an
-//! [`AdminActor`].
+//! HTTP Basic authentication of administrators: parses the credentials, backs off after
+//! repeated failures (429), verifies them on the blocking pool (argon2 is CPU-heavy),
+//! records failures, and hands the handlers an [`AdminActor`].
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -46,36 +46,67 @@ pub(crate) async fn require_admin(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(ConnectInfo(remote_addr)) = request
+    let actor = authenticate(&state, &request).await?;
+    request.extensions_mut().insert(actor);
+    Ok(next.run(request).await)
+}
+
+/// The admin whose HTTP Basic credentials `request` carries (also for `/metrics`).
+pub(crate) fn authenticate(
+    state: &AppState,
+    request: &Request,
+) -> impl Future<Output = Result<AdminActor, ApiError>> + Send + 'static {
+    let remote_addr = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .copied()
-    else {
-        return Err(ApiError::Internal(
-            "no ConnectInfo<SocketAddr> on the request: serve the router with connect info"
-                .to_owned(),
-        ));
-    };
-    let credentials = match parse_basic(request.headers()) {
+        .map(|ConnectInfo(addr)| *addr);
+    let credentials = parse_basic(request.headers());
+    let state = state.clone();
+    async move {
+        let Some(remote_addr) = remote_addr else {
+            return Err(ApiError::Internal(
+                "no ConnectInfo<SocketAddr> on the request: serve the router with connect info"
+                    .to_owned(),
+            ));
+        };
+        check_credentials(&state, credentials, remote_addr).await
+    }
+}
+
+async fn check_credentials(
+    state: &AppState,
+    credentials: Result<Credentials, &'static str>,
+    remote_addr: SocketAddr,
+) -> Result<AdminActor, ApiError> {
+    let credentials = match credentials {
         Ok(credentials) => credentials,
         Err(reason) => {
             debug!(%remote_addr, reason, "admin request without usable credentials");
             return Err(ApiError::Unauthorized);
         }
     };
-    if !verify(&state, &credentials).await? {
+    if let Err(retry_after) = state
+        .admin
+        .login_allowed(&credentials.username, remote_addr)
+    {
+        debug!(username = ?credentials.username, %remote_addr, "admin login refused unchecked: backing off after failures");
+        return Err(ApiError::TooManyAttempts(retry_after.as_secs().max(1)));
+    }
+    if !verify(state, &credentials).await? {
         warn!(username = ?credentials.username, %remote_addr, "admin login failed");
         state
             .admin
             .record_failed_login(credentials.username, remote_addr)
             .await;
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::LoginFailed);
     }
-    request.extensions_mut().insert(AdminActor {
+    state
+        .admin
+        .login_succeeded(&credentials.username, remote_addr);
+    Ok(AdminActor {
         username: credentials.username,
         remote_addr,
-    });
-    Ok(next.run(request).await)
+    })
 }
 
 /// Runs the backend's (slow) verification on the blocking pool, a few at a time so a

@@ -3,14 +3,14 @@
 //! tests fake it.
 
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::view::{
     AdminActor, AuditRecord, ConferenceRecord, LiveConference, LiveConferenceDetail,
-    LiveParticipant, Page, PageRequest, ParticipantRecord,
+    LiveParticipant, MetricsAccess, NodeMetrics, Page, PageRequest, ParticipantRecord,
 };
 
 /// Why the backend could not answer.
@@ -55,8 +55,21 @@ pub trait AdminBackend: Send + Sync + 'static {
     fn verify_admin(&self, username: &str, password: &str) -> bool;
 
     /// Records a failed admin login (the name that was tried, never the password) in the
-    /// audit log.
+    /// audit log, and counts it toward the back-off ([`AdminBackend::login_allowed`]).
     fn record_failed_login(&self, username: String, remote_addr: SocketAddr) -> BoxFuture<'_, ()>;
+
+    /// Whether a login as `username` from `remote_addr` is considered now: after repeated
+    /// failures from that address or for that user name, `Err` with how long to wait
+    /// (answered 429 with `Retry-After`, the password left unchecked).
+    fn login_allowed(&self, username: &str, remote_addr: SocketAddr) -> Result<(), Duration> {
+        let _ = (username, remote_addr);
+        Ok(())
+    }
+
+    /// A login succeeded: its address and user name start afresh.
+    fn login_succeeded(&self, username: &str, remote_addr: SocketAddr) {
+        let _ = (username, remote_addr);
+    }
 
     /// Every live conference.
     fn live_conferences(&self) -> BoxFuture<'_, Result<Vec<LiveConference>, BackendError>>;
@@ -69,6 +82,16 @@ pub trait AdminBackend: Send + Sync + 'static {
 
     /// Every participant of every live conference.
     fn live_participants(&self) -> BoxFuture<'_, Result<Vec<LiveParticipant>, BackendError>>;
+
+    /// Who may read `/metrics` now.
+    fn metrics_access(&self) -> MetricsAccess {
+        MetricsAccess::Off
+    }
+
+    /// The node's figures for `/metrics`, read when scraped.
+    fn metrics(&self) -> BoxFuture<'_, Result<NodeMetrics, BackendError>> {
+        Box::pin(async { Err(BackendError::Unavailable("no metrics".to_owned())) })
+    }
 
     /// Every live device registration, ordered by alias, then by registration time.
     fn live_registrations(&self) -> BoxFuture<'_, Result<Vec<LiveRegistration>, BackendError>>;

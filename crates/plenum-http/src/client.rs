@@ -24,7 +24,7 @@ mod call;
 mod conference;
 mod dial;
 mod dto;
-mod error;
+pub(crate) mod error;
 mod events;
 pub use events::StreamRenderer;
 mod layout_svg;

@@ -15,9 +15,19 @@ pub(crate) const BASIC_CHALLENGE: &str = "Basic realm=\"plenum admin\", charset=
 /// An error answer of the API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// No or wrong credentials (401 with a Basic challenge).
+    /// No credentials (401 with a Basic challenge).
     #[error("authentication required")]
     Unauthorized,
+    /// Wrong credentials (401 with a Basic challenge; counted as a failed login).
+    #[error("authentication required")]
+    LoginFailed,
+    /// Too many failed logins from this address or for this user name: try again after
+    /// this many seconds (429 with `Retry-After`).
+    #[error("too many failed logins; try again in {0} seconds")]
+    TooManyAttempts(u64),
+    /// The request body is over [`crate::BODY_LIMIT`] (413).
+    #[error("the request body is too large: at most {} bytes", crate::BODY_LIMIT)]
+    PayloadTooLarge,
     /// A query parameter is malformed or out of range (400).
     #[error("{0}")]
     InvalidParameter(String),
@@ -43,7 +53,9 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::LoginFailed => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -53,7 +65,9 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::LoginFailed => "unauthorized",
+            ApiError::TooManyAttempts(_) => "too_many_attempts",
+            ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::NotFound(_) => "not_found",
             ApiError::Unavailable(_) => "unavailable",
@@ -89,7 +103,17 @@ impl IntoResponse for ApiError {
             message: &message,
         };
         let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, ApiError::Unauthorized) {
+        if let ApiError::TooManyAttempts(secs) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if matches!(self, ApiError::LoginFailed) {
+            response
+                .extensions_mut()
+                .insert(crate::metrics::AuthFailure::AdminLogin);
+        }
+        if matches!(self, ApiError::Unauthorized | ApiError::LoginFailed) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(BASIC_CHALLENGE),

@@ -17,17 +17,18 @@ use axum::middleware::from_fn_with_state;
 use client::RateLimiter;
 use client::backend::ClientBackend;
 use tokio::sync::Semaphore;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use webapp::WebApp;
 
 mod admin;
 mod auth;
 mod backend;
+mod body_limit;
 pub mod client;
 mod error;
 mod health;
 mod html;
+mod metrics;
 pub mod provision;
 mod timestamp;
 mod view;
@@ -37,7 +38,8 @@ pub use backend::{AdminBackend, BackendError, LiveRegistration};
 pub use error::ApiError;
 pub use view::{
     AdminActor, AuditRecord, ConferenceRecord, LiveConference, LiveConferenceDetail,
-    LiveParticipant, Page, PageRequest, ParticipantRecord,
+    LiveParticipant, MediaFigures, MetricsAccess, NodeMetrics, Page, PageRequest, ParticipantCount,
+    ParticipantRecord,
 };
 
 /// Largest request body accepted (chat payloads are capped lower by the core).
@@ -61,6 +63,8 @@ pub struct AppState {
     verify_permits: Arc<Semaphore>,
     /// The web app's files and the branding folder.
     webapp: WebApp,
+    /// Requests and sign-in failures counted for `/metrics`.
+    http_counters: metrics::HttpCounters,
 }
 
 impl AppState {
@@ -77,6 +81,7 @@ impl AppState {
             cors_origins: Arc::from(Vec::new()),
             verify_permits: Arc::new(Semaphore::new(CONCURRENT_CREDENTIAL_CHECKS)),
             webapp: WebApp::embedded(),
+            http_counters: metrics::HttpCounters::default(),
         }
     }
 
@@ -109,11 +114,13 @@ pub fn router(state: AppState) -> Router {
     let admin = admin::routes().layer(from_fn_with_state(state.clone(), auth::require_admin));
     Router::new()
         .route("/health", axum::routing::get(health::health))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .nest("/api/client/v2", client::routes(&state))
         .nest("/api/admin/status/v1", admin)
         .merge(webapp::routes(state.webapp.clone()))
         .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(body_limit::limit_body))
+        .layer(from_fn_with_state(state.clone(), metrics::count_requests))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)

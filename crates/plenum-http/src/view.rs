@@ -176,3 +176,64 @@ pub struct AdminActor {
     /// Where the request came from.
     pub remote_addr: SocketAddr,
 }
+
+/// Who may read `GET /metrics` (the `metrics_enabled` switch and `node.metrics_auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Switched off: 404.
+    Off,
+    /// Anyone who reaches the node.
+    Open,
+    /// Admins, with HTTP Basic auth as the status API.
+    Admins,
+}
+
+/// The node's figures for `/metrics`, read when scraped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeMetrics {
+    /// Live conferences per service kind.
+    pub conferences: Vec<(ServiceKind, u64)>,
+    /// Participants per call type and state.
+    pub participants: Vec<ParticipantCount>,
+    /// Live device registrations.
+    pub registrations: u64,
+    /// The media engine's counters.
+    pub media: MediaFigures,
+}
+
+/// How many participants have one call type and state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParticipantCount {
+    /// What media they exchange.
+    pub call_type: CallType,
+    /// `in` (admitted), `waiting` (a waiting room) or `ringing` (dialled, not answered).
+    pub state: &'static str,
+    /// How many.
+    pub count: u64,
+}
+
+/// The media engine's counters since the node started (see plenum-media `stats`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaFigures {
+    /// Media thread ticks run.
+    pub ticks: u64,
+    /// Their total duration, seconds.
+    pub tick_seconds_total: f64,
+    /// Ticks per bucket: (upper bound in seconds, ticks in that bucket alone); the last
+    /// bucket's bound is infinity.
+    pub tick_buckets: Vec<(f64, u64)>,
+    /// Ticks over their 20 ms budget.
+    pub ticks_over_budget: u64,
+    /// Times a media thread fell too far behind and skipped ticks.
+    pub clock_restarts: u64,
+    /// Video encoders alive now.
+    pub encoders: i64,
+    /// Keyframe requests received from clients.
+    pub keyframe_requests_received: u64,
+    /// Keyframe requests sent to clients.
+    pub keyframe_requests_sent: u64,
+    /// RTCP receiver report blocks about what the node sends.
+    pub receiver_reports: u64,
+    /// The sum of their loss fractions (each 0.0–1.0).
+    pub receiver_loss_fraction_sum: f64,
+}

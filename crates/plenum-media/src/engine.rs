@@ -28,6 +28,7 @@ use plenum_core::ParticipantId;
 use tokio::sync::mpsc;
 
 use crate::peer::{MediaKind, Peer, PeerConfig, PeerError, PeerEvent, PeerState};
+use crate::stats::MEDIA_STATS;
 pub use room::{
     CallId, MediaRoom, MemberSetup, Outbound, RoomConfig, RoomNotice, Still, StillUpdate, Streams,
     TICK_MS,
@@ -561,6 +562,7 @@ fn run_media_thread(
                 Err(RecvTimeoutError::Timeout) => break,
             }
         }
+        let tick_started = Instant::now();
         room.tick(tick, &mut out);
         for notice in out.drain(..) {
             let notice = match notice {
@@ -596,9 +598,14 @@ fn run_media_thread(
         }
         tick += 1;
         let now = Instant::now();
+        MEDIA_STATS.tick(
+            now.saturating_duration_since(tick_started),
+            Duration::from_millis(TICK_MS),
+        );
         let behind = now.saturating_duration_since(due(start, base, tick));
         if behind > MAX_LAG {
             // Overloaded: restart the clock rather than burst to catch up.
+            MEDIA_STATS.clock_restarted();
             skipped += 1;
             if skipped.is_power_of_two() {
                 tracing::warn!(

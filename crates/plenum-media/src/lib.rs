@@ -13,4 +13,5 @@
 pub mod audio;
 pub mod engine;
 pub mod peer;
+pub mod stats;
 pub mod video;

@@ -1,23 +1,25 @@
 //! The node's side of the admin status API: live state from the conference drivers,
 //! history, audit and device registrations from the store, admin actions carried out and
-//! audited.
+//! audited, the admins' login back-off, and the figures `/metrics` shows.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use plenum_core::{Actor, Command, ParticipantId};
+use plenum_core::{Actor, Command, ParticipantId, ServiceKind};
 use plenum_http::{
     AdminActor, AdminBackend, AuditRecord, BackendError, ConferenceRecord, LiveConference,
-    LiveConferenceDetail, LiveParticipant, LiveRegistration, Page, PageRequest, ParticipantRecord,
+    LiveConferenceDetail, LiveParticipant, LiveRegistration, MediaFigures, MetricsAccess,
+    NodeMetrics, Page, PageRequest, ParticipantCount, ParticipantRecord,
 };
+use plenum_media::stats::{MEDIA_STATS, MediaStatsSnapshot, TICK_BUCKETS_US};
 use plenum_store::{AuditEntry, RegistrationRecord, StoreError};
 use tracing::{error, warn};
 use uuid::Uuid;
 
-use crate::config::PhcHash;
+use crate::config::{MetricsAuth, PhcHash};
 use crate::driver::{ConferenceHandle, Snapshot, WallClock};
 use crate::node::Node;
 
@@ -105,6 +107,28 @@ fn live_registration(r: RegistrationRecord) -> Result<LiveRegistration, BackendE
     })
 }
 
+/// The media engine's counters as `/metrics` shows them (seconds, fractions).
+fn media_figures(s: &MediaStatsSnapshot) -> MediaFigures {
+    let mut tick_buckets: Vec<(f64, u64)> = TICK_BUCKETS_US
+        .iter()
+        .zip(&s.tick_buckets)
+        .map(|(bound, count)| (*bound as f64 / 1e6, *count))
+        .collect();
+    tick_buckets.push((f64::INFINITY, s.tick_buckets[TICK_BUCKETS_US.len()]));
+    MediaFigures {
+        ticks: s.ticks,
+        tick_seconds_total: s.tick_micros_total as f64 / 1e6,
+        tick_buckets,
+        ticks_over_budget: s.over_budget,
+        clock_restarts: s.clock_restarts,
+        encoders: s.encoders,
+        keyframe_requests_received: s.keyframe_requests_received,
+        keyframe_requests_sent: s.keyframe_requests_sent,
+        receiver_reports: s.receiver_reports,
+        receiver_loss_fraction_sum: s.receiver_loss_sum as f64 / 256.0,
+    }
+}
+
 fn live_conference(s: &Snapshot, clock: &WallClock) -> LiveConference {
     LiveConference {
         id: s.id,
@@ -150,6 +174,7 @@ impl AdminBackend for NodeAdmin {
     }
 
     fn record_failed_login(&self, username: String, remote_addr: SocketAddr) -> BoxFuture<'_, ()> {
+        self.0.admin_login_failed(&username, remote_addr);
         async move {
             let actor = AdminActor {
                 username: username.clone(),
@@ -158,6 +183,14 @@ impl AdminBackend for NodeAdmin {
             self.audit(&actor, "login_failed", username).await;
         }
         .boxed()
+    }
+
+    fn login_allowed(&self, username: &str, remote_addr: SocketAddr) -> Result<(), Duration> {
+        self.0.admin_login_allowed(username, remote_addr)
+    }
+
+    fn login_succeeded(&self, username: &str, remote_addr: SocketAddr) {
+        self.0.admin_login_succeeded(username, remote_addr);
     }
 
     fn live_conferences(&self) -> BoxFuture<'_, Result<Vec<LiveConference>, BackendError>> {
@@ -201,6 +234,57 @@ impl AdminBackend for NodeAdmin {
                 .iter()
                 .flat_map(|s| live_participants(s, &clock))
                 .collect())
+        }
+        .boxed()
+    }
+
+    fn metrics_access(&self) -> MetricsAccess {
+        let config = self.0.config();
+        match (config.switches.metrics_enabled, config.node.metrics_auth) {
+            (false, _) => MetricsAccess::Off,
+            (true, MetricsAuth::Admins) => MetricsAccess::Admins,
+            (true, MetricsAuth::None) => MetricsAccess::Open,
+        }
+    }
+
+    fn metrics(&self) -> BoxFuture<'_, Result<NodeMetrics, BackendError>> {
+        async move {
+            let snapshots = self.snapshots().await;
+            let mut conferences: Vec<(ServiceKind, u64)> = Vec::new();
+            let mut participants: Vec<ParticipantCount> = Vec::new();
+            for s in &snapshots {
+                let kind = s.state.service.kind;
+                match conferences.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, n)) => *n += 1,
+                    None => conferences.push((kind, 1)),
+                }
+                for p in &s.state.participants {
+                    let state = if p.connecting {
+                        "ringing"
+                    } else if p.waiting.is_some() {
+                        "waiting"
+                    } else {
+                        "in"
+                    };
+                    match participants
+                        .iter_mut()
+                        .find(|g| g.call_type == p.call_type && g.state == state)
+                    {
+                        Some(group) => group.count += 1,
+                        None => participants.push(ParticipantCount {
+                            call_type: p.call_type,
+                            state,
+                            count: 1,
+                        }),
+                    }
+                }
+            }
+            Ok(NodeMetrics {
+                conferences,
+                participants,
+                registrations: self.0.live_registration_count() as u64,
+                media: media_figures(&MEDIA_STATS.snapshot()),
+            })
         }
         .boxed()
     }

@@ -135,6 +135,18 @@ pub struct NodeConfig {
     /// How long a call to a person rings before it is given up (`ring_timeout`
     /// seconds, default 30; #pex150).
     pub ring_timeout: Duration,
+    /// Who may read `/metrics` when `switches.metrics_enabled` is on.
+    pub metrics_auth: MetricsAuth,
+}
+
+/// `node.metrics_auth`: who may read `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetricsAuth {
+    /// `"admin"` (default): an `[[admin]]`'s user name and password (HTTP Basic).
+    #[default]
+    Admins,
+    /// `"none"`: anyone who reaches the node (put it behind a firewall).
+    None,
 }
 
 impl Default for NodeConfig {
@@ -151,6 +163,7 @@ impl Default for NodeConfig {
             name_font: Some(PathBuf::from(plenum_media::video::DEFAULT_FONT_PATH)),
             stun: Vec::new(),
             ring_timeout: Duration::from_secs(30),
+            metrics_auth: MetricsAuth::Admins,
         }
     }
 }
@@ -276,6 +289,9 @@ pub struct Switches {
     pub route_calls_via_registrar: bool,
     /// Registered clients may search the directory of rooms and devices.
     pub directory_enabled: bool,
+    /// `GET /metrics` answers (Prometheus text format); who may read it is
+    /// `node.metrics_auth`.
+    pub metrics_enabled: bool,
 }
 
 impl Default for Switches {
@@ -289,6 +305,7 @@ impl Default for Switches {
             maintenance_mode: false,
             route_calls_via_registrar: false,
             directory_enabled: true,
+            metrics_enabled: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the configuration in force and its reload.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -110,6 +111,8 @@ pub struct Node {
     registrar_changed: Arc<Notify>,
     /// Failed registration sign-ins per address and per alias.
     credential_guard: Mutex<CredentialGuard>,
+    /// Failed admin logins per address and per user name.
+    admin_guard: Mutex<CredentialGuard>,
 }
 
 impl Node {
@@ -141,6 +144,7 @@ impl Node {
             registrar: Mutex::new(Registrar::default()),
             registrar_changed: Arc::new(Notify::new()),
             credential_guard: Mutex::new(CredentialGuard::default()),
+            admin_guard: Mutex::new(CredentialGuard::default()),
         });
         tokio::spawn(registrations::reap_registrations(
             Arc::downgrade(&node),
@@ -231,6 +235,31 @@ impl Node {
             }
             _ => Err(JoinRefusal::Refused(DisconnectReason::InvalidToken)),
         }
+    }
+
+    /// Whether an admin login as `username` from `addr` is considered now (`Err`: how
+    /// long to wait after repeated failures from that address or for that user name).
+    pub fn admin_login_allowed(&self, username: &str, addr: SocketAddr) -> Result<(), Duration> {
+        self.admin_guard
+            .lock()
+            .expect("admin guard lock is never poisoned")
+            .check(driver::now(), &admin_guard_keys(username, addr))
+    }
+
+    /// Counts a failed admin login toward the back-off.
+    pub fn admin_login_failed(&self, username: &str, addr: SocketAddr) {
+        self.admin_guard
+            .lock()
+            .expect("admin guard lock is never poisoned")
+            .fail(driver::now(), &admin_guard_keys(username, addr));
+    }
+
+    /// A good admin login: its address and user name start afresh.
+    pub fn admin_login_succeeded(&self, username: &str, addr: SocketAddr) {
+        self.admin_guard
+            .lock()
+            .expect("admin guard lock is never poisoned")
+            .succeed(&admin_guard_keys(username, addr));
     }
 
     /// Single sign-on state.
@@ -681,4 +710,13 @@ fn engine_config(config: &Config) -> Arc<EngineConfig> {
             ..RoomConfig::default()
         },
     })
+}
+
+/// The failure-counting keys of an admin login: its address and the user name tried
+/// (case ignored, as admin names are).
+fn admin_guard_keys(username: &str, addr: SocketAddr) -> Vec<String> {
+    vec![
+        format!("addr:{}", addr.ip()),
+        format!("user:{}", username.to_lowercase()),
+    ]
 }

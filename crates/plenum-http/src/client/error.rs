@@ -13,6 +13,7 @@ use serde::Serialize;
 use tracing::warn;
 
 use super::backend::InvalidToken;
+use crate::metrics::AuthFailure;
 
 /// The reason of an unknown endpoint (the SDK maps it to #pex157).
 pub(crate) const NOT_FOUND: &str = "404 Not Found";
@@ -134,6 +135,12 @@ impl IntoResponse for ClientError {
             ClientError::TooManyAttempts(secs) => Some(secs),
             _ => None,
         };
+        let failure = match self {
+            ClientError::InvalidToken => Some(AuthFailure::InvalidToken),
+            // The only 401 of the client API: registration credentials.
+            ClientError::Unauthorized(_) => Some(AuthFailure::DeviceCredentials),
+            _ => None,
+        };
         let mut response = (
             self.status(),
             Json(Envelope {
@@ -146,6 +153,9 @@ impl IntoResponse for ClientError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if let Some(failure) = failure {
+            response.extensions_mut().insert(failure);
         }
         response
     }

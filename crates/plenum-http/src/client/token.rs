@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use plenum_core::{DisconnectReason, PinInput, Secret};
 use serde::{Deserialize, Serialize};
 use tracing::debug;
@@ -17,6 +17,7 @@ use super::backend::{
 use super::dto::{current_service_type, service_type, token_role};
 use super::error::{ClientError, RESOURCE_UNAVAILABLE, success, success_with};
 use super::session::{Alias, token_of};
+use crate::metrics::AuthFailure;
 use crate::{AppState, BODY_LIMIT};
 
 /// Longest display name kept, in characters.
@@ -322,6 +323,13 @@ pub(crate) async fn request_token(
         )),
         Err(TokenRefusal::IdpRequired(idps)) => Ok(idp_list(idps)),
         Err(TokenRefusal::SsoRedirect { url, idp }) => Ok(sso_redirect(url, idp)),
+        Err(TokenRefusal::Refused(
+            reason @ (DisconnectReason::InvalidPin | DisconnectReason::TooManyPinAttempts),
+        )) => {
+            let mut response = refused(reason).into_response();
+            response.extensions_mut().insert(AuthFailure::Pin);
+            Ok(response)
+        }
         Err(TokenRefusal::Refused(reason)) => Err(refused(reason)),
     }
 }

@@ -92,6 +92,7 @@ use super::{
     IncomingMedia, MediaDirection, MediaKind, Offer, OfferedCodec, PeerConfig, PeerError,
     PeerEvent, PeerEvents, PeerState,
 };
+use crate::stats::MEDIA_STATS;
 use crate::video::VideoCodec;
 
 /// Payload types we register; the answer uses the offer's numbers for the same codecs.
@@ -478,6 +479,7 @@ impl Backend {
         let Some((track, media_ssrc)) = remote else {
             return Ok(());
         };
+        MEDIA_STATS.keyframe_request_sent();
         track
             .write_rtcp(vec![Box::new(PictureLossIndication {
                 sender_ssrc,
@@ -653,11 +655,13 @@ impl Shared {
                 }
             };
             if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                MEDIA_STATS.keyframe_request_received();
                 emit(pli.media_ssrc, &|kind| PeerEvent::KeyframeRequested {
                     kind,
                 });
             } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
                 for entry in &fir.fir {
+                    MEDIA_STATS.keyframe_request_received();
                     emit(entry.ssrc, &|kind| PeerEvent::KeyframeRequested { kind });
                 }
             } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
@@ -671,6 +675,7 @@ impl Shared {
             } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
                 for report in &rr.reports {
                     let fraction_lost = report.fraction_lost;
+                    MEDIA_STATS.receiver_report(fraction_lost);
                     emit(report.ssrc, &|kind| PeerEvent::ReceiverLoss {
                         kind,
                         fraction_lost,

@@ -6,6 +6,7 @@ use std::fmt;
 use super::frame::I420Frame;
 use super::{EncodedFrame, H264Error, VpxError};
 use super::{h264, vpx};
+use crate::stats::MEDIA_STATS;
 
 /// A video codec of a call (what one m-line negotiated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -95,8 +96,20 @@ pub enum VideoEncoder {
     H264(h264::Encoder),
 }
 
+impl Drop for VideoEncoder {
+    fn drop(&mut self) {
+        MEDIA_STATS.encoder_stopped();
+    }
+}
+
 impl VideoEncoder {
     pub fn new(config: VideoEncoderConfig) -> Result<VideoEncoder, VideoError> {
+        let encoder = VideoEncoder::open(config)?;
+        MEDIA_STATS.encoder_started();
+        Ok(encoder)
+    }
+
+    fn open(config: VideoEncoderConfig) -> Result<VideoEncoder, VideoError> {
         Ok(match config.codec {
             VideoCodec::Vp8 => {
                 let mut c =

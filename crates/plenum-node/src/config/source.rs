@@ -22,8 +22,8 @@ use crate::registrar::MAX_RING_SECS;
 
 use super::{
     AdminUser, Config, ConfigError, ConfigErrors, Database, DeviceAlias, DeviceSignIn,
-    IdentityProvider, Location, MAX_TIMEOUT_SECS, NodeConfig, PhcHash, PortRange, Service,
-    Switches, TlsFiles, TurnServer, ports_clash,
+    IdentityProvider, Location, MAX_TIMEOUT_SECS, MetricsAuth, NodeConfig, PhcHash, PortRange,
+    Service, Switches, TlsFiles, TurnServer, ports_clash,
 };
 
 // === DTOs ===
@@ -74,6 +74,7 @@ struct NodeToml {
     name_font: Option<Spanned<String>>,
     stun: Option<Vec<Spanned<String>>>,
     ring_timeout: Option<Spanned<i64>>,
+    metrics_auth: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +101,7 @@ struct SwitchesToml {
     maintenance_mode: Option<bool>,
     route_calls_via_registrar: Option<bool>,
     directory_enabled: Option<bool>,
+    metrics_enabled: Option<bool>,
 }
 
 /// A `[[turn]]` table. Every key is optional here so that the checker can say what is
@@ -457,6 +459,19 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
             }
         }
     }
+    if let Some(auth) = &n.metrics_auth {
+        match auth.get_ref().trim() {
+            "admin" => out.metrics_auth = MetricsAuth::Admins,
+            "none" => out.metrics_auth = MetricsAuth::None,
+            other => cx.at(
+                file,
+                auth.span(),
+                format!(
+                    "node.metrics_auth: {other:?} is not known; use \"admin\" (the admins' user name and password, the default) or \"none\" (anyone who reaches the node)"
+                ),
+            ),
+        }
+    }
     if let Some(ring) = &n.ring_timeout {
         match u64::try_from(*ring.get_ref()) {
             Ok(secs) if (1..=MAX_RING_SECS).contains(&secs) => {
@@ -766,6 +781,7 @@ fn merge_switches(s: &SwitchesToml) -> Switches {
             .route_calls_via_registrar
             .unwrap_or(d.route_calls_via_registrar),
         directory_enabled: s.directory_enabled.unwrap_or(d.directory_enabled),
+        metrics_enabled: s.metrics_enabled.unwrap_or(d.metrics_enabled),
     }
 }
 

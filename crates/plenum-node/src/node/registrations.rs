@@ -321,6 +321,17 @@ impl Node {
             .is_registered(driver::now(), alias)
     }
 
+    /// How many registrations are live now (for `/metrics`).
+    pub fn live_registration_count(&self) -> usize {
+        let now = driver::now();
+        self.registrar
+            .lock()
+            .expect("registrar lock is never poisoned")
+            .registrations()
+            .filter(|r| r.expires_at > now)
+            .count()
+    }
+
     async fn forget_registration(&self, registration: &Registration) {
         if let Err(error) = self.store.registration_ended(registration.id).await {
             warn!(%error, registration = %registration.id, "registration end not written to the database; it stays listed until it expires there");
