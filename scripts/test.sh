@@ -29,6 +29,8 @@ echo "== clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests" >&2
 cargo test --workspace --locked
+echo "== fuzzing, a short run of each target (docs/reliability.md)" >&2
+scripts/fuzz.sh 60
 echo "== client API conformance and browser suites (Chromium, Firefox ESR, WebKitGTK)" >&2
 scripts/test-node-suites.sh
 echo "== benches compile" >&2

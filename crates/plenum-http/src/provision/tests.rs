@@ -236,3 +236,36 @@ mod properties {
         }
     }
 }
+
+// === fuzzing ===
+
+/// Fuzz target `provisioning`: a link's `data` (base64 of `key=value&…`, the plain text
+/// or its base64 mutated, or any text) decodes or is refused with a reason; never a
+/// panic, and what decodes encodes back to the same settings.
+#[test]
+fn fuzz_provisioning_data() {
+    let plain = format!(
+        "name=Alice%20Smith&registrationHost=video.example.com&registrationAlias=alice%40example.com\
+         &registrationUsername=alice&registrationPassword=s3cret&brandingURL=https%3A%2F%2Fb.example.com&{ADFS}"
+    );
+    let encoded = b64(&plain);
+    let url_safe = URL_SAFE_NO_PAD.encode(&plain);
+    let plain_seeds = [plain.as_str()];
+    let encoded_seeds = [encoded.as_str(), url_safe.as_str()];
+    use proptest::strategy::Strategy as _;
+    let strategy = proptest::prop_oneof![
+        plenum_fuzz::text_input(&plain_seeds).prop_map(|text| STANDARD_NO_PAD.encode(text)),
+        plenum_fuzz::text_input(&encoded_seeds),
+    ];
+    plenum_fuzz::fuzz("provisioning", strategy, |data| {
+        match Settings::decode(&data) {
+            Ok(settings) => {
+                let again = Settings::decode(&settings.encode());
+                proptest::prop_assert_eq!(again.as_ref(), Ok(&settings), "round trip");
+            }
+            Err(error) => proptest::prop_assert!(!error.to_string().is_empty()),
+        }
+        let _ = decode_message(&data);
+        Ok(())
+    });
+}

@@ -2270,3 +2270,29 @@ fn malformed_h264_aggregation_packets_are_dropped_before_the_depacketizer() {
     }
     assert!(passed > 5_000, "the check passed only {passed} payloads");
 }
+
+/// Fuzz target `sdp_offer`: any text, mostly Chrome's and Firefox's offers mutated, is
+/// either read into an offer or refused with a reason; never a panic. (A short run in
+/// every `cargo test`; `scripts/fuzz.sh` runs it for longer.)
+#[test]
+fn fuzz_sdp_offer_parser() {
+    plenum_fuzz::fuzz(
+        "sdp_offer",
+        (
+            plenum_fuzz::text_input(&[CHROME_OFFER, FIREFOX_OFFER]),
+            proptest::bool::ANY,
+        ),
+        |(sdp, h264)| {
+            match Offer::parse(&sdp, h264) {
+                Ok(offer) => {
+                    proptest::prop_assert!(!offer.media.is_empty(), "an offer without media");
+                }
+                Err(PeerError::InvalidOffer(reason)) => {
+                    proptest::prop_assert!(!reason.is_empty(), "a refusal names its reason");
+                }
+                Err(_) => {}
+            }
+            Ok(())
+        },
+    );
+}

@@ -1460,3 +1460,46 @@ fn node_ring_timeout_is_checked() {
         "{errors}"
     );
 }
+
+// === fuzzing ===
+
+/// Fuzz target `config`: the shipped plenum.toml and services.toml, mutated (or any
+/// text), are loaded or refused with located errors; never a panic, never an empty error
+/// list for a refusal.
+#[test]
+fn fuzz_config_files() {
+    let main = std::fs::read_to_string(shipped_dir().join("plenum.toml")).expect("plenum.toml");
+    let services =
+        std::fs::read_to_string(shipped_dir().join("services.toml")).expect("services.toml");
+    let seeds = [main.as_str(), services.as_str()];
+    // As a config directory: relative paths (themes, the font) resolve as for the node.
+    let dir = std::path::absolute(shipped_dir()).expect("absolute");
+    let base = dir.parent().expect("a parent").to_path_buf();
+    let load = |main: &str, services: &str| {
+        super::source::build(
+            &[("plenum.toml", main), ("services.toml", services)],
+            &base,
+            &dir,
+        )
+    };
+    assert!(load(&main, &services).is_ok(), "the seeds themselves load");
+    plenum_fuzz::fuzz(
+        "config",
+        (
+            plenum_fuzz::text_input(&seeds),
+            plenum_fuzz::text_input(&seeds),
+        ),
+        |(main, services)| {
+            match load(&main, &services) {
+                Ok(_) => {}
+                Err(errors) => {
+                    proptest::prop_assert!(!errors.errors().is_empty(), "a refusal says why");
+                    for error in errors.errors() {
+                        proptest::prop_assert!(!error.to_string().trim().is_empty());
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+}
