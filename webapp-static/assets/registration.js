@@ -126,15 +126,26 @@ export class Registration extends EventTarget {
         } catch { /* storage off */ }
     }
 
-    /** Takes up the registration this tab had before a reload, if it is still alive. */
+    /**
+     * Takes up the registration this tab had before a reload, if it is still alive: it
+     * shows as registered only once the node took its token (refresh_token).
+     */
     async resume() {
         let saved = null;
         try { saved = JSON.parse(sessionStorage.getItem(STORE_KEY) || 'null'); } catch { /* none */ }
         if (!saved?.alias || !saved?.token || this.token) return false;
+        const r = await this.post(`registrations/${encodeURIComponent(saved.alias)}/refresh_token`, { headers: { token: saved.token } });
+        if (r.status !== 200 || !r.body?.result?.token) {
+            // gone (expired, released elsewhere) or the node unreachable: sign in again
+            try { sessionStorage.removeItem(STORE_KEY); } catch { /* storage off */ }
+            return false;
+        }
+        if (this.token) return false; // signed in by hand meanwhile
         this.alias = saved.alias;
-        this.token = saved.token;
-        await this.refresh();
-        if (!this.token) return false;
+        this.token = r.body.result.token;
+        this.expires = Number(r.body.result.expires) || this.expires;
+        this.remember();
+        this.scheduleRefresh();
         this.listen();
         this.emit('changed');
         return true;

@@ -123,7 +123,7 @@ describe('web app: registered devices — calling a person, answer, decline, tim
         // a reload keeps the registration: the tab's token is refreshed, not signed in again
         await h.pages.A.reload();
         await h.until('A: still signed in after a reload', () => text('A', '.register-card .reg-status'), (v) => /Signed in as anna@example.com/.test(v || '') || `status: ${v}`, { timeout: T });
-        assert.ok(h.traffic.some((x) => x.page === 'A' && x.path === '/api/client/v2/registrations/anna%40example.com/refresh_token' && x.status === 200), 'resumed with refresh_token');
+        await h.until('A: resumed with refresh_token', () => h.traffic.some((x) => x.page === 'A' && x.path === '/api/client/v2/registrations/anna%40example.com/refresh_token' && x.status === 200), (v) => v || 'no refresh_token 200 yet', { timeout: T });
     });
 
     step('Bob calls Anna from the home screen: she rings, accepts, and they see and hear each other', async () => {
@@ -194,6 +194,8 @@ describe('web app: registered devices — calling a person, answer, decline, tim
         await clickOn('C', '.add-result[data-alias="anna@example.com"]');
         await clickOn('C', '[data-add="call"]');
         await h.until('A: rings again', () => dialogTitle('A'), (v) => v === 'Carol is calling' || `dialog: ${v}`, { timeout: T });
+        // Carol's roster shows the ringing row once its participant update arrives
+        await h.until('C: Anna ringing', () => h.pages.C.evaluate(() => document.querySelectorAll('.roster .person.ringing [data-cancel-call]').length), (n) => n === 1 || `${n} ringing rows`, { timeout: T });
         await clickOn('C', '.roster .person.ringing [data-cancel-call]');
         await h.until('A: the cancelled ring closes', () => dialogTitle('A'), (v) => v === null || `dialog: ${v}`, { timeout: T });
         await h.until('C: no one ringing', () => h.pages.C.evaluate(() => document.querySelectorAll('.roster .person.ringing').length), (n) => n === 0 || `${n}`, { timeout: T });
