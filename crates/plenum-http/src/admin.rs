@@ -356,6 +356,7 @@ struct ParticipantDto {
     joined_at_iso: String,
     is_muted: bool,
     is_presenting: bool,
+    media_quality: Option<serde_json::Value>,
 }
 
 impl From<&LiveParticipant> for ParticipantDto {
@@ -377,6 +378,7 @@ impl From<&LiveParticipant> for ParticipantDto {
             joined_at_iso: rfc3339(p.joined_at),
             is_muted: p.is_muted,
             is_presenting: p.is_presenting,
+            media_quality: p.media_quality.clone(),
         }
     }
 }
@@ -471,6 +473,7 @@ struct ParticipantRecordDto {
     duration_seconds: Option<u64>,
     disconnect_reason: Option<String>,
     pex_code: Option<u16>,
+    media_quality: Option<serde_json::Value>,
 }
 
 impl From<&ParticipantRecord> for ParticipantRecordDto {
@@ -490,6 +493,7 @@ impl From<&ParticipantRecord> for ParticipantRecordDto {
             duration_seconds: p.duration_seconds,
             disconnect_reason: p.disconnect_reason.clone(),
             pex_code: p.pex_code,
+            media_quality: p.media_quality.clone(),
         }
     }
 }

@@ -66,6 +66,9 @@ pub struct LiveParticipant {
     pub is_muted: bool,
     /// Holds the presentation floor.
     pub is_presenting: bool,
+    /// The last media quality its client reported (`statistics`), as
+    /// `client::backend::CallStatistics::quality_json` makes it.
+    pub media_quality: Option<serde_json::Value>,
 }
 
 /// A conference from the history (ended, or still running if it has no end yet).
@@ -121,6 +124,8 @@ pub struct ParticipantRecord {
     pub disconnect_reason: Option<String>,
     /// The #pex code of the disconnect, if any (e.g. 124).
     pub pex_code: Option<u16>,
+    /// The last media quality its client reported, if any.
+    pub media_quality: Option<serde_json::Value>,
 }
 
 /// One entry of the audit log.

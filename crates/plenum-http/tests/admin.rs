@@ -120,6 +120,9 @@ fn participant() -> LiveParticipant {
         is_presenting: false,
         connecting: false,
         dialled: false,
+        media_quality: Some(
+            json!({"reported_at": "2023-11-14T22:15:00.000Z", "audio": {"rx_packets_lost": 2}}),
+        ),
     }
 }
 
@@ -223,6 +226,7 @@ impl AdminBackend for FakeBackend {
             duration_seconds: Some(60),
             disconnect_reason: Some("Conference terminated by another participant".to_owned()),
             pex_code: Some(125),
+            media_quality: None,
         }])
     }
 
@@ -614,6 +618,7 @@ async fn lists_live_participants() {
                 "joined_at_iso": "2023-11-14T22:14:20.000Z",
                 "is_muted": true,
                 "is_presenting": false,
+                "media_quality": {"reported_at": "2023-11-14T22:15:00.000Z", "audio": {"rx_packets_lost": 2}},
             }],
             "meta": {"total_count": 1},
         })
@@ -796,6 +801,7 @@ async fn lists_participants_of_an_ended_conference() {
                 "duration_seconds": 60,
                 "disconnect_reason": "Conference terminated by another participant",
                 "pex_code": 125,
+                "media_quality": null,
             }],
             "meta": {"total_count": 1},
         })

@@ -2,6 +2,7 @@
 //! history, audit and device registrations from the store, admin actions carried out and
 //! audited, the admins' login back-off, and the figures `/metrics` shows.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -143,7 +144,11 @@ fn live_conference(s: &Snapshot, clock: &WallClock) -> LiveConference {
     }
 }
 
-fn live_participants(s: &Snapshot, clock: &WallClock) -> Vec<LiveParticipant> {
+fn live_participants(
+    s: &Snapshot,
+    clock: &WallClock,
+    qualities: &HashMap<ParticipantId, serde_json::Value>,
+) -> Vec<LiveParticipant> {
     s.state
         .participants
         .iter()
@@ -160,6 +165,7 @@ fn live_participants(s: &Snapshot, clock: &WallClock) -> Vec<LiveParticipant> {
             joined_at: clock.to_system(p.joined_at),
             is_muted: p.is_muted,
             is_presenting: p.is_presenting,
+            media_quality: qualities.get(&p.id).cloned(),
         })
         .collect()
 }
@@ -219,7 +225,7 @@ impl AdminBackend for NodeAdmin {
             let clock = self.0.clock;
             Ok(LiveConferenceDetail {
                 conference: live_conference(&snapshot, &clock),
-                participants: live_participants(&snapshot, &clock),
+                participants: live_participants(&snapshot, &clock, &self.0.media_qualities()),
             })
         }
         .boxed()
@@ -228,11 +234,12 @@ impl AdminBackend for NodeAdmin {
     fn live_participants(&self) -> BoxFuture<'_, Result<Vec<LiveParticipant>, BackendError>> {
         async move {
             let clock = self.0.clock;
+            let qualities = self.0.media_qualities();
             Ok(self
                 .snapshots()
                 .await
                 .iter()
-                .flat_map(|s| live_participants(s, &clock))
+                .flat_map(|s| live_participants(s, &clock, &qualities))
                 .collect())
         }
         .boxed()
@@ -370,6 +377,7 @@ impl AdminBackend for NodeAdmin {
                     duration_seconds: r.duration_seconds,
                     disconnect_reason: r.disconnect_reason,
                     pex_code: r.pex_code,
+                    media_quality: r.media_quality,
                 })
                 .collect())
         }

@@ -1,4 +1,5 @@
-//! The history writer: one task that turns conference events into database rows, in order.
+//! The history writer: one task that turns conference events into database rows, in order
+//! (with a leaving participant's last media quality report).
 
 use plenum_core::{CallType, ParticipantState, Role, ServiceKind};
 use plenum_store::{self as store, NewConference, NewParticipant, Store};
@@ -6,6 +7,7 @@ use tokio::sync::mpsc;
 use tracing::error;
 
 use crate::driver::{HistoryEvent, WallClock};
+use crate::node::MediaQualities;
 
 /// Writes every history event to the store until all senders are gone. A failed write
 /// is logged with what was lost and the writer carries on with the next event.
@@ -13,6 +15,7 @@ pub async fn write(
     store: Store,
     clock: WallClock,
     mut events: mpsc::UnboundedReceiver<HistoryEvent>,
+    media_quality: MediaQualities,
 ) {
     while let Some(event) = events.recv().await {
         let (what, result) = match event {
@@ -46,18 +49,31 @@ pub async fn write(
                 participant,
                 reason,
                 at,
-            } => (
-                "participant leave",
-                store
-                    .participant_left(
-                        participant.id.0,
-                        clock.to_system(at),
-                        Some(reason.text()),
-                        reason.pex_code(),
-                    )
-                    .await
-                    .map(drop),
-            ),
+            } => {
+                let quality = media_quality
+                    .lock()
+                    .expect("media quality lock is never poisoned")
+                    .remove(&participant.id);
+                if let Some(quality) = quality
+                    && let Err(error) = store
+                        .participant_media_quality(participant.id.0, &quality)
+                        .await
+                {
+                    error!(%error, "could not record a participant's media quality in the history database; it is lost, the node carries on");
+                }
+                (
+                    "participant leave",
+                    store
+                        .participant_left(
+                            participant.id.0,
+                            clock.to_system(at),
+                            Some(reason.text()),
+                            reason.pex_code(),
+                        )
+                        .await
+                        .map(drop),
+                )
+            }
             HistoryEvent::ConferenceEnded { id, reason, at } => (
                 "conference end",
                 store

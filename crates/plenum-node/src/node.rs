@@ -113,7 +113,15 @@ pub struct Node {
     credential_guard: Mutex<CredentialGuard>,
     /// Failed admin logins per address and per user name.
     admin_guard: Mutex<CredentialGuard>,
+    /// Each participant's last media quality report, until the history writer takes it
+    /// when they leave.
+    media_quality: MediaQualities,
 }
+
+/// Participants' last media quality reports (the client API's `statistics`, as
+/// `CallStatistics::quality_json` shows them), shared by the node and its history
+/// writer; never touched on the media path.
+pub type MediaQualities = Arc<Mutex<HashMap<ParticipantId, serde_json::Value>>>;
 
 impl Node {
     /// Builds the node from a validated configuration and an open store, and starts
@@ -122,7 +130,13 @@ impl Node {
         let directory = config.directory()?;
         let clock = WallClock::new(driver::now(), SystemTime::now());
         let (history, rx) = mpsc::unbounded_channel();
-        tokio::spawn(history::write(store.clone(), clock, rx));
+        let media_quality = MediaQualities::default();
+        tokio::spawn(history::write(
+            store.clone(),
+            clock,
+            rx,
+            media_quality.clone(),
+        ));
         let (departures, departed) = mpsc::unbounded_channel();
         let sso = Sso::new(config.node.listen.port());
         let node = Arc::new(Node {
@@ -145,6 +159,7 @@ impl Node {
             registrar_changed: Arc::new(Notify::new()),
             credential_guard: Mutex::new(CredentialGuard::default()),
             admin_guard: Mutex::new(CredentialGuard::default()),
+            media_quality,
         });
         tokio::spawn(registrations::reap_registrations(
             Arc::downgrade(&node),
@@ -235,6 +250,22 @@ impl Node {
             }
             _ => Err(JoinRefusal::Refused(DisconnectReason::InvalidToken)),
         }
+    }
+
+    /// Keeps `participant`'s latest media quality report.
+    pub fn record_media_quality(&self, participant: ParticipantId, quality: serde_json::Value) {
+        self.media_quality
+            .lock()
+            .expect("media quality lock is never poisoned")
+            .insert(participant, quality);
+    }
+
+    /// The participants' latest media quality reports.
+    pub fn media_qualities(&self) -> HashMap<ParticipantId, serde_json::Value> {
+        self.media_quality
+            .lock()
+            .expect("media quality lock is never poisoned")
+            .clone()
     }
 
     /// Whether an admin login as `username` from `addr` is considered now (`Err`: how

@@ -65,6 +65,8 @@ const LEAVE: &str = concat!(
     " WHERE id = $1 AND left_at IS NULL"
 );
 
+const SET_MEDIA_QUALITY: &str = "UPDATE participants SET media_quality = $2 WHERE id = $1";
+
 const LEAVE_ALL: &str = concat!(
     "UPDATE participants SET left_at = $1, disconnect_reason = $2, duration_seconds = ",
     duration_at!("$1"),
@@ -211,6 +213,23 @@ impl Store {
             .await
             .map(|done| done.rows_affected() > 0))
         .map_err(db("recording a participant leave"))
+    }
+
+    /// Stores a participant's last media quality report (a JSON object, as the client
+    /// API's `statistics` gave it). Returns `false` if the participant is unknown.
+    pub async fn participant_media_quality(
+        &self,
+        id: Uuid,
+        quality: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let text = quality.to_string();
+        with_pool!(self, |pool| sqlx::query(SET_MEDIA_QUALITY)
+            .bind(id.to_string())
+            .bind(&text)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() > 0))
+        .map_err(db("recording a participant's media quality"))
     }
 
     /// Ends everything a previous run left open: every participant that never left leaves, and

@@ -223,7 +223,8 @@ pub struct ParticipantRecord {
     pub disconnect_reason: Option<String>,
     /// The PEX disconnect code, if any (e.g. 124).
     pub pex_code: Option<u16>,
-    /// Media quality statistics (reserved; nothing writes them yet).
+    /// The last media quality report of the participant's call (JSON: `reported_at` and
+    /// per stream kind the client's figures), if its client sent one.
     pub media_quality: Option<serde_json::Value>,
 }
 

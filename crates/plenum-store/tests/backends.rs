@@ -228,6 +228,19 @@ async fn round_trip(db: Db) {
     // Alice and Bob present (2), Alice leaves (1), Carol then Dave join (3 at once).
     store.participant_joined(&alice).await.expect("alice joins");
     store.participant_joined(&bob).await.expect("bob joins");
+    let quality = serde_json::json!({"audio": {"rx_packets_lost": 3, "rx_jitter_ms": 4.5}});
+    assert!(
+        store
+            .participant_media_quality(alice.id, &quality)
+            .await
+            .expect("alice's media quality")
+    );
+    assert!(
+        !store
+            .participant_media_quality(Uuid::new_v4(), &quality)
+            .await
+            .expect("nobody's")
+    );
     assert!(
         store
             .participant_left(alice.id, t(91_500), Some("host hung up"), Some(124))
@@ -318,7 +331,10 @@ async fn round_trip(db: Db) {
     assert_eq!(a.duration_seconds, Some(90), "90.5 s rounds down");
     assert_eq!(a.disconnect_reason.as_deref(), Some("host hung up"));
     assert_eq!(a.pex_code, Some(124));
-    assert_eq!(a.media_quality, None);
+    assert_eq!(
+        a.media_quality,
+        Some(serde_json::json!({"audio": {"rx_packets_lost": 3, "rx_jitter_ms": 4.5}}))
+    );
 
     let b = &ps[1];
     assert_eq!(b.call_type, CallType::Audio);

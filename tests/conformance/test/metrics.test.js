@@ -1,7 +1,9 @@
 // GET /metrics (#13 point 3): the Prometheus text format, parsed with a Prometheus
 // text-format parser (npm parse-prometheus-text-format), after real traffic: a joined
-// participant, a wrong PIN, an invalid token, a wrong device password. Off by default
-// (404); with node.metrics_auth = "admin" it wants an admin's password.
+// participant with a media call, a wrong PIN, an invalid token, a wrong device password.
+// Off by default (404); with node.metrics_auth = "admin" it wants an admin's password.
+// And the client's call statistics as the participant's media quality, live in the admin
+// status API and in the history once it left.
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,7 +87,7 @@ describe('metrics on, for admins', () => {
     test('a participant in a call, a wrong PIN, a bad token and a wrong device password show up', async () => {
         const p = await ctx.client.join('meet.open', 'Metered');
         const call = await p.act(p, 'calls', { body: { call_type: 'WEBRTC', sdp: CHROME_OFFER, media_type: 'video', fecc_supported: false }, bodyValidator: V.validateCallsWebrtcParticipantBody });
-        call.expect(200, V.validateCallsWebrtcParticipant200);
+        const { call_uuid: callUuid } = call.expect(200, V.validateCallsWebrtcParticipant200).result;
         // a wrong PIN at meet.pin (1234)
         const wrongPin = await request(ctx.node, 'POST', '/api/client/v2/conferences/meet.pin/request_token', { body: { display_name: 'X' }, headers: { pin: '9999' } });
         assert.equal(wrongPin.status, 403, wrongPin.text);
@@ -116,6 +118,28 @@ describe('metrics on, for admins', () => {
         assert.ok(Number(ticks.count) > 0, `ticks counted: ${JSON.stringify(ticks)}`);
         assert.equal(Number(ticks.buckets['+Inf']), Number(ticks.count), 'the +Inf bucket holds every tick');
         assert.ok(Number(ticks.sum) > 0, 'their time is summed');
+
+        // The client's statistics are the participant's media quality: in the admin
+        // status API while present, in the history after it left.
+        const stats = { audio: { rx_bitrate: 31.6, rx_codec: 'opus', rx_jitter: 2.5, rx_packets_lost: 7, rx_packets_received: 1502 }, video: { rx_resolution: '1280x720', rx_fps: 25 } };
+        const sent = await request(ctx.node, 'POST', `/api/client/v2/conferences/meet.open/participants/${p.uuid}/calls/${callUuid}/statistics`, { body: stats, headers: { token: p.token } });
+        assert.equal(sent.status, 200, sent.text);
+        const live = JSON.parse((await request(ctx.node, 'GET', '/api/admin/status/v1/participant/', { headers: ADMIN })).text);
+        const mine = live.objects.find((o) => o.id === p.uuid);
+        assert.equal(mine?.media_quality?.audio?.rx_packets_lost, 7, JSON.stringify(mine));
+        assert.equal(mine.media_quality.video.rx_resolution, '1280x720');
+        assert.match(mine.media_quality.reported_at, /^\d{4}-\d\d-\d\dT/);
         await p.release();
+        let record;
+        for (let i = 0; i < 50 && !record?.media_quality; i++) {
+            // the history writer runs behind the leave
+            await new Promise((ok) => setTimeout(ok, 100));
+            const conferences = JSON.parse((await request(ctx.node, 'GET', '/api/admin/status/v1/history/conference/', { headers: ADMIN })).text).objects;
+            for (const c of conferences) {
+                const people = JSON.parse((await request(ctx.node, 'GET', `/api/admin/status/v1/history/conference/${c.id}/participant/`, { headers: ADMIN })).text).objects;
+                record = people.find((x) => x.id === p.uuid) || record;
+            }
+        }
+        assert.equal(record?.media_quality?.audio?.rx_packets_lost, 7, JSON.stringify(record));
     });
 });

@@ -350,6 +350,66 @@ pub struct CallStatistics {
     pub presentation: Option<StreamStatistics>,
 }
 
+impl CallStatistics {
+    /// The report as the admin status API and the history show a participant's media
+    /// quality: `{"reported_at": RFC 3339, "audio"|"video"|"presentation": {figures}}`,
+    /// only the figures the client gave.
+    pub fn quality_json(&self, reported_at: std::time::SystemTime) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        out.insert(
+            "reported_at".into(),
+            crate::timestamp::rfc3339(reported_at).into(),
+        );
+        for (kind, stream) in [
+            ("audio", &self.audio),
+            ("video", &self.video),
+            ("presentation", &self.presentation),
+        ] {
+            if let Some(stream) = stream {
+                out.insert(kind.into(), stream.quality_json());
+            }
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+impl StreamStatistics {
+    fn quality_json(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        let mut put = |key: &str, value: Option<serde_json::Value>| {
+            if let Some(value) = value {
+                out.insert(key.into(), value);
+            }
+        };
+        let number = |v: Option<f64>| v.filter(|v| v.is_finite()).map(serde_json::Value::from);
+        let text = |v: &Option<String>| v.clone().map(serde_json::Value::from);
+        put("rx_bitrate_kbps", number(self.rx_bitrate_kbps));
+        put("tx_bitrate_kbps", number(self.tx_bitrate_kbps));
+        put("rx_codec", text(&self.rx_codec));
+        put("tx_codec", text(&self.tx_codec));
+        put("rx_fps", number(self.rx_fps));
+        put("tx_fps", number(self.tx_fps));
+        put("rx_resolution", text(&self.rx_resolution));
+        put("tx_resolution", text(&self.tx_resolution));
+        put(
+            "rx_packets_received",
+            self.rx_packets_received.map(Into::into),
+        );
+        put("rx_packets_lost", self.rx_packets_lost.map(Into::into));
+        put("tx_packets_sent", self.tx_packets_sent.map(Into::into));
+        put(
+            "rx_historic_packet_loss",
+            number(self.rx_historic_packet_loss),
+        );
+        put(
+            "rx_windowed_packet_loss",
+            number(self.rx_windowed_packet_loss),
+        );
+        put("rx_jitter_ms", number(self.rx_jitter_ms));
+        serde_json::Value::Object(out)
+    }
+}
+
 /// Why a call operation failed. Each maps to the status the SDK expects
 /// (client-api-v2 §2.2/§2.3).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -402,8 +462,8 @@ pub trait CallBackend: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<CallAnswer, CallError>>;
 
     /// `update`: a renegotiation (track change, ICE restart, presentation direction).
-    /// Returns the answer SDP. Only called with a non-empty offer: an `update` without
-    /// one is answered `""` by the HTTP layer.
+    /// Returns the answer SDP. An `update` without an offer (`sdp` empty) only checks
+    /// that the call exists and is the participant's, and answers `""`.
     fn update_call(
         &self,
         caller: &Caller,
@@ -468,4 +528,40 @@ pub trait CallBackend: Send + Sync + 'static {
         caller: &Caller,
         high: bool,
     ) -> BoxFuture<'_, Result<Option<bytes::Bytes>, InvalidToken>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    #[test]
+    fn a_statistics_report_becomes_the_media_quality_shown_to_admins() {
+        let report = CallStatistics {
+            audio: Some(StreamStatistics {
+                rx_packets_lost: Some(3),
+                rx_jitter_ms: Some(4.5),
+                rx_codec: Some("opus".into()),
+                // Not a number JSON can hold: left out.
+                rx_bitrate_kbps: Some(f64::NAN),
+                ..StreamStatistics::default()
+            }),
+            video: Some(StreamStatistics {
+                rx_resolution: Some("1280x720".into()),
+                tx_fps: Some(30.0),
+                ..StreamStatistics::default()
+            }),
+            presentation: None,
+        };
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            report.quality_json(at),
+            serde_json::json!({
+                "reported_at": "2023-11-14T22:13:20.000Z",
+                "audio": {"rx_packets_lost": 3, "rx_jitter_ms": 4.5, "rx_codec": "opus"},
+                "video": {"rx_resolution": "1280x720", "tx_fps": 30.0},
+            })
+        );
+    }
 }

@@ -341,9 +341,8 @@ pub(crate) async fn update(
     bytes: Bytes,
 ) -> Result<Response, CallFailure> {
     let UpdateBody { sdp } = body::parse(&bytes, r#"{"sdp": "v=0…"}"#)?;
-    let Some(sdp) = sdp.filter(|s| !s.trim().is_empty()) else {
-        return Ok(success(""));
-    };
+    // Without an offer there is nothing to negotiate; the node still checks the call.
+    let sdp = sdp.filter(|s| !s.trim().is_empty()).unwrap_or_default();
     debug!(call = %own.call, offer_bytes = sdp.len(), "call update");
     let answer = state
         .client

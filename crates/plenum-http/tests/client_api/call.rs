@@ -406,10 +406,7 @@ async fn update_answers_with_the_answer_sdp_string() {
 }
 
 #[tokio::test]
-async fn update_without_an_offer_applies_nothing_and_asks_nobody() {
-    let api = Api::new();
-    api.fake
-        .script_calls(|s| s.update = Err(CallError::Failed("must not be asked".into())));
+async fn update_without_an_offer_only_checks_the_call() {
     for body in [
         Some("{}"),
         None,
@@ -417,11 +414,31 @@ async fn update_without_an_offer_applies_nothing_and_asks_nobody() {
         Some(r#"{"sdp":"  "}"#),
         Some(r#"{"fecc_supported":true}"#),
     ] {
+        let api = Api::new();
+        api.fake.script_calls(|s| s.update = Ok(String::new()));
         api.post(&on_call("update"), GUEST_TOKEN, body)
             .await
             .assert_success(json!(""));
+        assert_eq!(
+            api.fake.media_calls(),
+            [Call::Update {
+                by: GUEST,
+                participant: GUEST,
+                call: CALL_ID,
+                sdp: String::new(),
+            }],
+            "{body:?}"
+        );
     }
-    assert_eq!(api.fake.media_calls(), []);
+    // A call that does not exist is not "updated" (found by the client_api fuzz target).
+    let api = Api::new();
+    api.fake
+        .script_calls(|s| s.update = Err(CallError::UnknownCall));
+    let reply = api.post(&on_call("update"), GUEST_TOKEN, Some("{}")).await;
+    check(
+        &reply,
+        Expect::Envelope(StatusCode::FORBIDDEN, "Call not found"),
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use tracing::{debug, info};
 use uuid::Uuid;
 
 use super::NodeClient;
+use crate::driver;
 use crate::session::Session;
 
 impl NodeClient {
@@ -95,6 +96,13 @@ impl CallBackend for NodeClient {
         let session = self.call_session(caller, participant);
         async move {
             let session = session?;
+            if sdp.trim().is_empty() {
+                return if session.conference.media.has_call(participant, call) {
+                    Ok(String::new())
+                } else {
+                    Err(CallError::UnknownCall)
+                };
+            }
             let answer = session
                 .conference
                 .media
@@ -204,6 +212,10 @@ impl CallBackend for NodeClient {
             if !session?.conference.media.has_call(participant, call) {
                 return Err(CallError::UnknownCall);
             }
+            // Kept for the admin status API, and for the history when they leave.
+            let reported_at = self.0.clock.to_system(driver::now());
+            self.0
+                .record_media_quality(participant, statistics.quality_json(reported_at));
             let video = statistics.video.as_ref();
             let audio = statistics.audio.as_ref();
             debug!(
