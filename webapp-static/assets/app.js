@@ -255,6 +255,13 @@ function renderHome(init = {}) {
 /** What the last device sign-in that came back from an identity provider left to say. */
 let regNotice = '';
 
+/** The words for a failed registration (registration.js's {kind, …}). */
+function registrationFailure(failed) {
+    return failed.kind === 'credentials' ? t('reg.credentials')
+        : failed.kind === 'backoff' ? t('reg.backoff', { n: failed.seconds })
+            : failed.kind === 'unreachable' ? t('reg.unreachable') : t('reg.refused', { reason: failed.reason });
+}
+
 /**
  * "Receive calls": sign in with a device address (registration.js) and its user name and
  * password, or at the identity provider its devices sign in with; or who is signed in.
@@ -273,9 +280,6 @@ function registrationCard() {
         const pass = h('input', { id: 'reg-pass', name: 'password', type: 'password', autocomplete: 'current-password', maxLength: 200 });
         const err = h('p', { class: 'form-error', role: 'alert' }, regNotice);
         regNotice = '';
-        const why = (failed) => (failed.kind === 'credentials' ? t('reg.credentials')
-            : failed.kind === 'backoff' ? t('reg.backoff', { n: failed.seconds })
-                : failed.kind === 'unreachable' ? t('reg.unreachable') : t('reg.refused', { reason: failed.reason }));
         const submit = h('button', { type: 'submit', class: 'btn btn-secondary', 'data-reg': 'sign-in' }, t('reg.signIn'));
         const form = h('form', { novalidate: true, onsubmit: async (e) => {
             e.preventDefault();
@@ -286,7 +290,7 @@ function registrationCard() {
             submit.disabled = false;
             pass.value = '';
             if (!failed) { prefs.set('regAlias', a); prefs.set('regUser', u); paint(); announce(t('reg.signedIn', { alias: a }), { toast: false }); return; }
-            err.textContent = why(failed);
+            err.textContent = registrationFailure(failed);
         } },
         h('div', { class: 'field' }, h('label', { for: 'reg-alias' }, t('reg.alias')), alias),
         h('div', { class: 'field' }, h('label', { for: 'reg-user' }, t('reg.user')), user),
@@ -309,7 +313,7 @@ function registrationCard() {
                     return;
                 }
                 e.currentTarget.disabled = false;
-                err.textContent = why(r);
+                err.textContent = registrationFailure(r);
             } }, icon('people'), t('reg.sso.signin', { name: idp.name }))));
         });
         fill(card, h('h2', { id: 'reg-title' }, t('reg.title')), h('p', { class: 'muted small' }, t('reg.text')), form, sso);
@@ -331,9 +335,8 @@ async function finishDeviceSignIn() {
     cleanAddress();
     const failed = await registration.completeSignIn(alias, token);
     if (failed) {
-        regNotice = failed.kind === 'credentials' ? t('reg.sso.mismatch', { alias })
-            : failed.kind === 'backoff' ? t('reg.backoff', { n: failed.seconds })
-                : failed.kind === 'unreachable' ? t('reg.unreachable') : t('reg.refused', { reason: failed.reason });
+        // after a sign-in, "wrong credentials" means the provider signed in someone else
+        regNotice = failed.kind === 'credentials' ? t('reg.sso.mismatch', { alias }) : registrationFailure(failed);
     } else {
         announce(t('reg.signedIn', { alias }), { toast: false });
     }

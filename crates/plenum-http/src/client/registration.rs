@@ -32,7 +32,7 @@ use super::backend::{
 use super::error::{ClientError, RESOURCE_UNAVAILABLE, success};
 use super::events;
 use super::session::{Alias, token_of};
-use super::token::{VERSION, VersionDto, idp_list, present, remote_addr, sso_redirect};
+use super::token::{VERSION, VersionDto, idp_list, is_json, present, remote_addr, sso_redirect};
 use crate::{AppState, BODY_LIMIT};
 
 /// The answer to credentials that are not accepted, whatever was wrong.
@@ -119,12 +119,7 @@ async fn sso_body(headers: &HeaderMap, body: Body) -> Result<SsoRequest, ClientE
     let parsed: SsoBody = if bytes.iter().all(u8::is_ascii_whitespace) {
         SsoBody::default()
     } else {
-        let is_json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
+        if !is_json(headers) {
             return Err(ClientError::UnsupportedMediaType(
                 "request body must be application/json".into(),
             ));

@@ -364,18 +364,23 @@ fn refused(reason: DisconnectReason) -> ClientError {
     }
 }
 
+/// Whether the request says its body is JSON (`Content-Type: application/json`, any
+/// parameters).
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// The body of `request_token`: JSON by Content-Type and content, with a string
 /// `display_name`. Every failure is a 415, the one body error status the SDK's
 /// `request_token` wrapper reports to the app instead of failing the join as a
 /// "critical network action".
 async fn read_json_body(headers: &HeaderMap, body: Body) -> Result<RequestTokenBody, ClientError> {
     let unsupported = |why: &'static str| ClientError::UnsupportedMediaType(why.into());
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !is_json(headers) {
         return Err(unsupported("request body must be application/json"));
     }
     let bytes = axum::body::to_bytes(body, BODY_LIMIT)

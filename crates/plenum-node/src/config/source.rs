@@ -941,19 +941,19 @@ fn device_sign_in(
             Some(idp) => Some(DeviceSignIn::Sso {
                 identity_provider: idp.name.clone(),
             }),
-            None if idps.is_empty() => {
-                cx.at(
-                    file,
-                    name.span(),
-                    format!("{subject}: identity_provider {:?} is not configured; add an [[identity_provider]] with that name", name.get_ref()),
-                );
-                None
-            }
             None => {
+                let hint = if idps.is_empty() {
+                    "add an [[identity_provider]] with that name".to_owned()
+                } else {
+                    format!("configured: {}", configured())
+                };
                 cx.at(
                     file,
                     name.span(),
-                    format!("{subject}: identity_provider {:?} is no [[identity_provider]]; configured: {}", name.get_ref(), configured()),
+                    format!(
+                        "{subject}: identity_provider {:?} is no [[identity_provider]]; {hint}",
+                        name.get_ref()
+                    ),
                 );
                 None
             }
