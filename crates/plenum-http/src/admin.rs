@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::timestamp::{epoch_seconds, rfc3339};
 use crate::view::{
     AdminActor, AuditRecord, ConferenceRecord, LiveConference, LiveConferenceDetail,
-    LiveParticipant, Page, PageRequest, ParticipantRecord,
+    LiveParticipant, NodeLoad, Page, PageRequest, ParticipantRecord,
 };
 
 const CONFERENCE_NOT_FOUND: &str = "conference not found";
@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
             action(Action::DisconnectParticipant),
         )
         .route("/registration/", get(list_registrations))
+        .route("/worker_vm/", get(list_worker_vms))
         .route("/history/conference/", get(conference_history))
         .route(
             "/history/conference/{id}/participant/",
@@ -105,6 +106,17 @@ async fn list_registrations(
     Ok(Json(List::unpaged(
         registrations.iter().map(RegistrationDto::from).collect(),
     )))
+}
+
+async fn list_worker_vms(
+    State(state): State<AppState>,
+) -> Result<Json<List<WorkerVmDto>>, ApiError> {
+    let load = state
+        .admin
+        .node_load()
+        .await
+        .map_err(|e| ApiError::from_backend(e, "node not found"))?;
+    Ok(Json(List::unpaged(vec![WorkerVmDto::from(&load)])))
 }
 
 async fn conference_history(
@@ -379,6 +391,51 @@ impl From<&LiveParticipant> for ParticipantDto {
             is_muted: p.is_muted,
             is_presenting: p.is_presenting,
             media_quality: p.media_quality.clone(),
+        }
+    }
+}
+
+/// This node's capacity and load; names follow Pexip's `worker_vm` status resource
+/// (one entry: plenum is one node until clustering).
+#[derive(Debug, Serialize)]
+struct WorkerVmDto {
+    name: String,
+    node_type: &'static str,
+    maintenance_mode: bool,
+    /// "measured", "configured", or "measuring" (nothing is limited yet).
+    capacity_source: &'static str,
+    max_hd_calls: Option<u64>,
+    max_sd_calls: Option<u64>,
+    max_audio_calls: Option<u64>,
+    /// Percent of the capacity the media calls use.
+    media_load: Option<f64>,
+    hd_calls: u64,
+    sd_calls: u64,
+    audio_calls: u64,
+    /// CPU ms per second one call of each class costs on this machine.
+    hd_call_cost_ms: Option<f64>,
+    sd_call_cost_ms: Option<f64>,
+    audio_call_cost_ms: Option<f64>,
+}
+
+impl From<&NodeLoad> for WorkerVmDto {
+    fn from(l: &NodeLoad) -> Self {
+        let c = l.capacity.as_ref();
+        WorkerVmDto {
+            name: l.name.clone(),
+            node_type: "CONFERENCING",
+            maintenance_mode: l.maintenance_mode,
+            capacity_source: c.map_or("measuring", |c| c.source),
+            max_hd_calls: c.map(|c| c.max_calls[0]),
+            max_sd_calls: c.map(|c| c.max_calls[1]),
+            max_audio_calls: c.map(|c| c.max_calls[2]),
+            media_load: c.map(|c| (c.media_load_percent * 10.0).round() / 10.0),
+            hd_calls: l.calls[0],
+            sd_calls: l.calls[1],
+            audio_calls: l.calls[2],
+            hd_call_cost_ms: c.map(|c| c.cost_ms[0]),
+            sd_call_cost_ms: c.map(|c| c.cost_ms[1]),
+            audio_call_cost_ms: c.map(|c| c.cost_ms[2]),
         }
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::view::{
     AdminActor, AuditRecord, ConferenceRecord, LiveConference, LiveConferenceDetail,
-    LiveParticipant, MetricsAccess, NodeMetrics, Page, PageRequest, ParticipantRecord,
+    LiveParticipant, MetricsAccess, NodeLoad, NodeMetrics, Page, PageRequest, ParticipantRecord,
 };
 
 /// Why the backend could not answer.
@@ -91,6 +91,11 @@ pub trait AdminBackend: Send + Sync + 'static {
     /// The node's figures for `/metrics`, read when scraped.
     fn metrics(&self) -> BoxFuture<'_, Result<NodeMetrics, BackendError>> {
         Box::pin(async { Err(BackendError::Unavailable("no metrics".to_owned())) })
+    }
+
+    /// The node's capacity and media load (`worker_vm/`).
+    fn node_load(&self) -> BoxFuture<'_, Result<NodeLoad, BackendError>> {
+        Box::pin(async { Err(BackendError::Unavailable("no node load".to_owned())) })
     }
 
     /// Every live device registration, ordered by alias, then by registration time.

@@ -38,8 +38,8 @@ pub use backend::{AdminBackend, BackendError, LiveRegistration};
 pub use error::ApiError;
 pub use view::{
     AdminActor, AuditRecord, ConferenceRecord, LiveConference, LiveConferenceDetail,
-    LiveParticipant, MediaFigures, MetricsAccess, NodeMetrics, Page, PageRequest, ParticipantCount,
-    ParticipantRecord,
+    LiveParticipant, MediaFigures, MetricsAccess, NodeCapacity, NodeLoad, NodeMetrics, Page,
+    PageRequest, ParticipantCount, ParticipantRecord, StreamFigures,
 };
 
 /// Largest request body accepted (chat payloads are capped lower by the core).

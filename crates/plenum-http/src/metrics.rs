@@ -20,7 +20,7 @@ use plenum_core::{CallType, ServiceKind};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::view::{MediaFigures, MetricsAccess, NodeMetrics};
+use crate::view::{MediaFigures, MetricsAccess, NodeMetrics, StreamFigures};
 
 /// A failed sign-in of some kind, left on the response for [`count_requests`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +145,11 @@ pub(crate) async fn metrics(State(state): State<AppState>, request: Request) -> 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct KindLabels {
     service_type: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StreamLabels {
+    kind: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -275,6 +280,40 @@ fn register_media(registry: &mut Registry, media: &MediaFigures) {
         "receiver_loss_fraction",
         "Sum of the loss fractions (0-1) those reports carried; divide by receiver_reports for the mean loss",
         ConstCounter::new(media.receiver_loss_fraction_sum),
+    );
+    media_registry.register(
+        "nacked_packets_received",
+        "Packets clients asked the node to resend (generic NACKs)",
+        ConstCounter::new(media.nacked_packets_received),
+    );
+    media_registry.register(
+        "nacked_packets_sent",
+        "Packets the node asked clients to resend (generic NACKs)",
+        ConstCounter::new(media.nacked_packets_sent),
+    );
+    let per_stream = |value: fn(&StreamFigures) -> u64| {
+        let family = Family::<StreamLabels, Counter>::default();
+        for stream in &media.streams {
+            family
+                .get_or_create(&StreamLabels { kind: stream.kind })
+                .inc_by(value(stream));
+        }
+        family
+    };
+    media_registry.register(
+        "rtp_packets_received",
+        "RTP packets received from clients, by stream (audio, video, presentation)",
+        per_stream(|s| s.rtp_packets_received),
+    );
+    media_registry.register(
+        "frames_received",
+        "Frames received from clients (audio packets, whole video frames), by stream",
+        per_stream(|s| s.frames_received),
+    );
+    media_registry.register(
+        "frames_sent",
+        "Frames sent to clients (before packetisation), by stream",
+        per_stream(|s| s.frames_sent),
     );
 }
 

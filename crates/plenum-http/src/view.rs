@@ -241,4 +241,48 @@ pub struct MediaFigures {
     pub receiver_reports: u64,
     /// The sum of their loss fractions (each 0.0–1.0).
     pub receiver_loss_fraction_sum: f64,
+    /// Packets clients asked the node to resend (generic NACKs received).
+    pub nacked_packets_received: u64,
+    /// Packets the node asked clients to resend (generic NACKs sent).
+    pub nacked_packets_sent: u64,
+    /// Per stream kind ("audio", "video", "presentation"): RTP packets and whole frames
+    /// received from clients, frames sent to them.
+    pub streams: Vec<StreamFigures>,
+}
+
+/// One stream kind's media counters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamFigures {
+    /// "audio", "video" or "presentation".
+    pub kind: &'static str,
+    pub rtp_packets_received: u64,
+    pub frames_received: u64,
+    pub frames_sent: u64,
+}
+
+/// The node's capacity and what its media calls use of it (the status API's
+/// `worker_vm/`, after Pexip's resource of that name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeLoad {
+    /// The node's public name.
+    pub name: String,
+    pub maintenance_mode: bool,
+    /// `None` while the node is still measuring.
+    pub capacity: Option<NodeCapacity>,
+    /// Media calls now: HD, SD, audio-only.
+    pub calls: [u64; 3],
+}
+
+/// What the node may carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeCapacity {
+    /// "measured" (at start, with the real media kernels) or "configured"
+    /// (`node.capacity_hd_calls`).
+    pub source: &'static str,
+    /// Calls of one class alone that fit: HD, SD, audio-only.
+    pub max_calls: [u64; 3],
+    /// CPU milliseconds one call of each class costs per second: HD, SD, audio-only.
+    pub cost_ms: [f64; 3],
+    /// The share of the capacity the calls use now, percent.
+    pub media_load_percent: f64,
 }

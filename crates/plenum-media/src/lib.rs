@@ -11,6 +11,7 @@
 #![deny(unsafe_code)]
 
 pub mod audio;
+pub mod capacity;
 pub mod engine;
 pub mod peer;
 pub mod stats;

@@ -119,6 +119,15 @@ impl MediaKind {
         }
     }
 
+    /// The kind as the media counters label it.
+    pub fn stream_kind(self) -> crate::stats::StreamKind {
+        match self {
+            MediaKind::Audio => crate::stats::StreamKind::Audio,
+            MediaKind::Video => crate::stats::StreamKind::Video,
+            MediaKind::Slides => crate::stats::StreamKind::Presentation,
+        }
+    }
+
     /// Whether the kind is video (everything but audio).
     pub fn is_video(self) -> bool {
         self != MediaKind::Audio

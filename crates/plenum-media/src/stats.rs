@@ -1,7 +1,9 @@
 //! Process-wide media counters for the node's `/metrics`: media thread ticks (how long
 //! each took, as a histogram; ticks over their 20 ms budget; clock restarts when a
-//! thread fell too far behind), video encoders running, keyframe requests both ways and
-//! receiver reports. Relaxed atomics, written at most once per tick or per RTCP packet
+//! thread fell too far behind), video encoders running, keyframe requests both ways,
+//! NACKed packets both ways, receiver reports, and per stream kind the RTP packets and
+//! frames received and the frames sent (what `plenum loadtest` compares with what its
+//! clients sent and received). Relaxed atomics, written at most once per tick or per RTCP packet
 //! and read only when scraped: no locks, nothing allocated.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -28,6 +30,54 @@ pub struct MediaStats {
     receiver_reports: AtomicU64,
     /// Sum of the loss fractions (×256, as RTCP carries them) of those reports.
     receiver_loss_sum: AtomicU64,
+    nacked_packets_received: AtomicU64,
+    nacked_packets_sent: AtomicU64,
+    /// Per [`StreamKind`] index.
+    rtp_packets_received: [AtomicU64; 3],
+    frames_received: [AtomicU64; 3],
+    frames_sent: [AtomicU64; 3],
+}
+
+/// The stream of a call a per-stream counter is about, as `/metrics` labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    Audio,
+    Video,
+    Presentation,
+}
+
+impl StreamKind {
+    /// Every kind, in index order.
+    pub const ALL: [StreamKind; 3] = [
+        StreamKind::Audio,
+        StreamKind::Video,
+        StreamKind::Presentation,
+    ];
+
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamKind::Audio => "audio",
+            StreamKind::Video => "video",
+            StreamKind::Presentation => "presentation",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One stream kind's counters in a [`MediaStatsSnapshot`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamCounts {
+    /// RTP packets received from clients.
+    pub rtp_packets_received: u64,
+    /// Frames received from clients: audio packets, and video frames reassembled whole.
+    pub frames_received: u64,
+    /// Frames handed to the WebRTC stack for clients (each packetised into one or more
+    /// RTP packets).
+    pub frames_sent: u64,
 }
 
 /// The node's media counters.
@@ -56,6 +106,12 @@ pub struct MediaStatsSnapshot {
     pub receiver_reports: u64,
     /// Sum of their fraction-lost fields (each 0–255, 256 = everything lost).
     pub receiver_loss_sum: u64,
+    /// Packets clients asked the node to resend (generic NACKs received).
+    pub nacked_packets_received: u64,
+    /// Packets the node asked clients to resend (generic NACKs sent).
+    pub nacked_packets_sent: u64,
+    /// Per stream kind, in [`StreamKind::ALL`] order.
+    pub streams: [StreamCounts; 3],
 }
 
 impl MediaStats {
@@ -71,7 +127,37 @@ impl MediaStats {
             keyframe_requests_sent: AtomicU64::new(0),
             receiver_reports: AtomicU64::new(0),
             receiver_loss_sum: AtomicU64::new(0),
+            nacked_packets_received: AtomicU64::new(0),
+            nacked_packets_sent: AtomicU64::new(0),
+            rtp_packets_received: [const { AtomicU64::new(0) }; 3],
+            frames_received: [const { AtomicU64::new(0) }; 3],
+            frames_sent: [const { AtomicU64::new(0) }; 3],
         }
+    }
+
+    /// An RTP packet of `kind` arrived from a client.
+    pub fn rtp_packet_received(&self, kind: StreamKind) {
+        self.rtp_packets_received[kind.index()].fetch_add(1, Relaxed);
+    }
+
+    /// A whole frame of `kind` arrived from a client.
+    pub fn frame_received(&self, kind: StreamKind) {
+        self.frames_received[kind.index()].fetch_add(1, Relaxed);
+    }
+
+    /// A frame of `kind` was handed to the WebRTC stack for a client.
+    pub fn frame_sent(&self, kind: StreamKind) {
+        self.frames_sent[kind.index()].fetch_add(1, Relaxed);
+    }
+
+    /// A client asked for `packets` packets again (a generic NACK).
+    pub fn nack_received(&self, packets: u64) {
+        self.nacked_packets_received.fetch_add(packets, Relaxed);
+    }
+
+    /// The node asked a client for `packets` packets again.
+    pub fn nack_sent(&self, packets: u64) {
+        self.nacked_packets_sent.fetch_add(packets, Relaxed);
     }
 
     /// A media thread ran one tick in `took`, against a budget of `budget`.
@@ -138,6 +224,13 @@ impl MediaStats {
             keyframe_requests_sent: self.keyframe_requests_sent.load(Relaxed),
             receiver_reports: self.receiver_reports.load(Relaxed),
             receiver_loss_sum: self.receiver_loss_sum.load(Relaxed),
+            nacked_packets_received: self.nacked_packets_received.load(Relaxed),
+            nacked_packets_sent: self.nacked_packets_sent.load(Relaxed),
+            streams: StreamKind::ALL.map(|kind| StreamCounts {
+                rtp_packets_received: self.rtp_packets_received[kind.index()].load(Relaxed),
+                frames_received: self.frames_received[kind.index()].load(Relaxed),
+                frames_sent: self.frames_sent[kind.index()].load(Relaxed),
+            }),
         }
     }
 }
@@ -180,5 +273,28 @@ mod tests {
         assert_eq!(s.keyframe_requests_sent, 2);
         assert_eq!((s.receiver_reports, s.receiver_loss_sum), (2, 64));
         assert_eq!(s.clock_restarts, 1);
+    }
+
+    #[test]
+    fn streams_and_nacks_are_counted_apart() {
+        let stats = MediaStats::new();
+        stats.rtp_packet_received(StreamKind::Video);
+        stats.rtp_packet_received(StreamKind::Video);
+        stats.frame_received(StreamKind::Video);
+        stats.frame_received(StreamKind::Audio);
+        stats.frame_sent(StreamKind::Presentation);
+        stats.nack_received(3);
+        stats.nack_sent(2);
+        let s = stats.snapshot();
+        let counts = |rtp, received, sent| StreamCounts {
+            rtp_packets_received: rtp,
+            frames_received: received,
+            frames_sent: sent,
+        };
+        assert_eq!(
+            s.streams,
+            [counts(0, 1, 0), counts(2, 1, 0), counts(0, 0, 1)]
+        );
+        assert_eq!((s.nacked_packets_received, s.nacked_packets_sent), (3, 2));
     }
 }

@@ -13,9 +13,10 @@ use plenum_core::{Actor, Command, ParticipantId, ServiceKind};
 use plenum_http::{
     AdminActor, AdminBackend, AuditRecord, BackendError, ConferenceRecord, LiveConference,
     LiveConferenceDetail, LiveParticipant, LiveRegistration, MediaFigures, MetricsAccess,
-    NodeMetrics, Page, PageRequest, ParticipantCount, ParticipantRecord,
+    NodeCapacity, NodeLoad, NodeMetrics, Page, PageRequest, ParticipantCount, ParticipantRecord,
+    StreamFigures,
 };
-use plenum_media::stats::{MEDIA_STATS, MediaStatsSnapshot, TICK_BUCKETS_US};
+use plenum_media::stats::{MEDIA_STATS, MediaStatsSnapshot, StreamKind, TICK_BUCKETS_US};
 use plenum_store::{AuditEntry, RegistrationRecord, StoreError};
 use tracing::{error, warn};
 use uuid::Uuid;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 use crate::config::{MetricsAuth, PhcHash};
 use crate::driver::{ConferenceHandle, Snapshot, WallClock};
 use crate::node::Node;
+use crate::node::admission::CapacitySource;
 
 /// The admin API backed by a running node.
 #[derive(Debug, Clone)]
@@ -127,6 +129,18 @@ fn media_figures(s: &MediaStatsSnapshot) -> MediaFigures {
         keyframe_requests_sent: s.keyframe_requests_sent,
         receiver_reports: s.receiver_reports,
         receiver_loss_fraction_sum: s.receiver_loss_sum as f64 / 256.0,
+        nacked_packets_received: s.nacked_packets_received,
+        nacked_packets_sent: s.nacked_packets_sent,
+        streams: StreamKind::ALL
+            .into_iter()
+            .zip(s.streams)
+            .map(|(kind, counts)| StreamFigures {
+                kind: kind.name(),
+                rtp_packets_received: counts.rtp_packets_received,
+                frames_received: counts.frames_received,
+                frames_sent: counts.frames_sent,
+            })
+            .collect(),
     }
 }
 
@@ -291,6 +305,38 @@ impl AdminBackend for NodeAdmin {
                 participants,
                 registrations: self.0.live_registration_count() as u64,
                 media: media_figures(&MEDIA_STATS.snapshot()),
+            })
+        }
+        .boxed()
+    }
+
+    fn node_load(&self) -> BoxFuture<'_, Result<NodeLoad, BackendError>> {
+        use plenum_media::capacity::CallClass;
+        const CLASSES: [CallClass; 3] = [CallClass::Hd, CallClass::Sd, CallClass::Audio];
+        async move {
+            let node = &self.0;
+            let admission = node.admission();
+            admission.prune(|p, call| {
+                node.session_of(p)
+                    .is_some_and(|s| s.conference.media.has_call(p, call))
+            });
+            let counts = admission.counts();
+            let config = node.config();
+            let capacity = admission.capacity().map(|(capacity, source)| NodeCapacity {
+                source: match source {
+                    CapacitySource::Measured => "measured",
+                    CapacitySource::Configured => "configured",
+                },
+                max_calls: CLASSES.map(|c| capacity.calls(c)),
+                cost_ms: CLASSES
+                    .map(|c| (capacity.costs.of(c).as_secs_f64() * 10_000.0).round() / 10.0),
+                media_load_percent: capacity.usage(admission.load()) * 100.0,
+            });
+            Ok(NodeLoad {
+                name: config.node.public_name.clone(),
+                maintenance_mode: config.switches.maintenance_mode,
+                capacity,
+                calls: CLASSES.map(|c| counts.get(&c).copied().unwrap_or(0) as u64),
             })
         }
         .boxed()

@@ -64,6 +64,14 @@ pub fn summary(config: &Config) -> String {
         }
     }
     let _ = writeln!(out, "  media ports:   {}/udp", node.media_ports);
+    match node.capacity_hd_calls {
+        Some(calls) => {
+            let _ = writeln!(out, "  capacity:      {calls} HD calls (configured)");
+        }
+        None => {
+            let _ = writeln!(out, "  capacity:      measured at start");
+        }
+    }
     if node.public_ips.is_empty() {
         let _ = writeln!(out, "  public ips:    (local addresses)");
     } else {
@@ -231,6 +239,69 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
             .is_ok(),
         Err(_) => false,
     }
+}
+
+/// `plenum capacity`: measures this machine with the real media kernels, as `serve` does
+/// at start, and describes what fits (a table, or JSON with `json`).
+pub fn capacity_report(json: bool) -> Result<String, String> {
+    use plenum_media::capacity::{CPU_SHARE, CallClass};
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (capacity, _) = crate::node::admission::capacity_for(None, cpus)?;
+    let classes = [
+        (CallClass::Hd, "HD (720p)"),
+        (CallClass::Sd, "SD (360p)"),
+        (CallClass::Audio, "audio-only"),
+    ];
+    let ms = |c: CallClass| capacity.costs.of(c).as_secs_f64() * 1000.0;
+    let per_core = |c: CallClass| 1000.0 / ms(c).max(f64::MIN_POSITIVE);
+    if json {
+        let mut calls = serde_json::Map::new();
+        for (class, _) in classes {
+            calls.insert(
+                class.name().to_owned(),
+                serde_json::json!({
+                    "cpu_ms_per_second": (ms(class) * 10.0).round() / 10.0,
+                    "per_core": (per_core(class) * 10.0).round() / 10.0,
+                    "max_calls": capacity.calls(class),
+                }),
+            );
+        }
+        let value = serde_json::json!({
+            "cpus": cpus,
+            "cpu_share": CPU_SHARE,
+            "calls": calls,
+        });
+        return Ok(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ));
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "capacity of this machine, measured with the real media kernels ({cpus} CPUs, {:.0} % of them for calls)",
+        CPU_SHARE * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "  {:<12} {:>18} {:>10} {:>10}",
+        "call", "CPU ms per second", "per core", "max calls"
+    );
+    for (class, name) in classes {
+        let _ = writeln!(
+            out,
+            "  {name:<12} {:>18.1} {:>10.1} {:>10}",
+            ms(class),
+            per_core(class),
+            capacity.calls(class)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "media thread work only (mix, composite, codecs); `plenum loadtest` measures calls end to end, packet path included.\n\
+         To use another figure, set node.capacity_hd_calls in plenum.toml."
+    );
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -125,6 +125,10 @@ pub struct NodeConfig {
     /// Most participants on the node at once, all conferences together
     /// (`max_participants`); one more gets "Out of resource" (#pex114). `None` = no limit.
     pub max_participants: Option<u32>,
+    /// What the node carries, in HD (720p) calls (`capacity_hd_calls`), instead of the
+    /// figure it measures at start; SD calls count half and audio-only calls a twelfth.
+    /// Media calls beyond it are downgraded to audio-only, then refused (#pex114).
+    pub capacity_hd_calls: Option<u32>,
     /// TrueType font for names on name tiles in the composite (`name_font`, default
     /// Debian's DejaVu Sans; `""` = no text). A missing file is logged and tiles show
     /// colour only.
@@ -160,6 +164,7 @@ impl Default for NodeConfig {
             public_ips: Vec::new(),
             cors_origins: Vec::new(),
             max_participants: None,
+            capacity_hd_calls: None,
             name_font: Some(PathBuf::from(plenum_media::video::DEFAULT_FONT_PATH)),
             stun: Vec::new(),
             ring_timeout: Duration::from_secs(30),

@@ -77,6 +77,56 @@ enum Cmd {
         #[arg(long, default_value = "provision")]
         out: PathBuf,
     },
+    /// Measure what this machine can carry with the real media kernels (what `serve`
+    /// does at start): CPU per HD, SD and audio-only call and the calls that fit.
+    Capacity {
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the node under load: synthetic WebRTC participants (real Opus and VP8)
+    /// join through the client API, scenario by scenario, against a node started on
+    /// loopback (pinned to CPU 0, the generator on the others) or at --url. Prints what
+    /// was held, node CPU per participant, delivery both ways, glitches, join-to-first-
+    /// frame time and memory; exits 1 if a scenario missed its requirements.
+    Loadtest {
+        /// Scenarios to run (repeatable): personal-hd, shared-hd, audio-only,
+        /// small-meetings, join-storm, presentation. Default: all (shared-hd with --soak).
+        #[arg(long = "scenario")]
+        scenarios: Vec<String>,
+        /// Participants per scenario instead of each one's default.
+        #[arg(long)]
+        participants: Option<usize>,
+        /// Seconds each scenario is measured after everyone joined.
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        /// A soak run: measure this long instead (e.g. 1h, 30m, 90s), memory sampled every
+        /// 10 s.
+        #[arg(long)]
+        soak: Option<String>,
+        /// What participants send instead of the scenario's resolution: WxH@kbps
+        /// (e.g. 640x360@500).
+        #[arg(long)]
+        send: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Measure a node already running at this URL (https://host:port) instead of
+        /// starting one; it needs switches.metrics_enabled and metrics_auth = "none".
+        #[arg(long)]
+        url: Option<String>,
+        /// With --url: the node's process id on this machine, for its CPU and memory.
+        #[arg(long)]
+        node_pid: Option<u32>,
+        /// Do not pin the node and the generator to separate CPUs.
+        #[arg(long)]
+        no_pin: bool,
+        /// Keep the started node's admission control (its measured capacity): calls
+        /// beyond it are downgraded or refused and show up as errors. By default its
+        /// capacity is set out of reach, to measure how far it really goes.
+        #[arg(long)]
+        admission: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -169,7 +219,183 @@ fn main() -> ExitCode {
                 Err(error) => fail(&format!("plenum provision: {error}"), 1),
             }
         }
+        Cmd::Capacity { json } => match cli::capacity_report(json) {
+            Ok(text) => {
+                let _ = std::io::stdout().write_all(text.as_bytes());
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&format!("plenum capacity: {error}"), 1),
+        },
+        Cmd::Loadtest {
+            scenarios,
+            participants,
+            duration,
+            soak,
+            send,
+            json,
+            url,
+            node_pid,
+            no_pin,
+            admission,
+        } => loadtest(LoadtestArgs {
+            scenarios,
+            participants,
+            duration,
+            soak,
+            send,
+            json,
+            url,
+            node_pid,
+            no_pin,
+            admission,
+        }),
     }
+}
+
+#[derive(Debug)]
+struct LoadtestArgs {
+    scenarios: Vec<String>,
+    participants: Option<usize>,
+    duration: u64,
+    soak: Option<String>,
+    send: Option<String>,
+    json: bool,
+    url: Option<String>,
+    node_pid: Option<u32>,
+    no_pin: bool,
+    admission: bool,
+}
+
+/// `plenum loadtest`: pins first (threads started later inherit it), then runs.
+fn loadtest(args: LoadtestArgs) -> ExitCode {
+    use plenum_loadtest::{Options, Target};
+    let duration = match &args.soak {
+        Some(text) => match parse_duration(text) {
+            Some(d) => d,
+            None => {
+                return fail(
+                    &format!(
+                        "plenum loadtest: --soak {text:?} is not a duration like 1h, 30m or 90s"
+                    ),
+                    EXIT_CONFIG,
+                );
+            }
+        },
+        None => std::time::Duration::from_secs(args.duration),
+    };
+    let send = match args.send.as_deref().map(parse_send) {
+        None => None,
+        Some(Some(send)) => Some(send),
+        Some(None) => {
+            return fail(
+                "plenum loadtest: --send takes WxH@kbps, e.g. 640x360@500 (even sizes, 16..=1920 wide)",
+                EXIT_CONFIG,
+            );
+        }
+    };
+    let names = plenum_loadtest::scenario::NAMES;
+    if let Some(unknown) = args.scenarios.iter().find(|s| !names.contains(&s.as_str())) {
+        return fail(
+            &format!(
+                "plenum loadtest: unknown scenario {unknown:?}: choose from {}",
+                names.join(", ")
+            ),
+            EXIT_CONFIG,
+        );
+    }
+    let scenarios = if !args.scenarios.is_empty() {
+        args.scenarios
+    } else if args.soak.is_some() {
+        vec!["shared-hd".to_owned()]
+    } else {
+        plenum_loadtest::scenario::NAMES.map(str::to_owned).to_vec()
+    };
+    let (target, generator_cpus) = match args.url {
+        Some(url) => (
+            Target::Attach {
+                url,
+                pid: args.node_pid,
+            },
+            None,
+        ),
+        None => {
+            let binary = match std::env::current_exe() {
+                Ok(b) => b,
+                Err(error) => return fail(&format!("plenum loadtest: {error}"), 1),
+            };
+            let pinned = if args.no_pin {
+                None
+            } else {
+                plenum_loadtest::pin_generator()
+            };
+            (
+                Target::Start {
+                    binary,
+                    cpu: pinned.as_ref().map(|p| p.0),
+                    admission: args.admission,
+                },
+                pinned.map(|p| p.1),
+            )
+        }
+    };
+    let options = Options {
+        scenarios,
+        participants: args.participants,
+        duration,
+        send,
+        target,
+        progress: std::io::stderr().is_terminal(),
+        generator_cpus,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
+    };
+    match runtime.block_on(plenum_loadtest::run(&options)) {
+        Ok(report) => {
+            let text = if args.json {
+                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+            } else {
+                report.table()
+            };
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => fail(&format!("plenum loadtest: {error:#}"), 1),
+    }
+}
+
+/// `1h`, `30m`, `90s` or plain seconds.
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| std::time::Duration::from_secs(seconds))
+}
+
+/// `WxH@kbps`.
+fn parse_send(text: &str) -> Option<(u32, u32, u32)> {
+    let (size, kbps) = text.split_once('@')?;
+    let (w, h) = size.split_once('x')?;
+    let (w, h, kbps): (u32, u32, u32) = (w.parse().ok()?, h.parse().ok()?, kbps.parse().ok()?);
+    let ok = |n: u32| (16..=1920).contains(&n) && n.is_multiple_of(2);
+    (ok(w) && ok(h) && (50..=8000).contains(&kbps)).then_some((w, h, kbps))
 }
 
 fn fail(message: &str, code: u8) -> ExitCode {

@@ -26,6 +26,7 @@ use crate::session::{self, Session, Sessions, Tickets};
 use crate::sso::Sso;
 use crate::sso::store::{SignInFor, SignedIn};
 
+pub mod admission;
 pub mod calls;
 pub mod registrations;
 pub use registrations::RingingCall;
@@ -116,6 +117,8 @@ pub struct Node {
     /// Each participant's last media quality report, until the history writer takes it
     /// when they leave.
     media_quality: MediaQualities,
+    /// What the node may carry and what its media calls cost.
+    admission: admission::Admission,
 }
 
 /// Participants' last media quality reports (the client API's `statistics`, as
@@ -160,7 +163,9 @@ impl Node {
             credential_guard: Mutex::new(CredentialGuard::default()),
             admin_guard: Mutex::new(CredentialGuard::default()),
             media_quality,
+            admission: admission::Admission::default(),
         });
+        node.start_capacity();
         tokio::spawn(registrations::reap_registrations(
             Arc::downgrade(&node),
             node.registrar_changed.clone(),
@@ -171,6 +176,48 @@ impl Node {
             departed,
         ));
         Ok(node)
+    }
+
+    /// Sets the node's capacity: `node.capacity_hd_calls` at once, else measured with
+    /// the real media kernels on a thread of its own (calls are admitted meanwhile).
+    fn start_capacity(self: &Arc<Self>) {
+        let configured = self.config().node.capacity_hd_calls;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if configured.is_some() {
+            if let Ok((capacity, source)) = admission::capacity_for(configured, cpus) {
+                self.admission.set_capacity(capacity, source);
+            }
+            return;
+        }
+        let node = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("capacity".to_owned())
+            .spawn(move || match admission::capacity_for(None, cpus) {
+                Ok((capacity, source)) => {
+                    tracing::info!(
+                        cpus,
+                        hd_calls = capacity.calls(plenum_media::capacity::CallClass::Hd),
+                        sd_calls = capacity.calls(plenum_media::capacity::CallClass::Sd),
+                        audio_calls = capacity.calls(plenum_media::capacity::CallClass::Audio),
+                        "capacity measured; media calls beyond it are downgraded to audio, then refused (set node.capacity_hd_calls to override)"
+                    );
+                    if let Some(node) = node.upgrade() {
+                        node.admission.set_capacity(capacity, source);
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    %error,
+                    "cannot measure capacity; media calls are not limited (set node.capacity_hd_calls)"
+                ),
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "cannot start the capacity measurement; media calls are not limited");
+        }
+    }
+
+    /// Admission control for media calls.
+    pub fn admission(&self) -> &admission::Admission {
+        &self.admission
     }
 
     /// The configuration in force.

@@ -75,12 +75,17 @@ describe('metrics on, for admins', () => {
         assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
         const f = families(r.text);
         for (const name of ['plenum_conferences', 'plenum_participants', 'plenum_registrations', 'plenum_media_tick_seconds',
-            'plenum_media_ticks_over_budget_total', 'plenum_media_video_encoders', 'plenum_http_requests_total', 'plenum_auth_failures_total']) {
+            'plenum_media_ticks_over_budget_total', 'plenum_media_video_encoders', 'plenum_http_requests_total', 'plenum_auth_failures_total',
+            'plenum_media_nacked_packets_received_total', 'plenum_media_nacked_packets_sent_total',
+            'plenum_media_rtp_packets_received_total', 'plenum_media_frames_received_total', 'plenum_media_frames_sent_total']) {
             assert.ok(f[name], `${name} is exposed: ${Object.keys(f).join(', ')}`);
         }
         assert.equal(f.plenum_media_tick_seconds.type, 'HISTOGRAM');
         assert.equal(f.plenum_http_requests_total.type, 'COUNTER');
         assert.equal(f.plenum_conferences.type, 'GAUGE');
+        // per stream: audio, video and presentation, each a counter
+        assert.equal(f.plenum_media_frames_sent_total.type, 'COUNTER');
+        assert.deepEqual(f.plenum_media_frames_sent_total.metrics.map((m) => m.labels.kind).sort(), ['audio', 'presentation', 'video']);
         assert.ok(valueOf(f.plenum_auth_failures_total, { kind: 'admin_login' }) >= 1, 'the wrong admin password is counted');
     });
 

@@ -2003,6 +2003,7 @@ async fn lossy_relay(peer_port: u16) -> (u16, JoinHandle<()>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nacks_recover_lost_video_both_ways() {
+    let nacks_before = crate::stats::MEDIA_STATS.snapshot();
     let mut browser = Browser::build(SlidesSetup::Absent, true, false).await;
     let offer = browser.offer(false).await;
     // Only the relay's address reaches either side: the browser's candidates are dropped
@@ -2095,6 +2096,11 @@ async fn nacks_recover_lost_video_both_ways() {
         let missing: Vec<u32> = (0..150).filter(|f| !timestamps.contains(f)).collect();
         panic!("we never got frames {missing:?}")
     });
+    // Both ways of NACK were counted for /metrics (the counters are process-wide, so only
+    // "more than before" holds with other tests running).
+    let after = crate::stats::MEDIA_STATS.snapshot();
+    assert!(after.nacked_packets_sent > nacks_before.nacked_packets_sent);
+    assert!(after.nacked_packets_received > nacks_before.nacked_packets_received);
 
     ours.abort();
     theirs.abort();

@@ -67,6 +67,7 @@ use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEs
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::codec::vp8::Vp8Packet;
 use rtc::rtp::packetizer::Depacketizer;
@@ -92,7 +93,7 @@ use super::{
     IncomingMedia, MediaDirection, MediaKind, Offer, OfferedCodec, PeerConfig, PeerError,
     PeerEvent, PeerEvents, PeerState,
 };
-use crate::stats::MEDIA_STATS;
+use crate::stats::{MEDIA_STATS, StreamKind};
 use crate::video::VideoCodec;
 
 /// Payload types we register; the answer uses the offer's numbers for the same codecs.
@@ -108,6 +109,10 @@ const VIDEO_MAX_LATE_PACKETS: u16 = 256;
 /// Where [`RtcpToApplication`] sits: after every built-in interceptor (the highest named
 /// slot is the jitter buffer at 13 000), so all of them have seen the RTCP first.
 const RTCP_TO_APPLICATION_SLOT: usize = 14_000;
+/// Where [`NackCounter`] sits: between the pacer (3 000) and the NACK responder (4 000), so
+/// it sees the NACKs the generator (7 000) sends and those arriving before the responder
+/// takes them.
+const NACK_COUNTER_SLOT: usize = 3_500;
 
 fn webrtc_err(op: &'static str) -> impl FnOnce(webrtc::error::Error) -> PeerError {
     move |e| PeerError::Webrtc {
@@ -457,7 +462,9 @@ impl Backend {
             .sample_writer(out.ssrc, pt)
             .write_sample(&sample)
             .await
-            .map_err(webrtc_err("write sample"))
+            .map_err(webrtc_err("write sample"))?;
+        MEDIA_STATS.frame_sent(kind.stream_kind());
+        Ok(())
     }
 
     pub(super) async fn request_keyframe(&self, kind: MediaKind) -> Result<(), PeerError> {
@@ -854,10 +861,12 @@ fn interceptors(engine: &mut MediaEngine) -> Result<Registry, PeerError> {
     let registry = configure_rtcp_reports(registry);
     let registry =
         configure_twcc_receiver_only(registry, engine).map_err(webrtc_err("configure twcc"))?;
-    Ok(registry.with(
-        Slot::from(RTCP_TO_APPLICATION_SLOT),
-        RtcpToApplication::default(),
-    ))
+    Ok(registry
+        .with(
+            Slot::from(RTCP_TO_APPLICATION_SLOT),
+            RtcpToApplication::default(),
+        )
+        .with(Slot::from(NACK_COUNTER_SLOT), NackCounter::default()))
 }
 
 /// Builds the PeerConnection on the first bindable port of the range.
@@ -1140,6 +1149,7 @@ async fn receive(
         };
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
+                MEDIA_STATS.rtp_packet_received(kind.stream_kind());
                 if packet.header.ssrc != ssrc {
                     // The browser restarted the stream on a new SSRC: aim PLIs at it.
                     ssrc = packet.header.ssrc;
@@ -1180,6 +1190,7 @@ async fn deliver_audio(media: &mpsc::Sender<IncomingMedia>, packet: rtc::rtp::Pa
     if packet.payload.is_empty() {
         return true;
     }
+    MEDIA_STATS.frame_received(StreamKind::Audio);
     let incoming = IncomingMedia {
         kind: MediaKind::Audio,
         payload: packet.payload,
@@ -1236,6 +1247,7 @@ async fn deliver_video<D: Depacketizer>(
             continue;
         }
         let keyframe = codec.is_keyframe(&sample.data);
+        MEDIA_STATS.frame_received(kind.stream_kind());
         let incoming = IncomingMedia {
             kind,
             payload: sample.data,
@@ -1368,6 +1380,70 @@ impl sansio::Protocol<TaggedPacket, TaggedPacket, ()> for RtcpToApplication {
 }
 
 impl Interceptor for RtcpToApplication {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+/// Counts the packets generic NACKs ask for, both ways, into [`MEDIA_STATS`]; passes
+/// everything on unchanged.
+#[derive(Default)]
+struct NackCounter {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl NackCounter {
+    /// Packets the NACKs in `msg` ask for.
+    fn nacked(msg: &TaggedPacket) -> u64 {
+        let Packet::Rtcp(packets) = &msg.message.packet else {
+            return 0;
+        };
+        packets
+            .iter()
+            .filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>())
+            .flat_map(|nack| &nack.nacks)
+            .map(|pair| 1 + u64::from(pair.lost_packets.count_ones()))
+            .sum()
+    }
+}
+
+impl sansio::Protocol<TaggedPacket, TaggedPacket, ()> for NackCounter {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = webrtc::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        let nacked = Self::nacked(&msg);
+        if nacked > 0 {
+            MEDIA_STATS.nack_received(nacked);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        let nacked = Self::nacked(&msg);
+        if nacked > 0 {
+            MEDIA_STATS.nack_sent(nacked);
+        }
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for NackCounter {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}

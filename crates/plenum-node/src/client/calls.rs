@@ -8,11 +8,15 @@ use plenum_http::client::backend::{
     CallAnswer, CallBackend, CallError, CallRequest, CallStatistics, Caller, InvalidToken,
 };
 use plenum_media::engine::{self, sdp::negotiated_streams};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use uuid::Uuid;
 
 use super::NodeClient;
 use crate::driver;
+use crate::node::admission::{Admit, offered_class, offers_audio, without_video};
+
+/// The refusal of a media call the node cannot carry (#pex114 in Pexip's SDK).
+const OUT_OF_RESOURCE: &str = "Out of transcoding resource";
 use crate::session::Session;
 
 impl NodeClient {
@@ -64,12 +68,39 @@ impl CallBackend for NodeClient {
                         .into(),
                 ));
             }
-            let (call, sdp) = session
+            let admission = self.0.admission();
+            admission.prune(|p, call| {
+                self.0
+                    .session_of(p)
+                    .is_some_and(|s| s.conference.media.has_call(p, call))
+            });
+            let class = offered_class(&request.sdp);
+            let offer = match admission.admit(participant, class, offers_audio(&request.sdp)) {
+                Admit::Call(_) => std::borrow::Cow::Borrowed(request.sdp.as_str()),
+                Admit::AudioOnly => {
+                    info!(%participant, class = class.name(), "node at capacity: video call answered audio-only");
+                    std::borrow::Cow::Owned(without_video(&request.sdp))
+                }
+                Admit::Refuse => {
+                    warn!(%participant, class = class.name(), "node at capacity: media call refused (Out of transcoding resource)");
+                    return Err(CallError::Refused(OUT_OF_RESOURCE.into()));
+                }
+            };
+            let opened = session
                 .conference
                 .media
-                .open_call(participant, &request.sdp)
-                .await
-                .map_err(call_error)?;
+                .open_call(participant, &offer)
+                .await;
+            let (call, sdp) = match opened {
+                Ok(opened) => {
+                    admission.opened(participant, opened.0);
+                    opened
+                }
+                Err(error) => {
+                    admission.failed(participant);
+                    return Err(call_error(error));
+                }
+            };
             let streams = negotiated_streams(&sdp);
             let call_type = if streams.video {
                 CallType::Video

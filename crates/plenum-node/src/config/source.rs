@@ -71,6 +71,7 @@ struct NodeToml {
     public_ips: Option<Vec<Spanned<String>>>,
     cors_origins: Option<Vec<Spanned<String>>>,
     max_participants: Option<Spanned<i64>>,
+    capacity_hd_calls: Option<Spanned<i64>>,
     name_font: Option<Spanned<String>>,
     stun: Option<Vec<Spanned<String>>>,
     ring_timeout: Option<Spanned<i64>>,
@@ -496,6 +497,19 @@ fn check_node(cx: &mut Checker<'_>, file: usize, n: &NodeToml, base: &Path, out:
                 format!(
                     "node.max_participants: {} is out of range; use 1 to 100000, or leave it out for no limit",
                     max.get_ref()
+                ),
+            ),
+        }
+    }
+    if let Some(calls) = &n.capacity_hd_calls {
+        match u32::try_from(*calls.get_ref()) {
+            Ok(n) if (1..=100_000).contains(&n) => out.capacity_hd_calls = Some(n),
+            _ => cx.at(
+                file,
+                calls.span(),
+                format!(
+                    "node.capacity_hd_calls: {} is out of range; use 1 to 100000 HD calls, or leave it out to measure this machine",
+                    calls.get_ref()
                 ),
             ),
         }
