@@ -1,6 +1,7 @@
 //! The node's own lifecycle: redirect, reload, shutdown, restart, join refusals.
 
 use std::path::Path;
+use std::time::Duration;
 
 use plenum_core::{DisconnectReason, EntryRefusal};
 use plenum_node::node::JoinRefusal;
@@ -157,4 +158,130 @@ async fn a_full_node_answers_out_of_resource() {
         (503, Some("Out of resource"))
     );
     node.stop().await;
+}
+
+/// `psql` against the test server (the PostgreSQL client is installed with the server).
+fn psql(server: &str, sql: &str) {
+    let out = std::process::Command::new("psql")
+        .args([server, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `url` with its database name replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    format!("{}/{database}{query}", &base[..path])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_waits_for_an_unavailable_database_and_catches_up() {
+    let server = match std::env::var("PLENUM_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("PLENUM_SKIP_POSTGRES").as_deref() == Ok("1") => return,
+        _ => panic!(
+            "PLENUM_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/test-postgres.sh env)\"` first"
+        ),
+    };
+    let database = format!("plenum_e2e_{}", uuid::Uuid::new_v4().simple());
+    psql(&server, &format!("CREATE DATABASE {database}"));
+    let url = with_database(&server, &database);
+    let node = TestNode::start_with(|c| {
+        c.database = Some(plenum_node::config::Database::Postgres { url: url.clone() })
+    })
+    .await;
+    let alice = node.join("meet.open", "Alice", None).await;
+    let bob = node.join("meet.open", "Bob", None).await;
+    let id = alice.conference.id;
+    node.node.settle().await;
+
+    // The database goes away: no new connections, the node's cut.
+    psql(
+        &server,
+        &format!("ALTER DATABASE {database} ALLOW_CONNECTIONS false"),
+    );
+    psql(
+        &server,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+        ),
+    );
+
+    // The meeting goes on: Bob leaves, Carol joins, everyone sees it at once.
+    let pending_before = plenum_node::history::HISTORY_STATS.pending();
+    bob.conference
+        .leave(bob.participant, DisconnectReason::UserInitiated)
+        .await;
+    let carol = node.join("meet.open", "Carol", None).await;
+    assert_eq!(carol.conference.id, id, "the same meeting");
+    let snapshot = alice.conference.snapshot().await.expect("the meeting runs");
+    let names: Vec<&str> = snapshot
+        .state
+        .participants
+        .iter()
+        .map(|p| p.display_name.as_str())
+        .collect();
+    assert_eq!(names, ["Alice", "Carol"]);
+
+    // The rows wait in memory (counted for /metrics), not lost.
+    let lost_before = plenum_node::history::HISTORY_STATS.lost();
+    let mut waited = 0;
+    while plenum_node::history::HISTORY_STATS.pending() < pending_before + 2 {
+        assert!(
+            waited < 300,
+            "the history writer never noticed the database was gone"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+
+    // The database is back: the history catches up, in order, with the real times.
+    psql(
+        &server,
+        &format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"),
+    );
+    let mut people = serde_json::Value::Null;
+    for _ in 0..600 {
+        let (status, body) = node
+            .admin_get(&format!("history/conference/{id}/participant/"))
+            .await;
+        if status == 200
+            && body["objects"].as_array().is_some_and(|o| {
+                o.len() == 3
+                    && o.iter()
+                        .any(|p| p["display_name"] == "Bob" && p["disconnect_reason"].is_string())
+            })
+        {
+            people = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let objects = people["objects"].as_array().expect("the history caught up");
+    let bob_row = objects
+        .iter()
+        .find(|p| p["display_name"] == "Bob")
+        .expect("Bob");
+    assert_eq!(
+        bob_row["disconnect_reason"],
+        DisconnectReason::UserInitiated.text(),
+        "{bob_row}"
+    );
+    assert!(objects.iter().any(|p| p["display_name"] == "Carol"));
+    assert_eq!(
+        plenum_node::history::HISTORY_STATS.lost(),
+        lost_before,
+        "nothing was lost"
+    );
+    node.stop().await;
+    psql(&server, &format!("DROP DATABASE {database} WITH (FORCE)"));
 }

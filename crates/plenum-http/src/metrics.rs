@@ -222,6 +222,16 @@ fn render(node: &NodeMetrics, http: &HttpCounters) -> Result<String, std::fmt::E
     );
 
     register_media(&mut registry, &node.media);
+    registry.register(
+        "history_pending_rows",
+        "History rows waiting in memory for the database (it is unavailable)",
+        ConstGauge::new(i64::try_from(node.history_pending).unwrap_or(i64::MAX)),
+    );
+    registry.register(
+        "history_lost_rows",
+        "History rows lost: refused by the database, or more than the node keeps while it is unavailable",
+        ConstCounter::new(node.history_lost),
+    );
 
     registry.register(
         "http_requests",

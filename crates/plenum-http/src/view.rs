@@ -204,6 +204,10 @@ pub struct NodeMetrics {
     pub registrations: u64,
     /// The media engine's counters.
     pub media: MediaFigures,
+    /// History rows waiting for the database (it is unavailable) and rows lost since
+    /// start.
+    pub history_pending: u64,
+    pub history_lost: u64,
 }
 
 /// How many participants have one call type and state.

@@ -117,6 +117,18 @@ impl Session {
         Ok(())
     }
 
+    /// The conference's participants as the client API lists them.
+    pub async fn participants(&self) -> anyhow::Result<Vec<Value>> {
+        let response = self
+            .http
+            .get(format!("{}/participants", self.conference))
+            .header("token", &self.token)
+            .send()
+            .await?;
+        let result = result("participants", response).await?;
+        Ok(result.as_array().cloned().unwrap_or_default())
+    }
+
     /// Takes the presentation floor.
     pub async fn take_floor(&self) -> anyhow::Result<()> {
         let path = format!("participants/{}/take_floor", self.participant_uuid);

@@ -9,6 +9,7 @@
 //! * [`api`]: its client-API requests.
 //! * [`media`]: the test pattern and tone, encoded once.
 //! * [`node`]: the node under test, its /proc figures and /metrics.
+//! * [`relay`]: a UDP relay a fault test can cut (connection drops, vanishing clients).
 //! * [`report`]: the figures per scenario, as a table or JSON.
 
 pub mod api;
@@ -16,6 +17,7 @@ pub mod media;
 pub mod node;
 pub mod participant;
 pub mod proc;
+pub mod relay;
 pub mod report;
 pub mod scenario;
 

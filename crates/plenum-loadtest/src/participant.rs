@@ -32,6 +32,7 @@ use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
 
 use crate::api::Session;
 use crate::media::{TestMedia, VIDEO_FPS};
+use crate::relay::{self, Relay};
 
 /// Longest wait for ICE gathering and for the connection.
 const CONNECT_WAIT: Duration = Duration::from_secs(30);
@@ -71,6 +72,8 @@ pub struct Setup {
     pub bandwidth_kbps: u32,
     /// Talks (a tone); the others send quiet room noise, as in a meeting.
     pub speaker: bool,
+    /// All media through a [`Relay`] that fault tests cut and restore.
+    pub through_relay: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +268,7 @@ pub struct Participant {
     session: Arc<AsyncMutex<Session>>,
     call: String,
     outs: Vec<Out>,
+    relay: Option<Relay>,
     senders: Vec<JoinHandle<()>>,
     refresher: JoinHandle<()>,
 }
@@ -371,7 +375,7 @@ impl Participant {
                 .await?,
         );
         let result = Self::negotiate(index, &pc, &session, setup, &mut gathered, &mut states).await;
-        let (call, outs) = match result {
+        let (call, outs, relay) = match result {
             Ok(done) => done,
             Err(error) => {
                 let _ = pc.close().await;
@@ -407,6 +411,7 @@ impl Participant {
             session,
             call,
             outs,
+            relay,
             senders,
             refresher,
         })
@@ -419,7 +424,7 @@ impl Participant {
         setup: Setup,
         gathered: &mut mpsc::UnboundedReceiver<()>,
         states: &mut mpsc::UnboundedReceiver<RTCPeerConnectionState>,
-    ) -> anyhow::Result<(String, Vec<Out>)> {
+    ) -> anyhow::Result<(String, Vec<Out>, Option<Relay>)> {
         let mut outs = Vec::new();
         let mut streams = vec![Stream::Audio];
         if setup.video {
@@ -481,8 +486,20 @@ impl Participant {
             .local_description()
             .await
             .context("no local description")?;
-        let offer = sdk_offer(&local.sdp, setup.bandwidth_kbps);
-        let (call, answer) = session.call(&offer, !setup.video).await?;
+        let mut offer = sdk_offer(&local.sdp, setup.bandwidth_kbps);
+        if setup.through_relay {
+            offer = relay::without_candidates(&offer);
+        }
+        let (call, mut answer) = session.call(&offer, !setup.video).await?;
+        let relay = if setup.through_relay {
+            let node =
+                relay::node_candidate(&answer).context("the answer has no host candidate")?;
+            let relay = Relay::start(node).await?;
+            answer = relay::through(&answer, node, relay.addr);
+            Some(relay)
+        } else {
+            None
+        };
         // Only lines the node receives on are sent on (it may answer video inactive,
         // e.g. when it downgrades a call to audio-only at capacity).
         let receiving = node_receives(&answer);
@@ -504,7 +521,7 @@ impl Participant {
         })
         .await
         .context("the WebRTC connection did not come up")??;
-        Ok((call, outs))
+        Ok((call, outs, relay))
     }
 
     /// Stops sending (the counts of what was sent are final after this).
@@ -527,11 +544,36 @@ impl Participant {
         result
     }
 
-    /// Vanishes: stops sending and closes the connection without telling the node
-    /// (no call disconnect, no release_token), like a client whose machine died.
-    pub async fn vanish(mut self) {
+    /// Cuts the network path (with [`Setup::through_relay`]): nothing passes either way.
+    pub fn cut(&self) {
+        if let Some(relay) = &self.relay {
+            relay.cut();
+        }
+    }
+
+    /// Restores the network path after [`Participant::cut`].
+    pub fn restore(&self) {
+        if let Some(relay) = &self.relay {
+            relay.restore();
+        }
+    }
+
+    /// Vanishes like a client whose machine died: no more media, no token refresh, no
+    /// call disconnect, no release_token, and (with [`Setup::through_relay`]) not a
+    /// packet more on the network, not even ICE or a DTLS close. The connection object
+    /// stays open on this side until the participant is dropped.
+    pub fn vanish(&mut self) {
         self.stop_sending();
-        let _ = self.pc.close().await;
+        self.cut();
+    }
+
+    /// The display names the client API lists in this participant's conference.
+    pub async fn roster(&self) -> anyhow::Result<Vec<String>> {
+        let participants = self.session.lock().await.participants().await?;
+        Ok(participants
+            .iter()
+            .filter_map(|p| p["display_name"].as_str().map(str::to_owned))
+            .collect())
     }
 }
 

@@ -56,6 +56,7 @@ fn video(bandwidth_kbps: u32) -> Setup {
         presentation: None,
         bandwidth_kbps,
         speaker: false,
+        through_relay: false,
     }
 }
 
@@ -115,6 +116,7 @@ pub fn scenario(name: &str, participants: Option<usize>) -> Option<Scenario> {
                         presentation: None,
                         bandwidth_kbps: SD_KBPS,
                         speaker: false,
+                        through_relay: false,
                     },
                 ),
                 joins_per_second: 20,
@@ -154,6 +156,7 @@ pub fn scenario(name: &str, participants: Option<usize>) -> Option<Scenario> {
                 presentation: Some(Presentation::Send),
                 bandwidth_kbps: HD_KBPS,
                 speaker: false,
+                through_relay: false,
             }];
             setups.extend(vec![
                 Setup {
@@ -161,6 +164,7 @@ pub fn scenario(name: &str, participants: Option<usize>) -> Option<Scenario> {
                     presentation: Some(Presentation::Receive),
                     bandwidth_kbps: HD_KBPS,
                     speaker: false,
+                    through_relay: false,
                 };
                 n - 1
             ]);

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::config::{MetricsAuth, PhcHash};
 use crate::driver::{ConferenceHandle, Snapshot, WallClock};
+use crate::history::HISTORY_STATS;
 use crate::node::Node;
 use crate::node::admission::CapacitySource;
 
@@ -305,6 +306,8 @@ impl AdminBackend for NodeAdmin {
                 participants,
                 registrations: self.0.live_registration_count() as u64,
                 media: media_figures(&MEDIA_STATS.snapshot()),
+                history_pending: HISTORY_STATS.pending(),
+                history_lost: HISTORY_STATS.lost(),
             })
         }
         .boxed()

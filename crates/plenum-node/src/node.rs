@@ -709,6 +709,13 @@ impl Node {
         {
             warn!("history not fully written at the end of the shutdown grace period");
         }
+        let pending = crate::history::HISTORY_STATS.pending();
+        if pending > 0 {
+            tracing::error!(
+                rows = pending,
+                "the node stops while the history database is unavailable: these history rows are lost"
+            );
+        }
     }
 }
 

@@ -118,3 +118,70 @@ pub enum StoreError {
         value: String,
     },
 }
+
+impl StoreError {
+    /// Whether the database could not be reached or could not take the write now
+    /// (connection lost or refused, the pool timed out, the server shutting down or out
+    /// of resources, SQLite busy, locked, full, read-only or failing to do I/O): trying
+    /// the same write again later may succeed. Every other error is about the write
+    /// itself and fails the same way every time.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } | StoreError::Unwritable { .. } => true,
+            StoreError::Database { source, .. } => sqlx_unavailable(source),
+            _ => false,
+        }
+    }
+}
+
+fn sqlx_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLite primary result codes: BUSY 5, LOCKED 6, READONLY 8, IOERR 10,
+                // FULL 13, CANTOPEN 14 (extended codes carry them in the low byte).
+                code.parse::<u32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+            } else {
+                // PostgreSQL SQLSTATE: connection exceptions (08), insufficient
+                // resources (53), operator intervention such as a shutdown (57), a
+                // database that does not allow connections now (55000).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57")
+                    || code == "55000"
+            }
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_connections_are_unavailable_and_bad_writes_are_not() {
+        let db = |source| StoreError::Database {
+            op: "testing",
+            source,
+        };
+        assert!(db(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(db(sqlx::Error::Io(std::io::Error::other("reset"))).is_unavailable());
+        assert!(!db(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(
+            !StoreError::UnknownConference {
+                id: uuid::Uuid::nil()
+            }
+            .is_unavailable()
+        );
+        assert!(!StoreError::InvalidTimestamp { what: "joined_at" }.is_unavailable());
+    }
+}
