@@ -77,7 +77,8 @@ describe('metrics on, for admins', () => {
         for (const name of ['plenum_conferences', 'plenum_participants', 'plenum_registrations', 'plenum_media_tick_seconds',
             'plenum_media_ticks_over_budget_total', 'plenum_media_video_encoders', 'plenum_http_requests_total', 'plenum_auth_failures_total',
             'plenum_media_nacked_packets_received_total', 'plenum_media_nacked_packets_sent_total',
-            'plenum_media_rtp_packets_received_total', 'plenum_media_frames_received_total', 'plenum_media_frames_sent_total']) {
+            'plenum_media_rtp_packets_received_total', 'plenum_media_frames_received_total', 'plenum_media_frames_sent_total',
+            'plenum_history_pending_rows', 'plenum_history_lost_rows_total']) {
             assert.ok(f[name], `${name} is exposed: ${Object.keys(f).join(', ')}`);
         }
         assert.equal(f.plenum_media_tick_seconds.type, 'HISTOGRAM');
@@ -86,6 +87,9 @@ describe('metrics on, for admins', () => {
         // per stream: audio, video and presentation, each a counter
         assert.equal(f.plenum_media_frames_sent_total.type, 'COUNTER');
         assert.deepEqual(f.plenum_media_frames_sent_total.metrics.map((m) => m.labels.kind).sort(), ['audio', 'presentation', 'video']);
+        // the history database is up: nothing waits, nothing was lost
+        assert.equal(valueOf(f.plenum_history_pending_rows), 0);
+        assert.equal(valueOf(f.plenum_history_lost_rows_total), 0);
         assert.ok(valueOf(f.plenum_auth_failures_total, { kind: 'admin_login' }) >= 1, 'the wrong admin password is counted');
     });
 
