@@ -5,14 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-/// This thread's CPU time so far, if the kernel exposes it.
+/// This thread's CPU time so far (plenum-media's reading, which the node's capacity
+/// measurement uses too).
 pub fn thread_cpu_time() -> Option<Duration> {
-    let sched = std::fs::read_to_string("/proc/thread-self/sched").ok()?;
-    let line = sched
-        .lines()
-        .find(|l| l.starts_with("se.sum_exec_runtime"))?;
-    let ms: f64 = line.split(':').nth(1)?.trim().parse().ok()?;
-    Some(Duration::from_secs_f64(ms / 1000.0))
+    plenum_media::capacity::thread_cpu_time()
 }
 
 /// Runs `f` `iters` times and returns the thread CPU time (or wall time) it took.

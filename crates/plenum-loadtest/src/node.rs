@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -221,11 +221,6 @@ impl Node {
             let _ = child.kill();
             let _ = child.wait();
         }
-    }
-
-    /// Where the node's log is, when the loadtest started it.
-    pub fn log_path(&self) -> Option<PathBuf> {
-        self._dir.as_ref().map(|d| d.path().join("node.log"))
     }
 }
 

@@ -101,12 +101,11 @@ impl Received {
     fn packet(&mut self, stream: Stream, ssrc: u32, seq: u16, marker: bool, now: Instant) {
         self.packets += 1;
         match &mut self.sequence {
-            Some((current, first, highest)) if *current == ssrc => {
+            Some((current, _, highest)) if *current == ssrc => {
                 let delta = i64::from(seq.wrapping_sub(*highest as u16) as i16);
                 if delta > 0 {
                     *highest += delta as u64;
                 }
-                let _ = first;
             }
             other => {
                 if let Some((_, first, highest)) = other.take() {

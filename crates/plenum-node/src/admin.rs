@@ -319,10 +319,6 @@ impl AdminBackend for NodeAdmin {
         async move {
             let node = &self.0;
             let admission = node.admission();
-            admission.prune(|p, call| {
-                node.session_of(p)
-                    .is_some_and(|s| s.conference.media.has_call(p, call))
-            });
             let counts = admission.counts();
             let config = node.config();
             let capacity = admission.capacity().map(|(capacity, source)| NodeCapacity {

@@ -89,44 +89,7 @@ enum Cmd {
     /// loopback (pinned to CPU 0, the generator on the others) or at --url. Prints what
     /// was held, node CPU per participant, delivery both ways, glitches, join-to-first-
     /// frame time and memory; exits 1 if a scenario missed its requirements.
-    Loadtest {
-        /// Scenarios to run (repeatable): personal-hd, shared-hd, audio-only,
-        /// small-meetings, join-storm, presentation. Default: all (shared-hd with --soak).
-        #[arg(long = "scenario")]
-        scenarios: Vec<String>,
-        /// Participants per scenario instead of each one's default.
-        #[arg(long)]
-        participants: Option<usize>,
-        /// Seconds each scenario is measured after everyone joined.
-        #[arg(long, default_value_t = 20)]
-        duration: u64,
-        /// A soak run: measure this long instead (e.g. 1h, 30m, 90s), memory sampled every
-        /// 10 s.
-        #[arg(long)]
-        soak: Option<String>,
-        /// What participants send instead of the scenario's resolution: WxH@kbps
-        /// (e.g. 640x360@500).
-        #[arg(long)]
-        send: Option<String>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Measure a node already running at this URL (https://host:port) instead of
-        /// starting one; it needs switches.metrics_enabled and metrics_auth = "none".
-        #[arg(long)]
-        url: Option<String>,
-        /// With --url: the node's process id on this machine, for its CPU and memory.
-        #[arg(long)]
-        node_pid: Option<u32>,
-        /// Do not pin the node and the generator to separate CPUs.
-        #[arg(long)]
-        no_pin: bool,
-        /// Keep the started node's admission control (its measured capacity): calls
-        /// beyond it are downgraded or refused and show up as errors. By default its
-        /// capacity is set out of reach, to measure how far it really goes.
-        #[arg(long)]
-        admission: bool,
-    },
+    Loadtest(LoadtestArgs),
 }
 
 fn main() -> ExitCode {
@@ -226,43 +189,48 @@ fn main() -> ExitCode {
             }
             Err(error) => fail(&format!("plenum capacity: {error}"), 1),
         },
-        Cmd::Loadtest {
-            scenarios,
-            participants,
-            duration,
-            soak,
-            send,
-            json,
-            url,
-            node_pid,
-            no_pin,
-            admission,
-        } => loadtest(LoadtestArgs {
-            scenarios,
-            participants,
-            duration,
-            soak,
-            send,
-            json,
-            url,
-            node_pid,
-            no_pin,
-            admission,
-        }),
+        Cmd::Loadtest(args) => loadtest(args),
     }
 }
 
-#[derive(Debug)]
+/// `plenum loadtest`'s arguments.
+#[derive(Debug, clap::Args)]
 struct LoadtestArgs {
+    /// Scenarios to run (repeatable): personal-hd, shared-hd, audio-only,
+    /// small-meetings, join-storm, presentation. Default: all (shared-hd with --soak).
+    #[arg(long = "scenario")]
     scenarios: Vec<String>,
-    participants: Option<usize>,
+    /// Participants per scenario instead of each one's default.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    participants: Option<u32>,
+    /// Seconds each scenario is measured after everyone joined.
+    #[arg(long, default_value_t = 20)]
     duration: u64,
+    /// A soak run: measure this long instead (e.g. 1h, 30m, 90s), memory sampled every
+    /// 10 s.
+    #[arg(long)]
     soak: Option<String>,
+    /// What participants send instead of the scenario's resolution: WxH@kbps
+    /// (e.g. 640x360@500).
+    #[arg(long)]
     send: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
     json: bool,
+    /// Measure a node already running at this URL (https://host:port) instead of
+    /// starting one; it needs switches.metrics_enabled and metrics_auth = "none".
+    #[arg(long)]
     url: Option<String>,
+    /// With --url: the node's process id on this machine, for its CPU and memory.
+    #[arg(long)]
     node_pid: Option<u32>,
+    /// Do not pin the node and the generator to separate CPUs.
+    #[arg(long)]
     no_pin: bool,
+    /// Keep the started node's admission control (its measured capacity): calls
+    /// beyond it are downgraded or refused and show up as errors. By default its
+    /// capacity is set out of reach, to measure how far it really goes.
+    #[arg(long)]
     admission: bool,
 }
 
@@ -340,7 +308,7 @@ fn loadtest(args: LoadtestArgs) -> ExitCode {
     };
     let options = Options {
         scenarios,
-        participants: args.participants,
+        participants: args.participants.map(|n| n as usize),
         duration,
         send,
         target,

@@ -215,8 +215,13 @@ impl Node {
         }
     }
 
-    /// Admission control for media calls.
+    /// Admission control for media calls, with the calls that ended (by any path)
+    /// already forgotten.
     pub fn admission(&self) -> &admission::Admission {
+        self.admission.prune(|participant, call| {
+            self.session_of(participant)
+                .is_some_and(|s| s.conference.media.has_call(participant, call))
+        });
         &self.admission
     }
 

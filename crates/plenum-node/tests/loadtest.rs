@@ -146,6 +146,10 @@ fn bad_arguments_are_refused_with_what_to_do() {
     assert_eq!(code, Some(64));
     assert!(stderr.contains("not a duration like 1h"), "{stderr}");
 
+    let (code, _, stderr) = loadtest(&["--participants", "0"]);
+    assert_eq!(code, Some(2), "a usage error");
+    assert!(stderr.contains("--participants"), "{stderr}");
+
     let (code, _, stderr) = loadtest(&["--send", "720p"]);
     assert_eq!(code, Some(64));
     assert!(stderr.contains("WxH@kbps"), "{stderr}");

@@ -69,11 +69,6 @@ impl CallBackend for NodeClient {
                 ));
             }
             let admission = self.0.admission();
-            admission.prune(|p, call| {
-                self.0
-                    .session_of(p)
-                    .is_some_and(|s| s.conference.media.has_call(p, call))
-            });
             let class = offered_class(&request.sdp);
             let offer = match admission.admit(participant, class, offers_audio(&request.sdp)) {
                 Admit::Call(_) => std::borrow::Cow::Borrowed(request.sdp.as_str()),
