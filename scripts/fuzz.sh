@@ -2,9 +2,9 @@
 # Runs every fuzz target (structured fuzzing on stable Rust, crates/plenum-fuzz) for a
 # while:
 #   scripts/fuzz.sh [seconds per target, default 60]
-# Targets (tests named fuzz_*): sdp_offer (plenum-media), config and client_api
-# (plenum-node), provisioning (plenum-http); one test binary after the other, so about
-# 4 × the given time. The test command runs it with 60 (a short run); docs/reliability.md
+# Targets (tests named fuzz_*): sdp_offer and rtp_rtcp (plenum-media, side by side in one
+# test binary), config and client_api (plenum-node), provisioning (plenum-http); one test
+# binary after the other, so about 4 × the given time. The test command runs it with 60 (a short run); docs/reliability.md
 # has the long runs (scripts/fuzz.sh 1800). A failure prints the shrunk input: add it as
 # a regression test beside the target.
 set -uo pipefail

@@ -151,6 +151,65 @@ pub fn text_input(seeds: &[&str]) -> impl Strategy<Value = String> + use<> {
     ]
 }
 
+/// What happens to one packet of a seed stream in [`mutated_stream`].
+#[derive(Debug, Clone)]
+enum Fate {
+    Keep,
+    Mutate(Vec<Edit>),
+    Drop,
+    /// Sent twice.
+    Repeat,
+    /// Sent after the next one.
+    Late,
+}
+
+fn fate() -> impl Strategy<Value = Fate> {
+    prop_oneof![
+        12 => Just(Fate::Keep),
+        4 => prop::collection::vec(edit(), 1..4).prop_map(Fate::Mutate),
+        1 => Just(Fate::Drop),
+        1 => Just(Fate::Repeat),
+        1 => Just(Fate::Late),
+    ]
+}
+
+/// A stream of packets made from a real one (`seeds`, in order): most packets kept,
+/// some mutated like [`mutated_bytes`], dropped, repeated or sent late, and a few random
+/// packets slipped in — what a network and a hostile sender do to a media stream.
+pub fn mutated_stream(seeds: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let n = seeds.len();
+    (
+        prop::collection::vec(fate(), n),
+        prop::collection::vec((0..=n, prop::collection::vec(any::<u8>(), 0..48)), 0..3),
+    )
+        .prop_map(move |(fates, extra)| {
+            let mut out: Vec<Vec<u8>> = Vec::with_capacity(n + extra.len() + 4);
+            let mut late: Option<Vec<u8>> = None;
+            for (seed, fate) in seeds.iter().zip(&fates) {
+                let packet = match fate {
+                    Fate::Keep | Fate::Repeat | Fate::Late => seed.clone(),
+                    Fate::Mutate(edits) => apply(seed.clone(), edits),
+                    Fate::Drop => continue,
+                };
+                if matches!(fate, Fate::Repeat) {
+                    out.push(packet.clone());
+                }
+                if matches!(fate, Fate::Late) {
+                    out.extend(late.replace(packet));
+                    continue;
+                }
+                out.push(packet);
+                out.extend(late.take());
+            }
+            out.extend(late);
+            for (at, bytes) in extra.into_iter().rev() {
+                let at = at.min(out.len());
+                out.insert(at, bytes);
+            }
+            out
+        })
+}
+
 /// How long or how much to run, from the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Budget {
@@ -242,6 +301,28 @@ mod tests {
             },
         );
         assert!(count >= u64::from(DEFAULT_CASES.min(1)));
+    }
+
+    #[test]
+    fn a_mutated_stream_keeps_most_of_its_packets_in_order() {
+        let seeds: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 4]).collect();
+        let untouched_in_order = std::cell::Cell::new(0usize);
+        let total = std::cell::Cell::new(0usize);
+        fuzz("stream", mutated_stream(seeds), |stream| {
+            prop_assert!(stream.len() <= 2 * 40 + 2, "{} packets", stream.len());
+            let kept: Vec<u8> = stream
+                .iter()
+                .filter(|p| p.len() == 4 && p.iter().all(|b| *b == p[0]) && p[0] < 40)
+                .map(|p| p[0])
+                .collect();
+            untouched_in_order
+                .set(untouched_in_order.get() + kept.windows(2).filter(|w| w[0] < w[1]).count());
+            total.set(total.get() + 40);
+            Ok(())
+        });
+        // Mostly the real stream, so frames still complete and reach decoders.
+        let (in_order, total) = (untouched_in_order.get(), total.get());
+        assert!(in_order * 2 > total, "{in_order} of {total}");
     }
 
     #[test]

@@ -654,40 +654,57 @@ impl Shared {
 
     /// Turns the RTCP feedback [`RtcpToApplication`] passed on into events.
     fn rtcp_events(&self, packets: &[Box<dyn rtcp::Packet>]) {
-        for packet in packets {
-            let any = packet.as_any();
-            let emit = |ssrc: u32, event: &dyn Fn(MediaKind) -> PeerEvent| {
-                if let Some(kind) = self.local_kind(ssrc) {
-                    let _ = self.control.send(event(kind));
-                }
-            };
-            if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+        feedback_events(
+            packets,
+            |ssrc| self.local_kind(ssrc),
+            |event| {
+                let _ = self.control.send(event);
+            },
+        );
+    }
+}
+
+/// The events the browser's feedback about our streams means: PLI and FIR ask for a
+/// keyframe, REMB is its estimate, a report block its loss. `local_kind` names our stream
+/// an SSRC is (feedback about anything else is dropped).
+fn feedback_events(
+    packets: &[Box<dyn rtcp::Packet>],
+    local_kind: impl Fn(u32) -> Option<MediaKind>,
+    mut emit: impl FnMut(PeerEvent),
+) {
+    for packet in packets {
+        let any = packet.as_any();
+        let mut about = |ssrc: u32, event: &dyn Fn(MediaKind) -> PeerEvent| {
+            if let Some(kind) = local_kind(ssrc) {
+                emit(event(kind));
+            }
+        };
+        if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+            MEDIA_STATS.keyframe_request_received();
+            about(pli.media_ssrc, &|kind| PeerEvent::KeyframeRequested {
+                kind,
+            });
+        } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+            for entry in &fir.fir {
                 MEDIA_STATS.keyframe_request_received();
-                emit(pli.media_ssrc, &|kind| PeerEvent::KeyframeRequested {
+                about(entry.ssrc, &|kind| PeerEvent::KeyframeRequested { kind });
+            }
+        } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+            let bitrate_bps = remb.bitrate.max(0.0) as u64;
+            for ssrc in &remb.ssrcs {
+                about(*ssrc, &|kind| PeerEvent::ReceiverEstimate {
                     kind,
+                    bitrate_bps,
                 });
-            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
-                for entry in &fir.fir {
-                    MEDIA_STATS.keyframe_request_received();
-                    emit(entry.ssrc, &|kind| PeerEvent::KeyframeRequested { kind });
-                }
-            } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
-                let bitrate_bps = remb.bitrate.max(0.0) as u64;
-                for ssrc in &remb.ssrcs {
-                    emit(*ssrc, &|kind| PeerEvent::ReceiverEstimate {
-                        kind,
-                        bitrate_bps,
-                    });
-                }
-            } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
-                for report in &rr.reports {
-                    let fraction_lost = report.fraction_lost;
-                    MEDIA_STATS.receiver_report(fraction_lost);
-                    emit(report.ssrc, &|kind| PeerEvent::ReceiverLoss {
-                        kind,
-                        fraction_lost,
-                    });
-                }
+            }
+        } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+            for report in &rr.reports {
+                let fraction_lost = report.fraction_lost;
+                MEDIA_STATS.receiver_report(fraction_lost);
+                about(report.ssrc, &|kind| PeerEvent::ReceiverLoss {
+                    kind,
+                    fraction_lost,
+                });
             }
         }
     }
@@ -1077,6 +1094,9 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
+#[cfg(test)]
+mod fuzz_rtp;
+
 // === Receiving ===
 
 /// Reads one remote track: tells which stream it is from its first event (`OnOpen` names
@@ -1125,19 +1145,11 @@ async fn receive(
     let codec = shared.streams().outgoing[kind.index()]
         .as_ref()
         .and_then(|o| o.codec);
-    let mut video = match (kind.is_video(), codec.unwrap_or_default()) {
-        (false, _) => None,
-        (true, VideoCodec::Vp8) => Some(Reassembly::Vp8(SampleBuilder::new(
-            VIDEO_MAX_LATE_PACKETS,
-            Vp8Packet::default(),
-            90_000,
-        ))),
-        (true, VideoCodec::H264) => Some(Reassembly::H264(SampleBuilder::new(
-            VIDEO_MAX_LATE_PACKETS,
-            H264Packet::default(),
-            90_000,
-        ))),
-    };
+    let mut video = kind
+        .is_video()
+        .then(|| Reassembly::new(codec.unwrap_or_default()));
+    // Frames one packet completed, sent on before the next packet is read.
+    let mut frames = Vec::new();
     let mut next = pending;
     loop {
         let event = match next.take() {
@@ -1160,22 +1172,14 @@ async fn receive(
                         remote.ssrc = ssrc;
                     }
                 }
-                let delivered = match video.as_mut() {
-                    None => deliver_audio(&shared.media, packet).await,
-                    Some(Reassembly::Vp8(builder)) => {
-                        deliver_video(&shared.media, kind, VideoCodec::Vp8, builder, packet).await
+                match video.as_mut() {
+                    None => frames.extend(audio_frame(packet)),
+                    Some(reassembly) => reassembly.push(kind, Instant::now(), packet, &mut frames),
+                }
+                for incoming in frames.drain(..) {
+                    if shared.media.send(incoming).await.is_err() {
+                        return;
                     }
-                    Some(Reassembly::H264(builder)) => {
-                        if !h264_payload_is_sane(&packet.payload) {
-                            // A malformed aggregation packet would panic rtc's depacketizer:
-                            // treat it as lost (the decoder then asks for a keyframe).
-                            continue;
-                        }
-                        deliver_video(&shared.media, kind, VideoCodec::H264, builder, packet).await
-                    }
-                };
-                if !delivered {
-                    return;
                 }
             }
             TrackRemoteEvent::OnRtcpPacket(packets) => shared.rtcp_events(&packets),
@@ -1185,19 +1189,18 @@ async fn receive(
     }
 }
 
-/// Delivers one Opus packet; `false` once the consumer is gone.
-async fn deliver_audio(media: &mpsc::Sender<IncomingMedia>, packet: rtc::rtp::Packet) -> bool {
+/// The Opus frame one RTP packet carries (none for an empty payload).
+fn audio_frame(packet: rtc::rtp::Packet) -> Option<IncomingMedia> {
     if packet.payload.is_empty() {
-        return true;
+        return None;
     }
     MEDIA_STATS.frame_received(StreamKind::Audio);
-    let incoming = IncomingMedia {
+    Some(IncomingMedia {
         kind: MediaKind::Audio,
         payload: packet.payload,
         rtp_timestamp: packet.header.timestamp,
         keyframe: false,
-    };
-    media.send(incoming).await.is_ok()
+    })
 }
 
 /// Reassembles one video stream's frames from RTP.
@@ -1205,6 +1208,47 @@ enum Reassembly {
     Vp8(SampleBuilder<Vp8Packet>),
     /// RFC 6184 (single NAL unit, STAP-A, FU-A) into Annex B access units.
     H264(SampleBuilder<H264Packet>),
+}
+
+impl Reassembly {
+    fn new(codec: VideoCodec) -> Reassembly {
+        match codec {
+            VideoCodec::Vp8 => Reassembly::Vp8(SampleBuilder::new(
+                VIDEO_MAX_LATE_PACKETS,
+                Vp8Packet::default(),
+                90_000,
+            )),
+            VideoCodec::H264 => Reassembly::H264(SampleBuilder::new(
+                VIDEO_MAX_LATE_PACKETS,
+                H264Packet::default(),
+                90_000,
+            )),
+        }
+    }
+
+    /// Takes one RTP packet of a `kind` stream; the frames it completes are appended to
+    /// `frames`.
+    fn push(
+        &mut self,
+        kind: MediaKind,
+        now: Instant,
+        packet: rtc::rtp::Packet,
+        frames: &mut Vec<IncomingMedia>,
+    ) {
+        match self {
+            Reassembly::Vp8(builder) => {
+                complete_frames(builder, kind, VideoCodec::Vp8, now, packet, frames);
+            }
+            Reassembly::H264(builder) => {
+                if !h264_payload_is_sane(&packet.payload) {
+                    // A malformed aggregation packet would panic rtc's depacketizer:
+                    // treat it as lost (the decoder then asks for a keyframe).
+                    return;
+                }
+                complete_frames(builder, kind, VideoCodec::H264, now, packet, frames);
+            }
+        }
+    }
 }
 
 /// Whether rtc's H.264 depacketizer can take `payload` without panicking: a STAP-A
@@ -1231,16 +1275,15 @@ pub(super) fn h264_payload_is_sane(payload: &[u8]) -> bool {
     true
 }
 
-/// Reassembles video frames (in `codec`) and delivers the complete ones; `false` once
-/// the consumer is gone.
-async fn deliver_video<D: Depacketizer>(
-    media: &mpsc::Sender<IncomingMedia>,
+/// Pushes `packet` into `builder` and appends the frames (in `codec`) it completes.
+fn complete_frames<D: Depacketizer>(
+    builder: &mut SampleBuilder<D>,
     kind: MediaKind,
     codec: VideoCodec,
-    builder: &mut SampleBuilder<D>,
+    now: Instant,
     packet: rtc::rtp::Packet,
-) -> bool {
-    let now = Instant::now();
+    frames: &mut Vec<IncomingMedia>,
+) {
     builder.push(now, packet);
     while let Some((sample, rtp_timestamp)) = builder.pop_with_timestamp(now) {
         if sample.data.is_empty() {
@@ -1248,17 +1291,13 @@ async fn deliver_video<D: Depacketizer>(
         }
         let keyframe = codec.is_keyframe(&sample.data);
         MEDIA_STATS.frame_received(kind.stream_kind());
-        let incoming = IncomingMedia {
+        frames.push(IncomingMedia {
             kind,
             payload: sample.data,
             rtp_timestamp,
             keyframe,
-        };
-        if media.send(incoming).await.is_err() {
-            return false;
-        }
+        });
     }
-    true
 }
 
 /// Which stream a remote track is: by its transceiver, else by the SSRC the offer
