@@ -2,7 +2,8 @@
 // at start, or node.capacity_hd_calls) and shows it with the load in the admin status
 // API (worker_vm/, after Pexip's resource); a media call that would overload the node is
 // answered audio-only when its audio still fits, else refused with "Out of transcoding
-// resource" (#pex114 in the SDK) — every reply checked with the package validators.
+// resource" (#pex114 in the SDK); a re-offer starting video is counted again — every reply
+// checked with the package validators.
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -125,6 +126,22 @@ describe('a node configured for two HD calls', () => {
         assert.deepEqual(directions(again.sdp).slice(0, 2), ['audio sendrecv', 'video sendrecv']);
         vm = await workerVm(ctx.node);
         assert.deepEqual([vm.hd_calls, vm.sd_calls, vm.audio_calls], [1, 1, 6]);
+
+        // A re-offer (update) asking for video is counted again: the node is full, so the
+        // caller answered audio-only keeps its video lines inactive...
+        const update = (p, call) => p.act(p, `calls/${call}/update`, { body: { sdp: HD_OFFER, fecc_supported: false }, bodyValidator: V.validateUpdateBody });
+        const still = (await update(third, down.call_uuid)).expect(200, V.validateUpdate200).result;
+        assert.deepEqual(directions(still).slice(0, 2), ['audio sendrecv', 'video inactive'], still);
+        vm = await workerVm(ctx.node);
+        assert.deepEqual([vm.hd_calls, vm.sd_calls, vm.audio_calls, vm.media_load], [1, 1, 6, 100]);
+
+        // ...until the HD call hangs up: then its re-offer gets video (HD, as its first
+        // offer's bandwidth was).
+        (await full.act(full, `calls/${again.call_uuid}/disconnect`, {})).expect(200, V.validateDisconnectCall200);
+        const upgraded = (await update(third, down.call_uuid)).expect(200, V.validateUpdate200).result;
+        assert.deepEqual(directions(upgraded).slice(0, 2), ['audio sendrecv', 'video sendrecv'], upgraded);
+        vm = await workerVm(ctx.node);
+        assert.deepEqual([vm.hd_calls, vm.sd_calls, vm.audio_calls], [1, 1, 5]);
     });
 });
 

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::NodeClient;
 use crate::driver;
-use crate::node::admission::{Admit, offered_class, offers_audio, without_video};
+use crate::node::admission::{Admit, Ask, without_video};
 
 /// The refusal of a media call the node cannot carry (#pex114 in Pexip's SDK).
 const OUT_OF_RESOURCE: &str = "Out of transcoding resource";
@@ -69,8 +69,9 @@ impl CallBackend for NodeClient {
                 ));
             }
             let admission = self.0.admission();
-            let class = offered_class(&request.sdp);
-            let offer = match admission.admit(participant, class, offers_audio(&request.sdp)) {
+            let ask = Ask::of(&request.sdp);
+            let class = ask.class();
+            let offer = match admission.admit(participant, ask) {
                 Admit::Call(_) => std::borrow::Cow::Borrowed(request.sdp.as_str()),
                 Admit::AudioOnly => {
                     info!(%participant, class = class.name(), "node at capacity: video call answered audio-only");
@@ -129,10 +130,17 @@ impl CallBackend for NodeClient {
                     Err(CallError::UnknownCall)
                 };
             }
+            let offer = match self.0.admission().readmit(participant, call, Ask::of(&sdp)) {
+                Admit::AudioOnly => {
+                    info!(%participant, %call, "node at capacity: video asked for in a re-offer answered inactive");
+                    std::borrow::Cow::Owned(without_video(&sdp))
+                }
+                Admit::Call(_) | Admit::Refuse => std::borrow::Cow::Borrowed(sdp.as_str()),
+            };
             let answer = session
                 .conference
                 .media
-                .update_call(participant, call, &sdp)
+                .update_call(participant, call, &offer)
                 .await
                 .map_err(call_error)?;
             Ok(answer)

@@ -37,34 +37,61 @@ pub enum Admit {
 #[derive(Debug, Default)]
 pub struct Admission {
     capacity: OnceLock<(Capacity, CapacitySource)>,
-    /// Each participant's media call (`None` while it is being set up) and its class.
-    calls: Mutex<HashMap<ParticipantId, (Option<Uuid>, CallClass)>>,
+    /// Each participant's media call.
+    calls: Mutex<HashMap<ParticipantId, Counted>>,
 }
 
-/// The class of call an offer asks for: audio only without a usable video line, else
-/// HD or SD by its bandwidth.
-pub fn offered_class(offer: &str) -> CallClass {
-    let video = offer.lines().any(|line| {
-        line.strip_prefix("m=video ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .is_some_and(|port| port != "0")
-    });
-    if !video {
-        return CallClass::Audio;
-    }
-    match Tier::for_bandwidth(offered_bandwidth_kbps(offer)) {
-        Tier::High => CallClass::Hd,
-        Tier::Medium | Tier::Low => CallClass::Sd,
-    }
+/// One media call as admission counts it.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    /// `None` while it is being set up.
+    call: Option<Uuid>,
+    /// What it was given and costs now.
+    class: CallClass,
+    /// What it costs with video: its tier is fixed by the first offer's bandwidth.
+    video_class: CallClass,
 }
 
-/// Whether the offer has an audio line to fall back on.
-pub fn offers_audio(offer: &str) -> bool {
-    offer.lines().any(|line| {
-        line.strip_prefix("m=audio ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .is_some_and(|port| port != "0")
-    })
+/// What an offer asks of the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask {
+    /// A usable video line.
+    pub video: bool,
+    /// The class its video is, by the offer's bandwidth: HD or SD.
+    pub video_class: CallClass,
+    /// An audio line to fall back on.
+    pub audio: bool,
+}
+
+impl Ask {
+    pub fn of(offer: &str) -> Ask {
+        let used = |kind: &str| {
+            offer.lines().any(|line| {
+                line.strip_prefix(kind)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .is_some_and(|port| port != "0")
+            })
+        };
+        let video_class = match Tier::for_bandwidth(offered_bandwidth_kbps(offer)) {
+            Tier::High => CallClass::Hd,
+            Tier::Medium | Tier::Low => CallClass::Sd,
+        };
+        Ask {
+            video: used("m=video "),
+            video_class,
+            audio: used("m=audio "),
+        }
+    }
+
+    /// The class of call asked for: audio only without a usable video line, else HD or
+    /// SD by the offer's bandwidth.
+    pub fn class(self) -> CallClass {
+        if self.video {
+            self.video_class
+        } else {
+            CallClass::Audio
+        }
+    }
 }
 
 /// The offer with every video line made inactive: the answer then carries audio only.
@@ -96,9 +123,7 @@ impl Admission {
         self.capacity.get().copied()
     }
 
-    fn calls(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<ParticipantId, (Option<Uuid>, CallClass)>> {
+    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<ParticipantId, Counted>> {
         self.calls
             .lock()
             .expect("admission lock is never held across a panic")
@@ -107,8 +132,8 @@ impl Admission {
     /// Forgets calls for which `live(participant, call)` is false (ended by any path:
     /// hang-up, leaving, ICE failure, the conference ending).
     pub fn prune(&self, live: impl Fn(ParticipantId, Uuid) -> bool) {
-        self.calls().retain(|p, (call, _)| match call {
-            Some(call) => live(*p, *call),
+        self.calls().retain(|p, counted| match counted.call {
+            Some(call) => live(*p, call),
             None => true,
         });
     }
@@ -118,35 +143,33 @@ impl Admission {
         let Some((capacity, _)) = self.capacity() else {
             return Duration::ZERO;
         };
-        self.calls()
-            .values()
-            .map(|(_, class)| capacity.costs.of(*class))
-            .sum()
+        Self::load_of(&self.calls(), &capacity)
     }
 
     /// Calls of each class now.
     pub fn counts(&self) -> HashMap<CallClass, usize> {
         let mut counts = HashMap::new();
-        for (_, class) in self.calls().values() {
-            *counts.entry(*class).or_default() += 1;
+        for counted in self.calls().values() {
+            *counts.entry(counted.class).or_default() += 1;
         }
         counts
     }
 
-    /// Decides for `participant`'s new call of `class` and reserves what it was given
-    /// (a participant has one media call: a new one replaces its old one). Everything
-    /// is admitted until the capacity is known.
-    pub fn admit(&self, participant: ParticipantId, class: CallClass, audio: bool) -> Admit {
+    /// Decides for `participant`'s new call asking for `ask` and reserves what it was
+    /// given (a participant has one media call: a new one replaces its old one).
+    /// Everything is admitted until the capacity is known.
+    pub fn admit(&self, participant: ParticipantId, ask: Ask) -> Admit {
         let mut calls = self.calls();
         calls.remove(&participant);
+        let class = ask.class();
         let decision = match self.capacity() {
             None => Admit::Call(class),
             Some((capacity, _)) => {
-                let load: Duration = calls.values().map(|(_, c)| capacity.costs.of(*c)).sum();
+                let load = Self::load_of(&calls, &capacity);
                 if capacity.fits(load, class) {
                     Admit::Call(class)
                 } else if class != CallClass::Audio
-                    && audio
+                    && ask.audio
                     && capacity.fits(load, CallClass::Audio)
                 {
                     Admit::AudioOnly
@@ -161,15 +184,67 @@ impl Admission {
             Admit::Refuse => None,
         };
         if let Some(class) = reserved {
-            calls.insert(participant, (None, class));
+            calls.insert(
+                participant,
+                Counted {
+                    call: None,
+                    class,
+                    video_class: ask.video_class,
+                },
+            );
         }
         decision
+    }
+
+    /// Decides for a re-offer (`update`) of `participant`'s `call` asking for `ask`. The
+    /// room keeps a call's first bandwidth, so only video starting or stopping changes
+    /// its cost: video stopping frees its share; video starting (an audio-only call, or
+    /// one that was answered audio-only) is given when it fits beside the other calls,
+    /// else the answer keeps its video lines inactive ([`Admit::AudioOnly`]). A call in
+    /// progress is never refused. A call admission does not count (capacity not known
+    /// yet, or not this participant's call) goes as offered.
+    pub fn readmit(&self, participant: ParticipantId, call: Uuid, ask: Ask) -> Admit {
+        let mut calls = self.calls();
+        let Some(counted) = calls
+            .get(&participant)
+            .copied()
+            .filter(|c| c.call == Some(call))
+        else {
+            return Admit::Call(ask.class());
+        };
+        let wanted = if ask.video {
+            counted.video_class
+        } else {
+            CallClass::Audio
+        };
+        if wanted == counted.class {
+            return Admit::Call(wanted);
+        }
+        let fits = match (wanted, self.capacity()) {
+            (CallClass::Audio, _) | (_, None) => true,
+            (_, Some((capacity, _))) => {
+                let others = calls.iter().filter(|(p, _)| **p != participant);
+                let load: Duration = others.map(|(_, c)| capacity.costs.of(c.class)).sum();
+                capacity.fits(load, wanted)
+            }
+        };
+        if !fits {
+            return Admit::AudioOnly;
+        }
+        if let Some(entry) = calls.get_mut(&participant) {
+            entry.class = wanted;
+        }
+        Admit::Call(wanted)
+    }
+
+    fn load_of(calls: &HashMap<ParticipantId, Counted>, capacity: &Capacity) -> Duration {
+        calls.values().map(|c| capacity.costs.of(c.class)).sum()
     }
 
     /// The reserved call was set up as `call`.
     pub fn opened(&self, participant: ParticipantId, call: Uuid) {
         if let Some(entry) = self.calls().get_mut(&participant) {
-            entry.0 = Some(call);
+            entry.call = Some(call);
         }
     }
 
@@ -210,25 +285,33 @@ mod tests {
         ParticipantId(Uuid::from_u128(n))
     }
 
+    /// An offer asking for `class`, with an audio line or not.
+    fn ask(class: CallClass, audio: bool) -> Ask {
+        Ask {
+            video: class != CallClass::Audio,
+            video_class: if class == CallClass::Audio {
+                CallClass::Hd
+            } else {
+                class
+            },
+            audio,
+        }
+    }
+
     #[test]
     fn offers_are_classed_by_video_and_bandwidth() {
-        assert_eq!(offered_class(OFFER), CallClass::Hd);
+        let class = |offer: &str| Ask::of(offer).class();
+        assert_eq!(class(OFFER), CallClass::Hd);
         assert_eq!(
-            offered_class(&OFFER.replace("b=AS:2048", "b=AS:576")),
+            class(&OFFER.replace("b=AS:2048", "b=AS:576")),
             CallClass::Sd
         );
-        assert_eq!(
-            offered_class(&OFFER.replace("b=AS:2048\r\n", "")),
-            CallClass::Sd
-        );
-        assert_eq!(
-            offered_class(
-                "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 0 UDP/TLS/RTP/SAVPF 96\r\n"
-            ),
-            CallClass::Audio
-        );
-        assert!(offers_audio(OFFER));
-        assert!(!offers_audio("m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"));
+        assert_eq!(class(&OFFER.replace("b=AS:2048\r\n", "")), CallClass::Sd);
+        let no_video =
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 0 UDP/TLS/RTP/SAVPF 96\r\n";
+        assert_eq!(class(no_video), CallClass::Audio);
+        assert!(Ask::of(OFFER).audio);
+        assert!(!Ask::of("m=video 9 UDP/TLS/RTP/SAVPF 96\r\n").audio);
     }
 
     #[test]
@@ -243,7 +326,7 @@ mod tests {
         let admission = Admission::default();
         // Unknown capacity: everything goes.
         assert_eq!(
-            admission.admit(pid(1), CallClass::Hd, true),
+            admission.admit(pid(1), ask(CallClass::Hd, true)),
             Admit::Call(CallClass::Hd)
         );
         admission.failed(pid(1));
@@ -254,31 +337,34 @@ mod tests {
             CapacitySource::Configured,
         );
         assert_eq!(
-            admission.admit(pid(1), CallClass::Hd, true),
+            admission.admit(pid(1), ask(CallClass::Hd, true)),
             Admit::Call(CallClass::Hd)
         );
         admission.opened(pid(1), Uuid::from_u128(101));
         assert_eq!(
-            admission.admit(pid(2), CallClass::Sd, true),
+            admission.admit(pid(2), ask(CallClass::Sd, true)),
             Admit::Call(CallClass::Sd)
         );
         admission.opened(pid(2), Uuid::from_u128(102));
         // 1.5 HD used: another HD call does not fit, its audio does.
         assert_eq!(
-            admission.admit(pid(3), CallClass::Hd, true),
+            admission.admit(pid(3), ask(CallClass::Hd, true)),
             Admit::AudioOnly
         );
         // Without an audio line there is nothing to fall back on.
-        assert_eq!(admission.admit(pid(4), CallClass::Hd, false), Admit::Refuse);
+        assert_eq!(
+            admission.admit(pid(4), ask(CallClass::Hd, false)),
+            Admit::Refuse
+        );
         for n in 5..10 {
             assert_eq!(
-                admission.admit(pid(n), CallClass::Audio, true),
+                admission.admit(pid(n), ask(CallClass::Audio, true)),
                 Admit::Call(CallClass::Audio)
             );
         }
         // 1.5 + 6/12 = 2.0 HD: full.
         assert_eq!(
-            admission.admit(pid(10), CallClass::Audio, true),
+            admission.admit(pid(10), ask(CallClass::Audio, true)),
             Admit::Refuse
         );
         assert_eq!(admission.counts()[&CallClass::Audio], 6);
@@ -286,13 +372,92 @@ mod tests {
         // Calls that ended free their share; one being set up keeps it.
         admission.prune(|p, _| p != pid(1));
         assert_eq!(
-            admission.admit(pid(10), CallClass::Hd, true),
+            admission.admit(pid(10), ask(CallClass::Hd, true)),
             Admit::Call(CallClass::Hd)
         );
         // A participant's new call replaces its old one.
         assert_eq!(
-            admission.admit(pid(10), CallClass::Hd, true),
+            admission.admit(pid(10), ask(CallClass::Hd, true)),
             Admit::Call(CallClass::Hd)
+        );
+    }
+
+    #[test]
+    fn a_reoffer_starting_video_is_counted_again() {
+        let admission = Admission::default();
+        admission.set_capacity(
+            Capacity::from_hd_calls(2, CallCosts::pexip_ratios()),
+            CapacitySource::Configured,
+        );
+        let (one, two, three) = (
+            Uuid::from_u128(101),
+            Uuid::from_u128(102),
+            Uuid::from_u128(103),
+        );
+        assert_eq!(
+            admission.admit(pid(1), ask(CallClass::Hd, true)),
+            Admit::Call(CallClass::Hd)
+        );
+        admission.opened(pid(1), one);
+        // An audio-only call whose offer's bandwidth is HD's.
+        assert_eq!(
+            admission.admit(pid(2), ask(CallClass::Audio, true)),
+            Admit::Call(CallClass::Audio)
+        );
+        admission.opened(pid(2), two);
+        assert_eq!(
+            admission.admit(pid(3), ask(CallClass::Sd, true)),
+            Admit::Call(CallClass::Sd)
+        );
+        admission.opened(pid(3), three);
+        // 1 + 1/12 + 1/2 of 2 HD: the audio call re-offering video (HD) does not fit and
+        // stays audio-only.
+        let hd = ask(CallClass::Hd, true);
+        assert_eq!(admission.readmit(pid(2), two, hd), Admit::AudioOnly);
+        assert_eq!(admission.counts()[&CallClass::Audio], 1);
+        // Re-offers that change nothing, or name another call, go as offered.
+        assert_eq!(
+            admission.readmit(pid(1), one, hd),
+            Admit::Call(CallClass::Hd)
+        );
+        assert_eq!(
+            admission.readmit(pid(1), two, hd),
+            Admit::Call(CallClass::Hd)
+        );
+        // The HD call stopping its video frees its share...
+        let audio = ask(CallClass::Audio, true);
+        assert_eq!(
+            admission.readmit(pid(1), one, audio),
+            Admit::Call(CallClass::Audio)
+        );
+        assert_eq!(admission.counts()[&CallClass::Audio], 2);
+        // ...which the audio call's video now gets.
+        assert_eq!(
+            admission.readmit(pid(2), two, hd),
+            Admit::Call(CallClass::Hd)
+        );
+        assert_eq!(admission.counts()[&CallClass::Hd], 1);
+        // Video comes at the tier the call's first offer had (here SD: the room keeps a
+        // call's first bandwidth), whatever the re-offer says.
+        assert_eq!(
+            admission.readmit(pid(3), three, audio),
+            Admit::Call(CallClass::Audio)
+        );
+        let sd_first = Ask {
+            video_class: CallClass::Sd,
+            ..ask(CallClass::Audio, true)
+        };
+        admission.admit(pid(4), sd_first);
+        admission.opened(pid(4), Uuid::from_u128(104));
+        assert_eq!(
+            admission.readmit(pid(4), Uuid::from_u128(104), hd),
+            Admit::Call(CallClass::Sd)
+        );
+        assert_eq!(admission.counts()[&CallClass::Sd], 1);
+        // Video stopping always fits.
+        assert_eq!(
+            admission.readmit(pid(4), Uuid::from_u128(104), audio),
+            Admit::Call(CallClass::Audio)
         );
     }
 }
