@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::participant::Waiting;
 use crate::pin::{KeyedPin, Pin};
+use crate::role::Role;
+use crate::secret::Secret;
 
 /// A conference on a virtual clock that records every event it emits.
 struct TestConference {
