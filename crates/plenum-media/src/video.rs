@@ -2,6 +2,7 @@
 //! and H.264 codecs.
 //!
 //! * [`frame`]: `I420Frame`, colours, buffer reuse.
+//! * [`rect`]: `Rect`, the pixel rectangle everything here shares.
 //! * [`layout`]: tile rectangles per `plenum_core::Layout` (worked numbers in its docs).
 //! * [`scale`]: libyuv `I420Scale` into a canvas sub-rectangle (FFI, safe API).
 //! * [`compose`]: the `Compositor` (video and name tiles) and the per-viewer tile order.
@@ -17,6 +18,7 @@ pub mod frame;
 pub mod h264;
 pub mod jpeg;
 pub mod layout;
+pub mod rect;
 pub mod scale;
 pub mod vpx;
 
@@ -27,6 +29,7 @@ pub use compose::{
 };
 pub use frame::{I420Frame, MAX_DIMENSION, Rgb, Yuv};
 pub use h264::H264Error;
-pub use layout::{Rect, tiles, tiles_into};
+pub use layout::{tiles, tiles_into};
+pub use rect::Rect;
 pub use scale::{Filter, ScaleError, scale_frame_into, scale_into};
 pub use vpx::{Decoder, EncodedFrame, Encoder, EncoderConfig, RTP_TIMEBASE, VpxError};

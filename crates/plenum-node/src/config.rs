@@ -40,8 +40,11 @@
 //! TURN credential or a database URL.
 
 mod source;
+mod summary;
 #[cfg(test)]
 mod tests;
+
+pub use summary::{pin_policy, summary};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -499,7 +502,7 @@ impl PhcHash {
 
     /// Whether `password` matches, compared in constant time.
     pub fn verify(&self, password: &str) -> bool {
-        crate::cli::verify_password(&self.0, password)
+        crate::password::verify_password(&self.0, password)
     }
 
     /// Spends the time of one [`PhcHash::verify`] on a hash nobody's password matches:

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod driver;
 pub mod history;
 pub mod node;
+pub mod password;
 pub mod provision;
 pub mod registrar;
 pub mod run;

@@ -150,13 +150,15 @@ fn main() -> ExitCode {
             let _ = std::io::stdout().write_all(output.as_bytes());
             ExitCode::from(code)
         }
-        Cmd::HashPassword => match cli::hash_password(&mut std::io::stdin().lock()) {
-            Ok(phc) => {
-                let _ = writeln!(std::io::stdout(), "{phc}");
-                ExitCode::SUCCESS
+        Cmd::HashPassword => {
+            match plenum_node::password::hash_password(&mut std::io::stdin().lock()) {
+                Ok(phc) => {
+                    let _ = writeln!(std::io::stdout(), "{phc}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&format!("plenum: {error}"), 1),
             }
-            Err(error) => fail(&format!("plenum: {error}"), 1),
-        },
+        }
         Cmd::Provision {
             config,
             csv,

@@ -115,8 +115,8 @@ fn hash_password_prints_an_argon2id_hash_that_verifies() {
     assert!(out.status.success());
     let phc = String::from_utf8(out.stdout).expect("utf-8");
     assert!(phc.starts_with("$argon2id$"), "{phc}");
-    assert!(plenum_node::cli::verify_password(phc.trim(), "s3cret"));
-    assert!(!plenum_node::cli::verify_password(phc.trim(), "wrong"));
+    assert!(plenum_node::password::verify_password(phc.trim(), "s3cret"));
+    assert!(!plenum_node::password::verify_password(phc.trim(), "wrong"));
 }
 
 /// A `plenum serve` child process and its log.

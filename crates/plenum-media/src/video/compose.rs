@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use plenum_core::Layout;
 
 use super::frame::{I420Frame, Rgb, Yuv};
-use super::layout::{Rect, tiles_into};
+use super::layout::tiles_into;
+use super::rect::Rect;
 use super::scale::{Filter, scale_into};
 
 /// Where DejaVu Sans lives on Debian (`fonts-dejavu-core`); the node reads the file

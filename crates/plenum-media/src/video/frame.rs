@@ -11,7 +11,7 @@
 //! so a compositor or decoder that writes into the same frame every tick allocates
 //! nothing once the largest size has been seen.
 
-use super::layout::Rect;
+use super::rect::Rect;
 
 /// Largest width or height a frame may have: VP8's 14-bit limit. Keeps every plane
 /// offset comfortably inside `i32` for the C libraries.

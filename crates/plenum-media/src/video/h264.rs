@@ -1020,7 +1020,7 @@ impl Drop for Decoder {
 mod tests {
     use super::*;
     use crate::video::frame::{Rgb, Yuv};
-    use crate::video::layout::Rect;
+    use crate::video::rect::Rect;
 
     /// xorshift64 with a fixed seed: the tests' only randomness.
     struct Rng(u64);

@@ -19,7 +19,7 @@
 use std::os::raw::c_int;
 
 use super::frame::I420Frame;
-use super::layout::Rect;
+use super::rect::Rect;
 
 // Linked by build.rs (`cargo:rustc-link-lib=yuv`); signature from
 // /usr/include/libyuv/scale.h (libyuv 0.0~git20230123).

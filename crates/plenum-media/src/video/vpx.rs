@@ -554,7 +554,7 @@ mod tests {
             // A moving bar so delta frames carry something.
             let mut frame = I420Frame::solid_rgb(160, 90, Rgb::new(20, 120, 20));
             frame.fill_rect(
-                crate::video::layout::Rect::new(i * 16, 0, 16, 90),
+                crate::video::rect::Rect::new(i * 16, 0, 16, 90),
                 Rgb::new(250, 250, 250).to_yuv(),
             );
             encoder

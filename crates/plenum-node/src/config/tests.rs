@@ -1181,7 +1181,7 @@ fn a_turn_server_needs_a_username_and_a_credential() {
 fn the_turn_credential_never_shows_in_summary_debug_or_diff() {
     let text = "[node]\nstun = [\"stun:stun.example.com\"]\n[[turn]]\nurls = [\"turns:turn.example.com:443?transport=tcp\"]\nusername = \"plenum\"\ncredential = \"tUrN-s3cret\"\n";
     let config = load_from_sources(&[("plenum.toml", text)]).expect("valid");
-    let summary = crate::cli::summary(&config);
+    let summary = super::summary(&config);
     assert!(
         summary.contains("  stun:          stun:stun.example.com\n"),
         "{summary}"
@@ -1327,7 +1327,7 @@ fn identity_providers_load_with_defaults_and_a_stable_uuid() {
     let board = service(&config.services(), "board").clone();
     assert_eq!(board.host_sso, vec!["Staff", "Local"]);
     assert!(board.has_guest_role());
-    let summary = crate::cli::summary(&config);
+    let summary = super::summary(&config);
     assert!(summary.contains("identity providers (2)"), "{summary}");
     assert!(summary.contains("host sign-in: Staff, Local"), "{summary}");
     assert!(!summary.contains("s3cr3t-value"), "{summary}");
@@ -1502,4 +1502,11 @@ fn fuzz_config_files() {
             Ok(())
         },
     );
+}
+
+#[test]
+fn a_phc_hash_verifies_the_password_it_was_made_from() {
+    let phc = crate::password::hash_password_str("s3cret pass").expect("hashes");
+    assert!(PhcHash::parse(&phc).is_ok_and(|h| h.verify("s3cret pass")));
+    assert!(PhcHash::parse(&phc).is_ok_and(|h| !h.verify("wrong")));
 }
