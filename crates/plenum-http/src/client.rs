@@ -34,6 +34,7 @@ mod registration;
 mod session;
 mod sso;
 pub mod theme;
+mod theme_routes;
 mod token;
 
 pub(crate) use rate_limit::RateLimiter;
@@ -126,9 +127,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             get(conference::available_layouts),
         )
         .route(&format!("{CONF}/layout_svgs"), get(conference::layout_svgs))
-        .route(&format!("{CONF}/theme/"), get(theme::screens))
-        .route(&format!("{CONF}/theme"), get(theme::screens))
-        .route(&format!("{CONF}/theme/{{*path}}"), get(theme::image))
+        .route(&format!("{CONF}/theme/"), get(theme_routes::screens))
+        .route(&format!("{CONF}/theme"), get(theme_routes::screens))
+        .route(&format!("{CONF}/theme/{{*path}}"), get(theme_routes::image))
         .route(&format!("{CONF}/dial"), post(dial::conference))
         .route(&format!("{CONF}/directory"), get(dial::directory))
         .route(&format!("{PART}/dial"), post(dial::participant))

@@ -1,6 +1,6 @@
-//! Per-room themes (client-api-v2 §2.1): `GET …/theme/` answers a room's `theme.json`
-//! (the five direct-media screens) or 204 without a theme, and `GET …/theme/{path}`
-//! serves the theme folder's images to `<img>` tags, with the token in the query.
+//! Per-room themes (client-api-v2 §2.1): a room's `theme.json` (the five direct-media
+//! screens) and its images, which `GET …/theme/` and `GET …/theme/{path}` serve
+//! ([`super::theme_routes`]).
 //!
 //! A [`Theme`] is checked once, when the node loads its configuration ([`Theme::parse`]
 //! does no I/O; the node reads `theme.json` and checks that the images exist). Images
@@ -10,16 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tracing::debug;
-
-use super::error::{ClientError, success};
-use super::session::Session;
-use crate::webapp::branding;
-use crate::{ApiError, AppState};
 
 /// The file in a theme folder that describes the screens.
 pub const THEME_FILE: &str = "theme.json";
@@ -45,13 +36,13 @@ pub struct Theme {
     /// The folder holding `theme.json` and the images.
     dir: PathBuf,
     /// The screens, as answered by `theme/`.
-    screens: Screens,
+    pub(super) screens: Screens,
 }
 
 /// `theme.json`: the five screens the SDK knows, all required.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Screens {
+pub(super) struct Screens {
     direct_media_welcome: Screen,
     direct_media_waiting_for_host: Screen,
     direct_media_other_participants_audio_only: Screen,
@@ -187,64 +178,12 @@ fn is_image_path(path: &str) -> bool {
 
 /// The `Content-Type` of a theme image, by extension (case ignored); `None` for
 /// anything that is not an image type themes may use.
-fn image_type(path: &str) -> Option<&'static str> {
+pub(super) fn image_type(path: &str) -> Option<&'static str> {
     let (_, extension) = path.rsplit_once('.')?;
     IMAGE_TYPES
         .iter()
         .find(|(e, _)| e.eq_ignore_ascii_case(extension))
         .map(|(_, t)| *t)
-}
-
-// === handlers ===
-
-/// `GET …/theme/`: the room's screens, or 204 with an empty body without a theme.
-pub(crate) async fn screens(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Response, ClientError> {
-    Ok(match state.client.theme(&session.caller) {
-        Some(theme) => success(&theme.screens),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
-}
-
-/// `GET …/theme/{path}?token=`: an image of the room's theme, or 404 (no theme, not an
-/// image, a path that would leave the folder, no such file).
-pub(crate) async fn image(
-    State(state): State<AppState>,
-    session: Session,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response, ClientError> {
-    let not_found = || ClientError::NotFound(super::error::NOT_FOUND.into());
-    let theme = state.client.theme(&session.caller).ok_or_else(not_found)?;
-    let raw = uri
-        .path()
-        .split_once("/theme/")
-        .map(|(_, rest)| rest)
-        .ok_or_else(not_found)?;
-    let (Some(relative), Some(content_type)) = (branding::relative_path(raw), image_type(raw))
-    else {
-        debug!(path = uri.path(), "theme path refused");
-        return Err(not_found());
-    };
-    let body = branding::read_inside(theme.dir(), &relative)
-        .await
-        .map_err(|e| match e {
-            ApiError::Internal(detail) => ClientError::Internal(detail),
-            _ => not_found(),
-        })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-        ],
-        body,
-    )
-        .into_response())
 }
 
 #[cfg(test)]
