@@ -109,9 +109,7 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if matches!(self, ApiError::LoginFailed) {
-            response
-                .extensions_mut()
-                .insert(crate::metrics::AuthFailure::AdminLogin);
+            response.extensions_mut().insert(AuthFailure::AdminLogin);
         }
         if matches!(self, ApiError::Unauthorized | ApiError::LoginFailed) {
             response.headers_mut().insert(
@@ -120,5 +118,30 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+/// A failed sign-in of some kind, left on the response for the request counter
+/// ([`crate::metrics`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthFailure {
+    /// A client API call with a token that is unknown, expired or for something else.
+    InvalidToken,
+    /// A wrong conference PIN (or too many of them).
+    Pin,
+    /// Wrong device registration credentials (or sign-in).
+    DeviceCredentials,
+    /// A wrong admin user name or password.
+    AdminLogin,
+}
+
+impl AuthFailure {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            AuthFailure::InvalidToken => "invalid_token",
+            AuthFailure::Pin => "pin",
+            AuthFailure::DeviceCredentials => "device_credentials",
+            AuthFailure::AdminLogin => "admin_login",
+        }
     }
 }

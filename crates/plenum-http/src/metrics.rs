@@ -19,32 +19,8 @@ use prometheus_client::registry::Registry;
 use plenum_core::{CallType, ServiceKind};
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, AuthFailure};
 use crate::view::{MediaFigures, MetricsAccess, NodeMetrics, StreamFigures};
-
-/// A failed sign-in of some kind, left on the response for [`count_requests`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AuthFailure {
-    /// A client API call with a token that is unknown, expired or for something else.
-    InvalidToken,
-    /// A wrong conference PIN (or too many of them).
-    Pin,
-    /// Wrong device registration credentials (or sign-in).
-    DeviceCredentials,
-    /// A wrong admin user name or password.
-    AdminLogin,
-}
-
-impl AuthFailure {
-    fn label(self) -> &'static str {
-        match self {
-            AuthFailure::InvalidToken => "invalid_token",
-            AuthFailure::Pin => "pin",
-            AuthFailure::DeviceCredentials => "device_credentials",
-            AuthFailure::AdminLogin => "admin_login",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {

@@ -4,18 +4,23 @@
 //! never wait for it. What cannot be kept is counted and logged as lost, never dropped
 //! silently.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use plenum_core::{CallType, DisconnectReason, ParticipantState, Role, ServiceKind};
+use plenum_core::{CallType, DisconnectReason, ParticipantId, ParticipantState, Role, ServiceKind};
 use plenum_store::{self as store, NewConference, NewParticipant, Store, StoreError};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 use uuid::Uuid;
 
 use crate::driver::{HistoryEvent, WallClock};
-use crate::node::MediaQualities;
+
+/// Participants' last media quality reports (the client API's `statistics`, as
+/// `CallStatistics::quality_json` shows them), shared by the node and its history
+/// writer; never touched on the media path.
+pub type MediaQualities = Arc<Mutex<HashMap<ParticipantId, serde_json::Value>>>;
 
 /// Rows kept in memory while the database is unavailable; beyond it new rows are lost
 /// (and counted).

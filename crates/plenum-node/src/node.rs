@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::config::{Config, Switches};
 use crate::driver::{self, ConferenceHandle, HistoryEvent, WallClock};
-use crate::history;
+use crate::history::{self, MediaQualities};
 use crate::registrar::Registrar;
 use crate::registrar::guard::CredentialGuard;
 use crate::session::{self, Session, Sessions, Tickets};
@@ -120,11 +120,6 @@ pub struct Node {
     /// What the node may carry and what its media calls cost.
     admission: admission::Admission,
 }
-
-/// Participants' last media quality reports (the client API's `statistics`, as
-/// `CallStatistics::quality_json` shows them), shared by the node and its history
-/// writer; never touched on the media path.
-pub type MediaQualities = Arc<Mutex<HashMap<ParticipantId, serde_json::Value>>>;
 
 impl Node {
     /// Builds the node from a validated configuration and an open store, and starts

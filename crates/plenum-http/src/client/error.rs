@@ -13,7 +13,7 @@ use serde::Serialize;
 use tracing::warn;
 
 use super::backend::InvalidToken;
-use crate::metrics::AuthFailure;
+use crate::error::AuthFailure;
 
 /// The reason of an unknown endpoint (the SDK maps it to #pex157).
 pub(crate) const NOT_FOUND: &str = "404 Not Found";

@@ -17,7 +17,7 @@ use super::backend::{
 use super::dto::{current_service_type, service_type, token_role};
 use super::error::{ClientError, RESOURCE_UNAVAILABLE, success, success_with};
 use super::session::{Alias, token_of};
-use crate::metrics::AuthFailure;
+use crate::error::AuthFailure;
 use crate::{AppState, BODY_LIMIT};
 
 /// Longest display name kept, in characters.

@@ -12,19 +12,10 @@ use plenum_http::client::backend::{DIRECTORY_LIMIT, DialError, DialOrder, Dialab
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use super::registrations::matches_search;
+use super::registrations::{device_name, matches_search};
 use super::{JoinAttempt, JoinRefusal, Joined, Node, RingingCall};
 use crate::config::DeviceAlias;
 use crate::driver::{self, ConferenceHandle};
-
-/// The name a device goes by in rosters and the directory.
-pub(crate) fn device_name(device: &DeviceAlias) -> String {
-    if device.description.is_empty() {
-        device.alias.clone()
-    } else {
-        device.description.clone()
-    }
-}
 
 impl Node {
     /// Rings the registered device `order.destination` into `conference` (whose

@@ -302,7 +302,7 @@ impl Node {
             });
         let devices = config.devices.iter().map(|d| DirectoryEntry {
             alias: d.alias.clone(),
-            description: super::calls::device_name(d),
+            description: device_name(d),
         });
         let mut entries: Vec<DirectoryEntry> = rooms
             .chain(devices)
@@ -336,6 +336,15 @@ impl Node {
         if let Err(error) = self.store.registration_ended(registration.id).await {
             warn!(%error, registration = %registration.id, "registration end not written to the database; it stays listed until it expires there");
         }
+    }
+}
+
+/// The name a device goes by in rosters and the directory.
+pub(crate) fn device_name(device: &DeviceAlias) -> String {
+    if device.description.is_empty() {
+        device.alias.clone()
+    } else {
+        device.description.clone()
     }
 }
 
