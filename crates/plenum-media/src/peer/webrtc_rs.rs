@@ -27,6 +27,10 @@
 //! * rtc 0.21.1's H.264 depacketizer indexes past the end of a STAP-A with a dangling
 //!   byte (a panic in the receive task): such packets are dropped first
 //!   ([`h264_payload_is_sane`]) and count as lost.
+//! * rtc-media 0.21.1's `SampleBuilder` counts the packets it drops in a `u16` that
+//!   overflows when a sender's sequence numbers jump far (it drops each missing one): it
+//!   wraps in release builds; the workspace's `Cargo.toml` turns its overflow checks off
+//!   in debug builds too, where it would panic the receive task.
 //! * The answer's direction is the transceiver's preferred direction, not the RFC 3264
 //!   intersection with the offer, so each negotiation sets every transceiver's direction
 //!   from the offer before `create_answer`.

@@ -484,6 +484,37 @@ fn the_seed_stream_reaches_the_room_whole() {
     assert_eq!(ran.delivered, [16, 7, 3], "audio, video, slides frames");
 }
 
+/// Found by `rtp_rtcp`: sequence numbers that jump far make rtc-media's sample builder
+/// drop tens of thousands of missing packets at once, overflowing its u16 count (a panic
+/// of the receive task in debug builds until its overflow checks were turned off there).
+#[test]
+fn sequence_numbers_jumping_far_are_survived() {
+    for codec in [VideoCodec::Vp8, VideoCodec::H264] {
+        let mut reassembly = Reassembly::new(codec);
+        let mut frames = Vec::new();
+        let now = Instant::now();
+        for (i, seq) in [0u16, 30_000, 60_000, 24_464, 54_464, 18_928]
+            .into_iter()
+            .enumerate()
+        {
+            let packet = rtc::rtp::Packet {
+                header: rtc::rtp::Header {
+                    version: 2,
+                    payload_type: VP8_PT,
+                    sequence_number: seq,
+                    timestamp: 3600 * i as u32,
+                    ssrc: VIDEO_SSRC,
+                    ..Default::default()
+                },
+                // A partition start that never completes (no marker, no next frame).
+                payload: Bytes::from_static(&[0x10, 0x00, 0x9d, 0x01, 0x2a]),
+            };
+            reassembly.push(MediaKind::Video, now, packet, &mut frames);
+        }
+        assert!(frames.len() <= 6, "{codec:?}: {} frames", frames.len());
+    }
+}
+
 /// Fuzz target `rtp_rtcp` (a short run in every `cargo test`; `scripts/fuzz.sh` runs it
 /// for longer).
 #[test]
