@@ -289,6 +289,38 @@ fn opt(value: Option<f64>, digits: usize) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
 }
 
+/// Node memory over a long window (a soak), from samples every 10 s: a sample about every
+/// tenth of the window, then the lowest and highest. `None` for windows under a minute.
+fn memory_over_time(samples: &[(u64, u64)]) -> Option<String> {
+    let last = samples.last()?.0;
+    if last < 60 {
+        return None;
+    }
+    let step = (last / 10).max(10);
+    let mut shown = Vec::new();
+    let mut next = 0;
+    for &(at, rss) in samples {
+        if at >= next || at == last {
+            let when = if at >= 120 {
+                format!("{} min", at / 60)
+            } else {
+                format!("{at} s")
+            };
+            shown.push(format!("{when} {} MiB", mib(Some(rss))));
+            next = at - at % step + step;
+        }
+    }
+    let low = samples.iter().map(|s| s.1).min()?;
+    let high = samples.iter().map(|s| s.1).max()?;
+    Some(format!(
+        "node memory over time: {}; lowest {} MiB, highest {} MiB ({} samples)",
+        shown.join(", "),
+        mib(Some(low)),
+        mib(Some(high)),
+        samples.len()
+    ))
+}
+
 fn mib(bytes: Option<u64>) -> String {
     bytes.map_or_else(|| "-".to_owned(), |b| format!("{}", b / (1024 * 1024)))
 }
@@ -395,6 +427,9 @@ impl Report {
             for error in &s.errors {
                 let _ = writeln!(out, "  error: {error}");
             }
+            if let Some(line) = memory_over_time(&s.memory_samples) {
+                let _ = writeln!(out, "  {line}");
+            }
         }
         out
     }
@@ -468,5 +503,21 @@ mod tests {
         let p = Percentiles::of(&values);
         assert_eq!((p.p50_ms, p.p95_ms, p.max_ms), (50.0, 95.0, 100.0));
         assert_eq!(Percentiles::of(&[]).samples, 0);
+    }
+
+    #[test]
+    fn a_soak_shows_memory_over_time() {
+        let samples: Vec<(u64, u64)> = (1..=360).map(|i| (i * 10, (700 + i % 7) << 20)).collect();
+        let line = memory_over_time(&samples).expect("an hour of samples");
+        assert!(
+            line.starts_with("node memory over time: 10 s 701"),
+            "{line}"
+        );
+        assert!(line.contains("6 min "), "{line}");
+        assert!(line.contains("60 min "), "{line}");
+        assert!(line.contains("lowest 700"), "{line}");
+        assert!(line.contains("highest 706"), "{line}");
+        assert!(line.contains("(360 samples)"), "{line}");
+        assert_eq!(memory_over_time(&samples[..3]), None, "20 s is no soak");
     }
 }

@@ -2302,3 +2302,54 @@ fn fuzz_sdp_offer_parser() {
         },
     );
 }
+
+/// `public_ips` (NAT 1:1): the answer's candidates carry the public address, not only the
+/// bound one, so a browser outside the NAT can reach the node.
+#[tokio::test]
+async fn public_ips_are_the_addresses_the_answer_advertises() {
+    let public: IpAddr = "203.0.113.7".parse().expect("ip");
+    let mut config = PeerConfig::new(LOOPBACK);
+    config.public_ips = vec![public];
+    let answered = timeout(WAIT, Peer::answer(CHROME_OFFER, config))
+        .await
+        .expect("answer in time")
+        .expect("answer");
+    let candidates: Vec<&str> = answered
+        .sdp
+        .lines()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .collect();
+    assert!(
+        candidates.iter().any(|c| c.contains(" 203.0.113.7 ")),
+        "no candidate with the public address: {candidates:#?}"
+    );
+    answered.peer.close().await.expect("close");
+}
+
+#[test]
+fn host_candidates_are_advertised_with_each_public_address() {
+    let host = "candidate:2693830880 1 udp 2130706431 10.0.0.5 43545 typ host";
+    let public: Vec<IpAddr> = vec![
+        "203.0.113.7".parse().unwrap(),
+        "2001:db8::7".parse().unwrap(),
+    ];
+    assert_eq!(
+        super::webrtc_rs::advertised_candidates(host, &public),
+        [
+            "candidate:2693830880 1 udp 2130706431 203.0.113.7 43545 typ host",
+            "candidate:26938308801 1 udp 2130706431 2001:db8::7 43545 typ host",
+        ]
+    );
+    assert_eq!(super::webrtc_rs::advertised_candidates(host, &[]), [host]);
+    let srflx = "candidate:1 1 udp 1 198.51.100.1 5000 typ srflx raddr 10.0.0.5 rport 43545";
+    assert_eq!(
+        super::webrtc_rs::advertised_candidates(srflx, &public),
+        [srflx]
+    );
+    let sdp = format!("v=0\r\na=mid:0\r\na={host}\r\na=end-of-candidates\r\n");
+    let advertised = super::webrtc_rs::advertised_sdp(&sdp, &public[..1]);
+    assert_eq!(
+        advertised,
+        "v=0\r\na=mid:0\r\na=candidate:2693830880 1 udp 2130706431 203.0.113.7 43545 typ host\r\na=end-of-candidates\r\n"
+    );
+}

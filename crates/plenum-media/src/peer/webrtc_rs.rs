@@ -47,6 +47,9 @@
 //!   receiver, which maps to a transceiver and so to a mid.
 //! * An answerer's ICE restart happens inside `set_remote_description` when the offer's
 //!   credentials change; gathering then runs again for the new generation.
+//! * webrtc-rs 0.21.1 stores `with_nat_1to1_ips` but never uses it: public addresses
+//!   (`PeerConfig::public_ips`) are written into the candidates we hand out, in the answer
+//!   and trickled ([`advertised_candidates`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -87,9 +90,9 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCIceCandidateInit, RTCIceCandidateType, RTCIceGatheringState, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder, configure_nack,
-    configure_rtcp_reports, configure_twcc_receiver_only,
+    RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, Registry, SettingEngineBuilder, configure_nack, configure_rtcp_reports,
+    configure_twcc_receiver_only,
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RtpSender};
 
@@ -188,6 +191,7 @@ impl Backend {
             media: media_tx,
             gathered: gathered_tx,
             mid: super::first_mid(offer_sdp),
+            public_ips: config.public_ips.clone(),
             local_port: AtomicU16::new(0),
             streams: Mutex::new(Streams::default()),
         });
@@ -385,7 +389,7 @@ impl Backend {
             .pc
             .local_description()
             .await
-            .map(|d| d.sdp)
+            .map(|d| advertised_sdp(&d.sdp, &self.shared.public_ips))
             .ok_or_else(|| internal("local description", "none after set_local_description"))?;
 
         // What we may send now: the negotiated payload type of each track, and the
@@ -607,6 +611,55 @@ fn mask_directions(offer_sdp: &str, known: &HashSet<String>) -> String {
     out
 }
 
+// === Candidates ===
+
+/// A local candidate as the browser should see it: a host candidate once per public
+/// address (NAT 1:1: the NAT forwards what reaches the public address to the bound one),
+/// else as it is. Takes and gives the `candidate:…` attribute value (an `a=` prefix is
+/// kept). The first public address keeps the foundation; others get a digit appended, as
+/// candidates of different addresses must not share one.
+pub(super) fn advertised_candidates(candidate: &str, public_ips: &[IpAddr]) -> Vec<String> {
+    let fields: Vec<&str> = candidate.split(' ').collect();
+    let is_host = fields.windows(2).any(|w| w[0] == "typ" && w[1] == "host");
+    if public_ips.is_empty() || !is_host || fields.len() < 8 {
+        return vec![candidate.to_owned()];
+    }
+    public_ips
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| {
+            let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+            if i > 0 {
+                fields[0].push_str(&i.to_string());
+            }
+            fields[4] = ip.to_string();
+            fields.join(" ")
+        })
+        .collect()
+}
+
+/// `sdp` with each host candidate advertised with the public addresses
+/// ([`advertised_candidates`]); unchanged without any.
+pub(super) fn advertised_sdp(sdp: &str, public_ips: &[IpAddr]) -> String {
+    if public_ips.is_empty() {
+        return sdp.to_owned();
+    }
+    let mut out = String::with_capacity(sdp.len() + 256);
+    for line in sdp.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\r', '\n']);
+        if bare.starts_with("a=candidate:") {
+            let ending = &line[bare.len()..];
+            for candidate in advertised_candidates(bare, public_ips) {
+                out.push_str(&candidate);
+                out.push_str(ending);
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 // === Shared state ===
 
 /// State shared by the backend, its event handler and its tasks.
@@ -617,6 +670,8 @@ struct Shared {
     gathered: watch::Sender<bool>,
     /// The bundle tag, reported with trickled candidates.
     mid: String,
+    /// Addresses our host candidates are advertised with (NAT 1:1); empty = as bound.
+    public_ips: Vec<IpAddr>,
     local_port: AtomicU16,
     streams: Mutex<Streams>,
 }
@@ -918,14 +973,10 @@ async fn build_peer_connection(
         }
         let mut engine = media_engine()?;
         let registry = interceptors(&mut engine)?;
-        let mut settings = SettingEngineBuilder::new()
+        // Public addresses (NAT 1:1) are written into the candidates we hand out
+        // ([`advertised_candidates`]): webrtc-rs 0.21.1 ignores `with_nat_1to1_ips`.
+        let settings = SettingEngineBuilder::new()
             .with_include_loopback_candidate(config.udp_bind.is_loopback());
-        if !config.public_ips.is_empty() {
-            settings = settings.with_nat_1to1_ips(
-                config.public_ips.iter().map(IpAddr::to_string).collect(),
-                RTCIceCandidateType::Host,
-            );
-        }
         let built = PeerConnectionBuilder::new()
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
@@ -1055,10 +1106,12 @@ impl PeerConnectionEventHandler for Handler {
         }
         match event.candidate.to_json() {
             Ok(init) => {
-                let _ = shared.control.send(PeerEvent::LocalCandidate {
-                    candidate: init.candidate,
-                    mid: shared.mid.clone(),
-                });
+                for candidate in advertised_candidates(&init.candidate, &shared.public_ips) {
+                    let _ = shared.control.send(PeerEvent::LocalCandidate {
+                        candidate,
+                        mid: shared.mid.clone(),
+                    });
+                }
             }
             Err(e) => tracing::warn!(error = %e, "unencodable local candidate"),
         }
