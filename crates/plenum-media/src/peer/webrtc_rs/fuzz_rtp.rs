@@ -281,7 +281,8 @@ fn seed_stream() -> Vec<Vec<u8>> {
 
 /// The sending participant's packet path: reassembly per stream, interceptors for RTCP.
 struct Receiver {
-    audio: mpsc::Sender<IncomingMedia>,
+    /// The sending member's inbound queue in the room (every kind).
+    inbound: mpsc::Sender<IncomingMedia>,
     video: Reassembly,
     slides: Reassembly,
     nacks: NackCounter,
@@ -307,9 +308,12 @@ impl Receiver {
             return;
         };
         let kind = match (packet.header.ssrc, packet.header.payload_type) {
-            (AUDIO_SSRC, _) | (_, OPUS_PT) => MediaKind::Audio,
-            (VIDEO_SSRC, _) | (_, VP8_PT) => MediaKind::Video,
-            (SLIDES_SSRC, _) | (_, H264_PT) => MediaKind::Slides,
+            (AUDIO_SSRC, _) => MediaKind::Audio,
+            (VIDEO_SSRC, _) => MediaKind::Video,
+            (SLIDES_SSRC, _) => MediaKind::Slides,
+            (_, OPUS_PT) => MediaKind::Audio,
+            (_, VP8_PT) => MediaKind::Video,
+            (_, H264_PT) => MediaKind::Slides,
             _ => return,
         };
         match kind {
@@ -320,7 +324,7 @@ impl Receiver {
         for frame in self.frames.drain(..) {
             self.delivered[frame.kind.index()] += 1;
             // A full queue drops, as the engine's bounded channel would hold the sender.
-            let _ = self.audio.try_send(frame);
+            let _ = self.inbound.try_send(frame);
         }
     }
 
@@ -436,7 +440,7 @@ fn run(stream: &[Vec<u8>], h264_video: bool, presenting: bool) -> Ran {
         loopback: false,
     }));
     let mut receiver = Receiver {
-        audio: inbound.swap_remove(0),
+        inbound: inbound.swap_remove(0),
         video: Reassembly::new(codec),
         slides: Reassembly::new(slides_codec),
         nacks: NackCounter::default(),
