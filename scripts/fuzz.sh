@@ -13,7 +13,7 @@ export PLENUM_FUZZ_SECONDS=${1:-60}
 echo "== fuzz targets, ${PLENUM_FUZZ_SECONDS}s each" >&2
 # The same feature set as `cargo test --workspace`, so nothing is rebuilt.
 cargo test --workspace --locked -q -- fuzz_ --nocapture 2>&1 \
-    | grep -E '^fuzz |panicked|minimal input|^test result: FAILED|^failures' >&2
+    | grep -E 'fuzz [a-z_]+: [0-9]+ cases|panicked|minimal input|^test result: FAILED|^failures' >&2
 status=${PIPESTATUS[0]}
 [[ $status -eq 0 ]] || echo "a fuzz target FAILED (status $status)" >&2
 exit "$status"
