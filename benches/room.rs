@@ -145,17 +145,7 @@ fn meeting(n: usize, layout: Layout, w: u32, h: u32, bandwidth_kbps: u32, mixed:
         room.set_connected(call, true);
         senders.push((tx, clips[i % clips.len()][codec_of(i).index()].clone()));
         receivers.push(rx);
-        people.push(ViewParticipant {
-            id,
-            name: format!("Participant {i}"),
-            label: format!("Participant {i}"),
-            host: true,
-            admitted: true,
-            waiting_for_host: false,
-            audio_muted: false,
-            video_muted: false,
-            receives_presentation: true,
-        });
+        people.push(ViewParticipant::host(id, &format!("Participant {i}")));
     }
     room.set_view(Arc::new(RoomView {
         host_layout: layout,

@@ -131,15 +131,9 @@ fn per_call(n: usize, video: Option<(u32, u32)>, bandwidth_kbps: u32) -> Result<
         senders.push(tx);
         receivers.push(rx);
         people.push(ViewParticipant {
-            id,
-            name: format!("Measure {i}"),
-            label: format!("Measure {i}"),
-            host: true,
-            admitted: true,
-            waiting_for_host: false,
-            audio_muted: false,
             video_muted: video.is_none(),
             receives_presentation: false,
+            ..ViewParticipant::host(id, &format!("Measure {i}"))
         });
     }
     room.set_view(Arc::new(RoomView {

@@ -69,6 +69,23 @@ pub struct ViewParticipant {
     pub receives_presentation: bool,
 }
 
+impl ViewParticipant {
+    /// A Host in the meeting named `name`, heard and seen, receiving the presentation.
+    pub fn host(id: ParticipantId, name: &str) -> ViewParticipant {
+        ViewParticipant {
+            id,
+            name: name.to_owned(),
+            label: name.to_owned(),
+            host: true,
+            admitted: true,
+            waiting_for_host: false,
+            audio_muted: false,
+            video_muted: false,
+            receives_presentation: true,
+        }
+    }
+}
+
 /// An output resolution, chosen by the receiver's bandwidth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tier {

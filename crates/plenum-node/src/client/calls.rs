@@ -130,20 +130,25 @@ impl CallBackend for NodeClient {
                     Err(CallError::UnknownCall)
                 };
             }
-            let offer = match self.0.admission().readmit(participant, call, Ask::of(&sdp)) {
+            let admission = self.0.admission();
+            let counted = admission.class_of(participant, call);
+            let offer = match admission.readmit(participant, call, Ask::of(&sdp)) {
                 Admit::AudioOnly => {
                     info!(%participant, %call, "node at capacity: video asked for in a re-offer answered inactive");
                     std::borrow::Cow::Owned(without_video(&sdp))
                 }
                 Admit::Call(_) | Admit::Refuse => std::borrow::Cow::Borrowed(sdp.as_str()),
             };
-            let answer = session
+            let answered = session
                 .conference
                 .media
                 .update_call(participant, call, &offer)
-                .await
-                .map_err(call_error)?;
-            Ok(answer)
+                .await;
+            if let (Err(_), Some(class)) = (&answered, counted) {
+                // Nothing changed: the call costs what it did.
+                admission.recount(participant, call, class);
+            }
+            answered.map_err(call_error)
         }
         .boxed()
     }

@@ -223,9 +223,9 @@ impl Admission {
         let fits = match (wanted, self.capacity()) {
             (CallClass::Audio, _) | (_, None) => true,
             (_, Some((capacity, _))) => {
-                let others = calls.iter().filter(|(p, _)| **p != participant);
-                let load: Duration = others.map(|(_, c)| capacity.costs.of(c.class)).sum();
-                capacity.fits(load, wanted)
+                let others = Self::load_of(&calls, &capacity)
+                    .saturating_sub(capacity.costs.of(counted.class));
+                capacity.fits(others, wanted)
             }
         };
         if !fits {
@@ -235,6 +235,24 @@ impl Admission {
             entry.class = wanted;
         }
         Admit::Call(wanted)
+    }
+
+    /// The class `participant`'s `call` is counted as, if admission counts it.
+    pub fn class_of(&self, participant: ParticipantId, call: Uuid) -> Option<CallClass> {
+        self.calls()
+            .get(&participant)
+            .filter(|c| c.call == Some(call))
+            .map(|c| c.class)
+    }
+
+    /// Counts `participant`'s `call` as `class` again: what [`Admission::readmit`] gave
+    /// is taken back when the re-offer then fails.
+    pub fn recount(&self, participant: ParticipantId, call: Uuid, class: CallClass) {
+        if let Some(entry) = self.calls().get_mut(&participant)
+            && entry.call == Some(call)
+        {
+            entry.class = class;
+        }
     }
 
     fn load_of(calls: &HashMap<ParticipantId, Counted>, capacity: &Capacity) -> Duration {
@@ -453,6 +471,12 @@ mod tests {
             admission.readmit(pid(4), Uuid::from_u128(104), hd),
             Admit::Call(CallClass::Sd)
         );
+        assert_eq!(admission.counts()[&CallClass::Sd], 1);
+        // A re-offer that then failed is counted as before it.
+        let before = admission.class_of(pid(4), Uuid::from_u128(104));
+        assert_eq!(before, Some(CallClass::Sd));
+        admission.readmit(pid(4), Uuid::from_u128(104), audio);
+        admission.recount(pid(4), Uuid::from_u128(104), CallClass::Sd);
         assert_eq!(admission.counts()[&CallClass::Sd], 1);
         // Video stopping always fits.
         assert_eq!(

@@ -231,17 +231,7 @@ const AV_H264: Streams = Streams {
 };
 
 fn participant(n: u128, name: &str) -> ViewParticipant {
-    ViewParticipant {
-        id: pid(n),
-        name: name.to_owned(),
-        label: name.to_owned(),
-        host: true,
-        admitted: true,
-        waiting_for_host: false,
-        audio_muted: false,
-        video_muted: false,
-        receives_presentation: true,
-    }
+    ViewParticipant::host(pid(n), name)
 }
 
 fn view(layout: Layout, people: &[ViewParticipant]) -> Arc<RoomView> {

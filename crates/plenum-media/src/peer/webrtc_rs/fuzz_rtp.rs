@@ -375,17 +375,7 @@ impl Receiver {
 }
 
 fn person(n: u128) -> ViewParticipant {
-    ViewParticipant {
-        id: ParticipantId(Uuid::from_u128(n)),
-        name: format!("Fuzz {n}"),
-        label: format!("Fuzz {n}"),
-        host: true,
-        admitted: true,
-        waiting_for_host: false,
-        audio_muted: false,
-        video_muted: false,
-        receives_presentation: true,
-    }
+    ViewParticipant::host(ParticipantId(Uuid::from_u128(n)), &format!("Fuzz {n}"))
 }
 
 /// What one run did.
